@@ -1,0 +1,1 @@
+//! peixun web app.
