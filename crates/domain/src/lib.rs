@@ -2,3 +2,11 @@
 //!
 //! No I/O, no async, no database or HTTP types. Every function that applies a number from the
 //! guideline takes a [`policy::Policy`] rather than a constant (R-POL-1).
+
+pub mod calendar;
+pub mod cap;
+pub mod credit_code;
+pub mod ids;
+pub mod policy;
+pub mod role;
+pub mod rules;
