@@ -8,5 +8,6 @@ pub mod cap;
 pub mod credit_code;
 pub mod ids;
 pub mod policy;
+pub mod queue;
 pub mod role;
 pub mod rules;
