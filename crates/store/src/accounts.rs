@@ -1,0 +1,753 @@
+//! User accounts: creation with the password rules (S1), separation of duties (S7), login with
+//! lockout (S2), password changes and resets.
+
+use crate::entity::{institution, user};
+use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time, map_unique};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use peixun_domain::role::Role;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// Consecutive failures that lock an account (S2).
+pub const MAX_FAILED_LOGINS: i32 = 5;
+/// How long a lockout lasts (S2).
+pub const LOCKOUT: Duration = Duration::minutes(15);
+/// Minimum password length (S1).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Common passwords (and their obvious variants) refused regardless of their classes (S1).
+const BLOCKLIST: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "password@123",
+    "p@ssw0rd",
+    "p@ssword123",
+    "passw0rd123",
+    "qwerty123456",
+    "qwertyuiop",
+    "qwer1234",
+    "1qaz2wsx3edc",
+    "1qaz@wsx",
+    "1qaz@wsx3edc",
+    "zaq12wsx",
+    "abc123456",
+    "abcd1234",
+    "abc@123456",
+    "admin123",
+    "admin@123",
+    "admin123456",
+    "administrator",
+    "root123456",
+    "welcome123",
+    "welcome@123",
+    "letmein123",
+    "iloveyou123",
+    "123456789abc",
+    "a123456789",
+    "aa123456789",
+    "woaini1314",
+    "woaini520",
+    "huawei@123",
+    "huawei123",
+    "changeme123",
+    "test123456",
+    "peixun123456",
+    "peixun@123",
+    "haizhu123456",
+    "guangzhou123",
+    "gz123456789",
+    "welcome1234",
+];
+
+/// The data for a new account.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub institution_id: Option<i64>,
+    pub password: String,
+    pub must_change_password: bool,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("institution_id", &self.institution_id)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An account as the rest of the system sees it (never the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub institution_id: Option<i64>,
+    pub institution_name: Option<String>,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// Filter for [`list_users`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserFilter {
+    /// Username or display name contains.
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    pub institution_id: Option<i64>,
+    pub active: Option<bool>,
+}
+
+fn password_err(message: impl Into<String>) -> StoreError {
+    StoreError::validation("PASSWORD_WEAK", message, "password")
+}
+
+/// S1 password rules. Pure; the server may call it to validate a form before submitting.
+pub fn check_password_rules(username: &str, password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(password_err(format!(
+            "密码至少{MIN_PASSWORD_CHARS}个字符（当前{n}个）"
+        )));
+    }
+    if n > 128 {
+        return Err(password_err("密码不能超过128个字符"));
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if classes < 3 {
+        return Err(password_err(
+            "密码须包含小写字母、大写字母、数字、符号中的至少三类",
+        ));
+    }
+    let lower = password.to_lowercase();
+    if !username.is_empty() && lower.contains(&username.trim().to_lowercase()) {
+        return Err(password_err("密码不能包含用户名"));
+    }
+    if BLOCKLIST
+        .iter()
+        .any(|b| lower == *b || lower.trim_end_matches(['!', '.', '#']) == *b)
+    {
+        return Err(password_err("该密码过于常见，请换一个"));
+    }
+    let first = password.chars().next().unwrap_or(' ');
+    if password.chars().all(|c| c == first) {
+        return Err(password_err("密码不能由同一字符重复组成"));
+    }
+    Ok(())
+}
+
+fn argon2() -> Argon2<'static> {
+    // argon2id, m = 19456 KiB, t = 2, p = 1 (S1; OWASP minimum).
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hash a password (argon2id PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("password hashing: {e}"))))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the user does not exist, so that both answers take the same time.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password("dummy-Password#for-timing").unwrap_or_else(|_| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into()
+        })
+    })
+}
+
+fn auth_failed() -> StoreError {
+    StoreError::Validation {
+        code: "AUTH_FAILED",
+        message: "用户名或密码错误".into(),
+        field: None,
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    s.parse::<Role>().map_err(|e| {
+        StoreError::Db(sea_orm::DbErr::Custom(format!(
+            "bad role in users table: {e}"
+        )))
+    })
+}
+
+async fn view<C: ConnectionTrait>(db: &C, m: user::Model) -> Result<UserView> {
+    let institution_name = match m.institution_id {
+        Some(id) => institution::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|i| i.name),
+        None => None,
+    };
+    Ok(UserView {
+        id: m.id,
+        username: m.username,
+        display_name: m.display_name,
+        role: parse_role(&m.role)?,
+        institution_id: m.institution_id,
+        institution_name,
+        active: m.active,
+        must_change_password: m.must_change_password,
+        locked_until: m.locked_until,
+        last_login_at: m.last_login_at,
+    })
+}
+
+/// The audit snapshot of an account (never the hash).
+fn snapshot(m: &user::Model) -> serde_json::Value {
+    serde_json::json!({
+        "username": m.username,
+        "display_name": m.display_name,
+        "role": m.role,
+        "institution_id": m.institution_id,
+        "active": m.active,
+        "must_change_password": m.must_change_password,
+        "locked_until": m.locked_until.map(audit::canonical_time),
+    })
+}
+
+fn require_user_admin(actor: &Actor) -> Result<()> {
+    if actor.is_system() || actor.role == Some(Role::Sysadmin) {
+        Ok(())
+    } else {
+        Err(StoreError::forbidden("只有系统管理员可以管理账号"))
+    }
+}
+
+fn check_username(username: &str) -> Result<String> {
+    let u = username.trim();
+    let ok = (3..=32).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(u.to_string())
+    } else {
+        Err(StoreError::validation(
+            "USERNAME_INVALID",
+            "用户名为3–32位字母、数字、下划线、连字符或点",
+            "username",
+        ))
+    }
+}
+
+/// Create an account (sysadmin or the system). One role per account (S7): institution roles need
+/// an institution, other roles must not have one.
+pub async fn create_user(
+    store: &Store,
+    actor: &Actor,
+    new: NewUser,
+    now: DateTime<Utc>,
+) -> Result<UserView> {
+    require_user_admin(actor)?;
+    let username = check_username(&new.username)?;
+    let display_name = new.display_name.trim().to_string();
+    let display_name = if display_name.is_empty() {
+        username.clone()
+    } else {
+        display_name
+    };
+    if display_name.chars().count() > 64 {
+        return Err(StoreError::validation(
+            "DISPLAY_NAME_INVALID",
+            "姓名不能超过64个字符",
+            "display_name",
+        ));
+    }
+    match (new.role.is_institution(), new.institution_id) {
+        (true, None) => {
+            return Err(StoreError::validation(
+                "INSTITUTION_REQUIRED",
+                "培训机构账号必须绑定所属机构",
+                "institution_id",
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(StoreError::validation(
+                "INSTITUTION_NOT_ALLOWED",
+                "只有培训机构账号可以绑定机构",
+                "institution_id",
+            ));
+        }
+        _ => {}
+    }
+    check_password_rules(&username, &new.password)?;
+    // Hash outside the write transaction: the SQLite write lock is not held while hashing.
+    let hash = hash_password(&new.password)?;
+    let now = db_time(now);
+
+    let txn = store.begin_write().await?;
+    if let Some(inst) = new.institution_id
+        && institution::Entity::find_by_id(inst)
+            .one(&txn)
+            .await?
+            .is_none()
+    {
+        return Err(StoreError::validation(
+            "INSTITUTION_NOT_FOUND",
+            "所选机构不存在",
+            "institution_id",
+        ));
+    }
+    if user::Entity::find()
+        .filter(user::Column::Username.eq(&username))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(StoreError::conflict(
+            "USERNAME_TAKEN",
+            "该用户名已被使用",
+            "username",
+        ));
+    }
+    let m = user::ActiveModel {
+        username: Set(username),
+        display_name: Set(display_name),
+        role: Set(new.role.code().to_string()),
+        institution_id: Set(new.institution_id),
+        password_hash: Set(hash),
+        active: Set(true),
+        must_change_password: Set(new.must_change_password),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        last_login_at: Set(None),
+        password_changed_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| map_unique(e, "USERNAME_TAKEN", "该用户名已被使用", "username"))?;
+    audit::append(
+        &txn,
+        actor,
+        "user.create",
+        "user",
+        Some(m.id.to_string()),
+        None,
+        Some(snapshot(&m)),
+        now,
+    )
+    .await?;
+    let v = view(&txn, m).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Log in. Unknown user and wrong password give the same error and take the same time. Five
+/// consecutive failures lock the account for 15 minutes (S2). Failures, successes and lockouts
+/// are audited.
+pub async fn authenticate(
+    store: &Store,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<UserView> {
+    let now = db_time(now);
+    let username = username.trim();
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(store.db())
+        .await?;
+    let ok = match &found {
+        Some(u) => verify_password(password, &u.password_hash),
+        None => {
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    };
+    let mut actor = Actor {
+        user_id: None,
+        username: username.chars().take(64).collect(),
+        role: None,
+        institution_id: None,
+        ip: ip.map(str::to_string),
+        request_id: None,
+    };
+    let Some(found) = found else {
+        let txn = store.begin_write().await?;
+        audit::append(
+            &txn,
+            &actor,
+            "auth.login_failed",
+            "user",
+            None,
+            None,
+            Some(serde_json::json!({ "reason": "unknown_user" })),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(auth_failed());
+    };
+    actor.user_id = Some(found.id);
+    actor.role = found.role.parse().ok();
+    actor.institution_id = found.institution_id;
+
+    let txn = store.begin_write().await?;
+    // Re-read inside the write transaction: counters are updated under the write lock.
+    let u = user::Entity::find_by_id(found.id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+    if let Some(until) = u.locked_until
+        && until > now
+    {
+        audit::append(
+            &txn,
+            &actor,
+            "auth.login_refused_locked",
+            "user",
+            Some(u.id.to_string()),
+            None,
+            Some(serde_json::json!({ "locked_until": audit::canonical_time(until) })),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(StoreError::Locked { until });
+    }
+    // A lock that has expired starts a fresh count.
+    let prior = if u.locked_until.is_some() {
+        0
+    } else {
+        u.failed_logins
+    };
+    if !ok || !u.active {
+        let failures = prior + 1;
+        let lock = (failures >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
+        let mut am: user::ActiveModel = u.clone().into();
+        am.failed_logins = Set(if lock.is_some() { 0 } else { failures });
+        am.locked_until = Set(lock);
+        am.update(&txn).await?;
+        let reason = if ok { "inactive" } else { "wrong_password" };
+        audit::append(
+            &txn,
+            &actor,
+            "auth.login_failed",
+            "user",
+            Some(u.id.to_string()),
+            None,
+            Some(serde_json::json!({ "reason": reason, "failures": failures })),
+            now,
+        )
+        .await?;
+        if let Some(until) = lock {
+            audit::append(
+                &txn,
+                &actor,
+                "auth.lockout",
+                "user",
+                Some(u.id.to_string()),
+                None,
+                Some(serde_json::json!({ "locked_until": audit::canonical_time(until) })),
+                now,
+            )
+            .await?;
+            txn.commit().await?;
+            return Err(StoreError::Locked { until });
+        }
+        txn.commit().await?;
+        return Err(auth_failed());
+    }
+    let mut am: user::ActiveModel = u.clone().into();
+    am.failed_logins = Set(0);
+    am.locked_until = Set(None);
+    am.last_login_at = Set(Some(now));
+    let m = am.update(&txn).await?;
+    audit::append(
+        &txn,
+        &actor,
+        "auth.login",
+        "user",
+        Some(m.id.to_string()),
+        None,
+        None,
+        now,
+    )
+    .await?;
+    let v = view(&txn, m).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// A user changes their own password (the old one is required). Clears `must_change_password`.
+pub async fn change_password(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if actor.user_id != Some(user_id) {
+        return Err(StoreError::forbidden("只能修改本人的密码"));
+    }
+    let now = db_time(now);
+    let u = user::Entity::find_by_id(user_id)
+        .one(store.db())
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+    if !verify_password(old, &u.password_hash) {
+        return Err(StoreError::validation(
+            "OLD_PASSWORD_WRONG",
+            "原密码不正确",
+            "old_password",
+        ));
+    }
+    check_password_rules(&u.username, new).map_err(|e| match e {
+        StoreError::Validation { code, message, .. } => StoreError::Validation {
+            code,
+            message,
+            field: Some("new_password".into()),
+        },
+        other => other,
+    })?;
+    if old == new {
+        return Err(StoreError::validation(
+            "PASSWORD_UNCHANGED",
+            "新密码不能与原密码相同",
+            "new_password",
+        ));
+    }
+    let hash = hash_password(new)?;
+    let txn = store.begin_write().await?;
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(false);
+    am.password_changed_at = Set(now);
+    am.updated_at = Set(now);
+    am.update(&txn).await?;
+    audit::append(
+        &txn,
+        actor,
+        "user.password_change",
+        "user",
+        Some(user_id.to_string()),
+        None,
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Activate or deactivate an account (sysadmin). Deactivation ends its sessions.
+pub async fn set_user_active(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    active: bool,
+    now: DateTime<Utc>,
+) -> Result<UserView> {
+    require_user_admin(actor)?;
+    if actor.user_id == Some(user_id) && !active {
+        return Err(StoreError::validation(
+            "CANNOT_DEACTIVATE_SELF",
+            "不能停用自己的账号",
+            "active",
+        ));
+    }
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let u = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+    let old = snapshot(&u);
+    let mut am: user::ActiveModel = u.into();
+    am.active = Set(active);
+    am.updated_at = Set(now);
+    let m = am.update(&txn).await?;
+    if !active {
+        crate::entity::session::Entity::delete_many()
+            .filter(crate::entity::session::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+    }
+    audit::append(
+        &txn,
+        actor,
+        if active {
+            "user.activate"
+        } else {
+            "user.deactivate"
+        },
+        "user",
+        Some(user_id.to_string()),
+        Some(old),
+        Some(snapshot(&m)),
+        now,
+    )
+    .await?;
+    let v = view(&txn, m).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Set a new (one-time) password (sysadmin): the user must change it at next login; clears a
+/// lockout and ends the user's sessions.
+pub async fn reset_password(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    new_password: &str,
+    now: DateTime<Utc>,
+) -> Result<UserView> {
+    require_user_admin(actor)?;
+    let now = db_time(now);
+    let u = user::Entity::find_by_id(user_id)
+        .one(store.db())
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+    check_password_rules(&u.username, new_password)?;
+    let hash = hash_password(new_password)?;
+    let txn = store.begin_write().await?;
+    let old = snapshot(&u);
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(true);
+    am.failed_logins = Set(0);
+    am.locked_until = Set(None);
+    am.password_changed_at = Set(now);
+    am.updated_at = Set(now);
+    let m = am.update(&txn).await?;
+    crate::entity::session::Entity::delete_many()
+        .filter(crate::entity::session::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    audit::append(
+        &txn,
+        actor,
+        "user.password_reset",
+        "user",
+        Some(user_id.to_string()),
+        Some(old),
+        Some(snapshot(&m)),
+        now,
+    )
+    .await?;
+    let v = view(&txn, m).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// One account.
+pub async fn get_user(store: &Store, id: i64) -> Result<UserView> {
+    let m = user::Entity::find_by_id(id)
+        .one(store.db())
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })?;
+    view(store.db(), m).await
+}
+
+/// Find an account by username.
+pub async fn find_user_by_username(store: &Store, username: &str) -> Result<Option<UserView>> {
+    match user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim()))
+        .one(store.db())
+        .await?
+    {
+        Some(m) => Ok(Some(view(store.db(), m).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The number of accounts (first start: print a one-time admin password when 0).
+pub async fn count_users(store: &Store) -> Result<u64> {
+    Ok(user::Entity::find().count(store.db()).await?)
+}
+
+/// Accounts, ordered by id.
+pub async fn list_users(
+    store: &Store,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> Result<Page<UserView>> {
+    let mut q = user::Entity::find();
+    if let Some(s) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(user::Column::Username.contains(s))
+                .add(user::Column::DisplayName.contains(s)),
+        );
+    }
+    if let Some(r) = filter.role {
+        q = q.filter(user::Column::Role.eq(r.code()));
+    }
+    if let Some(i) = filter.institution_id {
+        q = q.filter(user::Column::InstitutionId.eq(i));
+    }
+    if let Some(a) = filter.active {
+        q = q.filter(user::Column::Active.eq(a));
+    }
+    let total = q.clone().count(store.db()).await?;
+    if let Some(after) = page.after_id {
+        q = q.filter(user::Column::Id.gt(after));
+    }
+    let limit = page.limit();
+    let mut rows = q
+        .order_by_asc(user::Column::Id)
+        .offset(page.offset())
+        .limit(limit + 1)
+        .all(store.db())
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_after_id = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        items.push(view(store.db(), r).await?);
+    }
+    Ok(Page {
+        items,
+        total,
+        next_after_id,
+        per_page: limit,
+    })
+}

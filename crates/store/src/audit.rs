@@ -1,0 +1,278 @@
+//! The audit log (SPEC R-AUD-1, SECURITY.md S10–S11).
+//!
+//! Append-only: this module has no update or delete path, and a trigger on both backends refuses
+//! `UPDATE` and `DELETE` (PostgreSQL also `TRUNCATE`). Each row carries
+//! `hash = sha256(prev_hash || "\n" || canonical(row))`, the first row's `prev_hash` being 64 zeros,
+//! and ids are consecutive (previous id + 1), so an edit, a deletion or a reordering breaks
+//! [`verify`].
+//!
+//! Appends are serialised: on SQLite every write transaction already holds the single write lock
+//! (`BEGIN IMMEDIATE` on the one writer connection); on PostgreSQL [`append`] takes
+//! `pg_advisory_xact_lock` before reading the chain head. Call `append` as the **last** statement
+//! of a write transaction, so the lock is held only briefly.
+
+use crate::entity::audit_log;
+use crate::{Actor, Page, PageRequest, Result, Store, db_time};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `prev_hash` of the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The advisory-lock key that serialises audit appends on PostgreSQL.
+const PG_AUDIT_LOCK: i64 = 0x7065_6978_756e_0002;
+
+/// One audit entry as shown to the auditor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub role: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub old_value: Option<serde_json::Value>,
+    pub new_value: Option<serde_json::Value>,
+    pub hash: String,
+}
+
+/// Search filter; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub username: Option<String>,
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The result of a successful [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub rows_checked: u64,
+    pub last_hash: String,
+}
+
+/// The first entry at which the chain does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("audit entry {id}: {reason}")]
+pub struct AuditBreak {
+    pub id: i64,
+    pub reason: String,
+}
+
+/// The canonical timestamp format used in the hash: RFC 3339, UTC, microseconds, `Z`.
+pub fn canonical_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The hash of a row given its predecessor's hash. The row's fields are serialised as a JSON
+/// array in a fixed order (strings escaped by serde_json; `old_value`/`new_value` hashed as the
+/// stored JSON text).
+pub fn row_hash(prev_hash: &str, m: &audit_log::Model) -> String {
+    let canonical = serde_json::json!([
+        m.id,
+        canonical_time(m.at),
+        m.user_id,
+        m.username,
+        m.role,
+        m.ip,
+        m.request_id,
+        m.action,
+        m.target_type,
+        m.target_id,
+        m.old_value,
+        m.new_value,
+    ]);
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(canonical.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Append one entry inside the caller's write transaction (see the module doc). Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub async fn append(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: Option<String>,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<i64, DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PG_AUDIT_LOCK})"))
+            .await?;
+    }
+    let head = audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Id)
+        .limit(1)
+        .one(txn)
+        .await?;
+    let (id, prev_hash) = match head {
+        Some(h) => (h.id + 1, h.hash),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let mut model = audit_log::Model {
+        id,
+        at: db_time(now),
+        user_id: actor.user_id,
+        username: actor.username.clone(),
+        role: actor.role.map(|r| r.code().to_string()),
+        ip: actor.ip.clone(),
+        request_id: actor.request_id.clone(),
+        action: action.to_string(),
+        target_type: target_type.to_string(),
+        target_id,
+        old_value: old.map(|v| v.to_string()),
+        new_value: new.map(|v| v.to_string()),
+        prev_hash,
+        hash: String::new(),
+    };
+    model.hash = row_hash(&model.prev_hash, &model);
+    let am: audit_log::ActiveModel = model.into();
+    let am = sea_orm::ActiveModelTrait::reset_all(am);
+    am.insert(txn).await?;
+    Ok(id)
+}
+
+fn to_entry(m: audit_log::Model) -> AuditEntry {
+    let parse = |s: Option<String>| {
+        s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
+    };
+    AuditEntry {
+        id: m.id,
+        at: m.at,
+        user_id: m.user_id,
+        username: m.username,
+        role: m.role,
+        ip: m.ip,
+        request_id: m.request_id,
+        action: m.action,
+        target_type: m.target_type,
+        target_id: m.target_id,
+        old_value: parse(m.old_value),
+        new_value: parse(m.new_value),
+        hash: m.hash,
+    }
+}
+
+/// Search the log, newest first. `page.after_id` here means "older than this id".
+pub async fn search(
+    store: &Store,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<Page<AuditEntry>> {
+    let mut q = audit_log::Entity::find();
+    if let Some(u) = filter.username.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(audit_log::Column::Username.eq(u));
+    }
+    if let Some(a) = filter.action.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(audit_log::Column::Action.eq(a));
+    }
+    if let Some(t) = filter.target_type.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(audit_log::Column::TargetType.eq(t));
+    }
+    if let Some(t) = filter.target_id.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(audit_log::Column::TargetId.eq(t));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_log::Column::At.gte(db_time(from)));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(audit_log::Column::At.lt(db_time(to)));
+    }
+    let total = q.clone().count(store.db()).await?;
+    if let Some(after) = page.after_id {
+        q = q.filter(audit_log::Column::Id.lt(after));
+    }
+    let limit = page.limit();
+    let mut rows = q
+        .order_by_desc(audit_log::Column::Id)
+        .offset(page.offset())
+        .limit(limit + 1)
+        .all(store.db())
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_after_id = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(to_entry).collect(),
+        total,
+        next_after_id,
+        per_page: limit,
+    })
+}
+
+/// The number of entries (for tests and the status page).
+pub async fn count(store: &Store) -> Result<u64> {
+    Ok(audit_log::Entity::find().count(store.db()).await?)
+}
+
+/// Walk the whole chain in id order. `Err` names the first entry that does not verify.
+pub async fn verify(store: &Store) -> Result<std::result::Result<VerifyReport, AuditBreak>> {
+    const BATCH: u64 = 1000;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    let mut expected_id = 1i64;
+    let mut checked = 0u64;
+    loop {
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::Id.gte(expected_id))
+            .order_by_asc(audit_log::Column::Id)
+            .limit(BATCH)
+            .all(store.db())
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for m in rows {
+            let m = audit_log::Model {
+                at: m.at.with_timezone(&Utc),
+                ..m
+            };
+            if m.id != expected_id {
+                return Ok(Err(AuditBreak {
+                    id: m.id,
+                    reason: format!("entries missing before this one (expected id {expected_id})"),
+                }));
+            }
+            if m.prev_hash != prev_hash {
+                return Ok(Err(AuditBreak {
+                    id: m.id,
+                    reason: "prev_hash does not match the previous entry's hash".into(),
+                }));
+            }
+            let h = row_hash(&prev_hash, &m);
+            if h != m.hash {
+                return Ok(Err(AuditBreak {
+                    id: m.id,
+                    reason: "content does not match its hash (entry altered)".into(),
+                }));
+            }
+            prev_hash = m.hash;
+            expected_id += 1;
+            checked += 1;
+        }
+    }
+    Ok(Ok(VerifyReport {
+        rows_checked: checked,
+        last_hash: prev_hash,
+    }))
+}

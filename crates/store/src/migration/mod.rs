@@ -1,0 +1,15 @@
+//! One migration set for SQLite and PostgreSQL (sea-orm-migration). Add a new file per change;
+//! never edit an applied migration.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

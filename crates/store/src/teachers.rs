@@ -1,0 +1,443 @@
+//! Teachers (授课师资) of an institution. ID numbers are stored and shown masked (R-PII-1);
+//! the full number only through [`reveal_id_number`], which is audited.
+//!
+//! Access (S6, S7): institution roles read and manage their own institution's teachers; the
+//! centre reads and manages all; bureau and city read all; sysadmin and auditor see no personal
+//! data. [`teacher_scope`] is the one rule for lists and single records.
+
+use crate::checks;
+use crate::entity::{teacher, teacher_qualification as tq};
+use crate::institutions::{self, Scope};
+use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
+use chrono::{DateTime, Utc};
+use peixun_domain::role::Role;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One qualification of a teacher.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TeacherQualification {
+    pub occupation: String,
+    pub level: String,
+    pub certificate_no: String,
+}
+
+/// The teacher form.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeacherInput {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+    pub qualifications: Vec<TeacherQualification>,
+    pub active: bool,
+}
+
+impl std::fmt::Debug for TeacherInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeacherInput")
+            .field("name", &self.name)
+            .field("id_number", &checks::mask_id(&self.id_number))
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A teacher as lists and pages show them: the ID number masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeacherView {
+    pub id: i64,
+    pub institution_id: i64,
+    pub name: String,
+    pub id_number_masked: String,
+    pub phone: String,
+    pub qualifications: Vec<TeacherQualification>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whose teachers `viewer` may read.
+pub fn teacher_scope(viewer: &Actor) -> Scope {
+    match viewer.role {
+        Some(Role::Sysadmin) | Some(Role::Auditor) => Scope::Nothing,
+        _ => institutions::institution_scope(viewer),
+    }
+}
+
+/// May `viewer` read the teachers of `institution_id`?
+pub fn can_view_teachers(viewer: &Actor, institution_id: i64) -> bool {
+    teacher_scope(viewer).allows(institution_id)
+}
+
+/// May `actor` add or change teachers of `institution_id`?
+pub fn can_manage_teachers(actor: &Actor, institution_id: i64) -> bool {
+    match actor.role {
+        None => actor.is_system(),
+        Some(r) if r.is_centre() => true,
+        Some(r) if r.is_institution() => actor.institution_id == Some(institution_id),
+        Some(_) => false,
+    }
+}
+
+fn to_view(m: teacher::Model, mut quals: Vec<TeacherQualification>) -> TeacherView {
+    quals.sort();
+    TeacherView {
+        id: m.id,
+        institution_id: m.institution_id,
+        name: m.name,
+        id_number_masked: checks::mask_id(&m.id_number),
+        phone: m.phone,
+        qualifications: quals,
+        active: m.active,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+async fn load_quals<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Vec<TeacherQualification>>> {
+    let mut out: BTreeMap<i64, Vec<TeacherQualification>> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for q in tq::Entity::find()
+        .filter(tq::Column::TeacherId.is_in(ids.iter().copied()))
+        .order_by_asc(tq::Column::Id)
+        .all(db)
+        .await?
+    {
+        out.entry(q.teacher_id)
+            .or_default()
+            .push(TeacherQualification {
+                occupation: q.occupation,
+                level: q.level,
+                certificate_no: q.certificate_no,
+            });
+    }
+    Ok(out)
+}
+
+/// The teachers of one institution, ordered by id.
+pub async fn list_teachers(
+    store: &Store,
+    viewer: &Actor,
+    institution_id: i64,
+    page: &PageRequest,
+) -> Result<Page<TeacherView>> {
+    if !can_view_teachers(viewer, institution_id) {
+        return Err(StoreError::forbidden("无权查看该机构的师资"));
+    }
+    let mut q = teacher::Entity::find().filter(teacher::Column::InstitutionId.eq(institution_id));
+    let total = q.clone().count(store.db()).await?;
+    if let Some(after) = page.after_id {
+        q = q.filter(teacher::Column::Id.gt(after));
+    }
+    let limit = page.limit();
+    let mut rows = q
+        .order_by_asc(teacher::Column::Id)
+        .offset(page.offset())
+        .limit(limit + 1)
+        .all(store.db())
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_after_id = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut quals = load_quals(store.db(), &ids).await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|m| {
+                let qs = quals.remove(&m.id).unwrap_or_default();
+                to_view(m, qs)
+            })
+            .collect(),
+        total,
+        next_after_id,
+        per_page: limit,
+    })
+}
+
+async fn load<C: ConnectionTrait>(db: &C, id: i64) -> Result<teacher::Model> {
+    teacher::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "teacher" })
+}
+
+/// One teacher, if the viewer may see the teacher's institution. A teacher of another
+/// institution answers `Forbidden`, the same as a list of that institution.
+pub async fn get_teacher(store: &Store, viewer: &Actor, id: i64) -> Result<TeacherView> {
+    if teacher_scope(viewer) == Scope::Nothing {
+        return Err(StoreError::forbidden("无权查看师资信息"));
+    }
+    let m = load(store.db(), id).await?;
+    if !can_view_teachers(viewer, m.institution_id) {
+        return Err(StoreError::forbidden("无权查看该机构的师资"));
+    }
+    let quals = load_quals(store.db(), &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(to_view(m, quals))
+}
+
+struct Clean {
+    name: String,
+    id_number: String,
+    phone: String,
+    qualifications: Vec<TeacherQualification>,
+    active: bool,
+}
+
+fn clean(input: &TeacherInput) -> Result<Clean> {
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err(StoreError::validation(
+            "REQUIRED",
+            "请填写姓名（不超过50个字）",
+            "name",
+        ));
+    }
+    let id_number = checks::id_parse(&input.id_number)
+        .map_err(|m| StoreError::validation("ID_NUMBER_INVALID", m, "id_number"))?;
+    let phone = checks::phone_parse(&input.phone)
+        .map_err(|m| StoreError::validation("PHONE_INVALID", m, "phone"))?;
+    let mut qualifications = Vec::new();
+    for (i, q) in input.qualifications.iter().enumerate() {
+        let field = format!("qualifications[{i}]");
+        let occupation = q.occupation.trim().to_string();
+        let certificate_no = q.certificate_no.trim().to_string();
+        if occupation.is_empty() || certificate_no.is_empty() {
+            return Err(StoreError::validation(
+                "REQUIRED",
+                "资质须填写职业（工种）和证书编号",
+                &field,
+            ));
+        }
+        let level = q.level.trim().to_string();
+        if !institutions::LEVELS.contains(&level.as_str()) {
+            return Err(StoreError::validation(
+                "LEVEL_INVALID",
+                format!("等级须为{}之一", institutions::LEVELS.join("、")),
+                &field,
+            ));
+        }
+        let q = TeacherQualification {
+            occupation,
+            level,
+            certificate_no,
+        };
+        if !qualifications.contains(&q) {
+            qualifications.push(q);
+        }
+    }
+    qualifications.sort();
+    Ok(Clean {
+        name,
+        id_number,
+        phone,
+        qualifications,
+        active: input.active,
+    })
+}
+
+async fn write_quals(
+    txn: &DatabaseTransaction,
+    id: i64,
+    quals: &[TeacherQualification],
+) -> Result<()> {
+    tq::Entity::delete_many()
+        .filter(tq::Column::TeacherId.eq(id))
+        .exec(txn)
+        .await?;
+    if quals.is_empty() {
+        return Ok(());
+    }
+    tq::Entity::insert_many(quals.iter().map(|q| tq::ActiveModel {
+        teacher_id: Set(id),
+        occupation: Set(q.occupation.clone()),
+        level: Set(q.level.clone()),
+        certificate_no: Set(q.certificate_no.clone()),
+        ..Default::default()
+    }))
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+async fn check_unique(
+    txn: &DatabaseTransaction,
+    institution_id: i64,
+    id_number: &str,
+    except: Option<i64>,
+) -> Result<()> {
+    let mut q = teacher::Entity::find()
+        .filter(teacher::Column::InstitutionId.eq(institution_id))
+        .filter(teacher::Column::IdNumber.eq(id_number));
+    if let Some(id) = except {
+        q = q.filter(teacher::Column::Id.ne(id));
+    }
+    if q.one(txn).await?.is_some() {
+        return Err(StoreError::conflict(
+            "TEACHER_DUPLICATE",
+            "本机构已登记该身份证号码的教师",
+            "id_number",
+        ));
+    }
+    Ok(())
+}
+
+fn audit_value(v: &TeacherView) -> serde_json::Value {
+    // Masked ID only: the audit log holds no full ID numbers.
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Add a teacher to an institution.
+pub async fn create_teacher(
+    store: &Store,
+    actor: &Actor,
+    institution_id: i64,
+    input: &TeacherInput,
+    now: DateTime<Utc>,
+) -> Result<TeacherView> {
+    if !can_manage_teachers(actor, institution_id) {
+        return Err(StoreError::forbidden("无权维护该机构的师资"));
+    }
+    let c = clean(input)?;
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    if !institutions::exists(&txn, institution_id).await? {
+        return Err(StoreError::NotFound {
+            entity: "institution",
+        });
+    }
+    check_unique(&txn, institution_id, &c.id_number, None).await?;
+    let m = teacher::ActiveModel {
+        institution_id: Set(institution_id),
+        name: Set(c.name.clone()),
+        id_number: Set(c.id_number.clone()),
+        phone: Set(c.phone.clone()),
+        active: Set(c.active),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        crate::map_unique(
+            e,
+            "TEACHER_DUPLICATE",
+            "本机构已登记该身份证号码的教师",
+            "id_number",
+        )
+    })?;
+    write_quals(&txn, m.id, &c.qualifications).await?;
+    let v = to_view(m, c.qualifications);
+    audit::append(
+        &txn,
+        actor,
+        "teacher.create",
+        "teacher",
+        Some(v.id.to_string()),
+        None,
+        Some(audit_value(&v)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Change a teacher (the institution is fixed).
+pub async fn update_teacher(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &TeacherInput,
+    now: DateTime<Utc>,
+) -> Result<TeacherView> {
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let old_m = load(&txn, id).await?;
+    if !can_manage_teachers(actor, old_m.institution_id) {
+        return Err(StoreError::forbidden("无权维护该机构的师资"));
+    }
+    let c = clean(input)?;
+    check_unique(&txn, old_m.institution_id, &c.id_number, Some(id)).await?;
+    let old_quals = load_quals(&txn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let old = to_view(old_m.clone(), old_quals);
+    let mut am: teacher::ActiveModel = old_m.into();
+    am.name = Set(c.name.clone());
+    am.id_number = Set(c.id_number.clone());
+    am.phone = Set(c.phone.clone());
+    am.active = Set(c.active);
+    am.updated_at = Set(now);
+    let m = am.update(&txn).await?;
+    write_quals(&txn, id, &c.qualifications).await?;
+    let v = to_view(m, c.qualifications);
+    audit::append(
+        &txn,
+        actor,
+        "teacher.update",
+        "teacher",
+        Some(id.to_string()),
+        Some(audit_value(&old)),
+        Some(audit_value(&v)),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Show a teacher's full ID number on purpose, with a reason; audited (R-PII-1, S13).
+pub async fn reveal_id_number(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(StoreError::validation(
+            "REASON_REQUIRED",
+            "查看完整身份证号码须填写理由",
+            "reason",
+        ));
+    }
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let m = load(&txn, id).await?;
+    if !can_view_teachers(actor, m.institution_id) {
+        return Err(StoreError::forbidden("无权查看该机构的师资"));
+    }
+    audit::append(
+        &txn,
+        actor,
+        "teacher.reveal_id_number",
+        "teacher",
+        Some(id.to_string()),
+        None,
+        Some(serde_json::json!({ "reason": reason })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(m.id_number)
+}
