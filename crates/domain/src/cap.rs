@@ -134,14 +134,14 @@ pub(crate) fn round_half_up_ratio(num: Decimal, den: Decimal) -> Option<Decimal>
 }
 
 /// `num / den` as text: exact if the decimal expansion ends, else the reduced fraction and ≈ value.
-fn ratio_text(num: Decimal, den: Decimal) -> (String, bool) {
+fn ratio_text(num: Decimal, den: Decimal) -> String {
     match num.checked_div(den) {
-        Some(q) if q.checked_mul(den) == Some(num) => (q.normalize().to_string(), true),
+        Some(q) if q.checked_mul(den) == Some(num) => q.normalize().to_string(),
         Some(q) => {
             let (n, d) = reduced_fraction(num, den);
-            (format!("{n}/{d} ≈ {}", q.round_dp(6).normalize()), false)
+            format!("{n}/{d} ≈ {}", q.round_dp(6).normalize())
         }
-        None => ("∞".to_string(), false),
+        None => "∞".to_string(),
     }
 }
 
@@ -436,12 +436,17 @@ pub fn compute_cap(input: &CapInput, policy: &Policy) -> Result<CapDecision, Cap
                 }
                 None => (1, 1, "1".to_string(), "无前次批次，不调整".to_string()),
                 Some(pp) if p > pp => {
-                    let (text, _) = ratio_text(Decimal::from(p), Decimal::from(pp));
+                    let q = Decimal::from(p) / Decimal::from(pp);
+                    let approx = if q * Decimal::from(pp) == Decimal::from(p) {
+                        format!("= {}", show(q))
+                    } else {
+                        format!("≈ {}", show(q.round_dp(6)))
+                    };
                     (
                         p,
                         pp,
                         format!("{p}/{pp}"),
-                        format!("P = {p} > P_prev = {pp} → × {p}/{pp}（= {text}）"),
+                        format!("P = {p} > P_prev = {pp} → × {p}/{pp}（{approx}）"),
                     )
                 }
                 Some(pp) => (
@@ -465,7 +470,7 @@ pub fn compute_cap(input: &CapInput, policy: &Policy) -> Result<CapDecision, Cap
                 .ok_or(CapError::Overflow)?;
             let den = Decimal::from(g_den);
             let unrounded = num.checked_div(den).ok_or(CapError::Overflow)?.normalize();
-            let (unrounded_text, _) = ratio_text(num, den);
+            let unrounded_text = ratio_text(num, den);
             let growth_text = if g_den == 1 {
                 String::new()
             } else {
@@ -679,6 +684,20 @@ mod tests {
         assert_eq!(d.cap, 11);
         assert_eq!(d.unrounded, dec!(10.5));
         assert_eq!(trail_value(&d, TrailKind::GrowthFactor), "28/24");
+        let g = d
+            .trail
+            .iter()
+            .find(|t| t.kind == TrailKind::GrowthFactor)
+            .unwrap();
+        assert_eq!(g.note, "P = 28 > P_prev = 24 → × 28/24（≈ 1.166667）");
+        let g = later(8, "75", 30, Some(24), false);
+        assert_eq!(g.cap, 10);
+        let g = g
+            .trail
+            .iter()
+            .find(|t| t.kind == TrailKind::GrowthFactor)
+            .unwrap();
+        assert_eq!(g.note, "P = 30 > P_prev = 24 → × 30/24（= 1.25）");
     }
 
     #[test]
