@@ -905,6 +905,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&s("90.5")).unwrap(), "\"90.5\"");
         assert_eq!(serde_json::from_str::<Score>("\"61\"").unwrap(), s("61"));
         assert_eq!(serde_json::from_str::<Score>("75").unwrap(), s("75"));
+        assert_eq!(serde_json::from_str::<Score>("90.5").unwrap(), s("90.5"));
         assert!(serde_json::from_str::<Score>("\"90.55\"").is_err());
         assert!(serde_json::from_str::<Score>("101").is_err());
     }
