@@ -1,1 +1,93 @@
-//! peixun web app.
+//! peixun web app: axum pages and JSON API (ARCHITECTURE.md "Pages and API").
+//!
+//! A library with a thin binary (`peixun serve` in crates/cli calls [`serve`]). Request flow:
+//! security headers → trace → timeout → metrics → request id → [`auth::authenticate`] (session
+//! cookie or bearer token) → [`pages::page_errors`] (HTML errors for pages) →
+//! [`security::origin_check`] (S19) → [`auth::authorize`] (the role × route table
+//! [`routes::ROUTES`], S5) → handler → store service (record-level checks, S6) → view.
+
+pub mod api_types;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod export;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+pub mod routes;
+pub mod security;
+pub mod startup;
+mod store_map;
+pub mod templates;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult, ErrorBody};
+pub use startup::{AppConfig, Application, ServeOptions, serve};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use peixun_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest accepted request body (forms and JSON; uploads will get their own limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// A request that takes longer than this is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a handler needs. Cheap to clone; holds no state another server process would need
+/// (sessions live in the database).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Running with `--demo`: the yellow banner on every page.
+    pub demo: bool,
+    pub templates: Arc<templates::Templates>,
+    pub config: Arc<AppConfig>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        demo: bool,
+        config: AppConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(AppState {
+            store,
+            clock,
+            demo,
+            templates: Arc::new(templates::Templates::new()?),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The whole application: routes, the role × route check and the HTTP hardening.
+pub fn router(state: AppState) -> Router {
+    routes::routes()
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), auth::authorize))
+        .layer(from_fn_with_state(state.clone(), security::origin_check))
+        .layer(from_fn_with_state(state.clone(), pages::page_errors))
+        .layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(from_fn(auth::request_context))
+        .layer(from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(from_fn(security::security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("该页面".into())
+}

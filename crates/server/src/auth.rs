@@ -1,0 +1,246 @@
+//! Who is calling: the session cookie or a bearer token is looked up once per request
+//! ([`authenticate`]); the route table ([`crate::routes::ROUTES`]) then decides whether the
+//! caller's role may use the route ([`authorize`]). Record-level checks (S6) live in the store.
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::routes::{Access, access_for};
+use crate::security::{self, SESSION_COOKIE};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use peixun_domain::role::Role;
+use peixun_store::Actor;
+use peixun_store::accounts::UserView;
+use std::net::SocketAddr;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// The signed-in user of this request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: UserView,
+    pub role: Role,
+    pub token: String,
+    pub csrf_token: String,
+    pub via: Via,
+}
+
+impl CurrentUser {
+    pub fn actor(&self, ctx: &RequestCtx) -> Actor {
+        Actor::from_user(&self.user, ctx.ip.clone(), Some(ctx.request_id.clone()))
+    }
+}
+
+/// Per-request facts the audit log needs: source address and request id.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCtx {
+    pub request_id: String,
+    pub ip: Option<String>,
+}
+
+impl RequestCtx {
+    /// An actor for work done before anyone signed in (login).
+    pub fn anonymous_actor(&self) -> Actor {
+        Actor {
+            user_id: None,
+            username: String::new(),
+            role: None,
+            institution_id: None,
+            ip: self.ip.clone(),
+            request_id: Some(self.request_id.clone()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}
+
+/// Gives every request an id (echoed in `x-request-id`) and notes the peer address.
+pub async fn request_context(mut req: Request, next: Next) -> Response {
+    let request_id = security::random_token()[..16].to_string();
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string());
+    req.extensions_mut().insert(RequestCtx {
+        request_id: request_id.clone(),
+        ip,
+    });
+    let mut resp = next.run(req).await;
+    if let Ok(v) = request_id.parse() {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+fn bearer(req: &Request) -> Option<String> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Looks the session up (bearer token first, then the cookie) and puts a [`CurrentUser`] in the
+/// request extensions. An unknown or expired token is simply "anonymous".
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let found = match bearer(&req) {
+        Some(t) => Some((t, Via::Bearer)),
+        None => security::get_cookie(req.headers(), SESSION_COOKIE)
+            .filter(|t| !t.is_empty())
+            .map(|t| (t, Via::Cookie)),
+    };
+    if let Some((token, via)) = found {
+        let now = state.clock.now();
+        match peixun_store::sessions::lookup_session(&state.store, &token, now).await {
+            Ok(Some(info)) => {
+                req.extensions_mut().insert(CurrentUser {
+                    role: info.user.role,
+                    user: info.user,
+                    token,
+                    csrf_token: info.csrf_token,
+                    via,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    next.run(req).await
+}
+
+/// Deny by default: the route must be in the table and the caller's role allowed by it (S5).
+/// Also sends a user who must change their password to the password page, and checks the
+/// `X-CSRF-Token` header on cookie-authenticated API writes.
+pub async fn authorize(State(_state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+    else {
+        // No route matched: the fallback answers 404/405.
+        return next.run(req).await;
+    };
+    let method = if req.method() == Method::HEAD {
+        Method::GET
+    } else {
+        req.method().clone()
+    };
+    let Some(access) = access_for(method.as_str(), &path) else {
+        tracing::error!(%method, %path, "route missing from the access table");
+        return AppError::forbidden().into_response();
+    };
+    let user = req.extensions().get::<CurrentUser>();
+    let is_api = path.starts_with("/api/");
+    match (access, user) {
+        (Access::Public, _) => {}
+        (_, None) => {
+            if is_api {
+                return AppError::Unauthenticated.into_response();
+            }
+            let next_url = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target = if method == Method::GET {
+                format!("/login?next={}", urlencode(next_url))
+            } else {
+                "/login".to_string()
+            };
+            return Redirect::to(&target).into_response();
+        }
+        (access, Some(u)) => {
+            if !access.allows(u.role) {
+                return AppError::forbidden().into_response();
+            }
+            if u.user.must_change_password && !access.allowed_before_password_change() {
+                if is_api {
+                    return AppError::Forbidden("password change required".into()).into_response();
+                }
+                return Redirect::to("/account/password").into_response();
+            }
+            if is_api
+                && u.via == Via::Cookie
+                && method != Method::GET
+                && !req
+                    .headers()
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| security::constant_time_eq(t, &u.csrf_token))
+            {
+                return AppError::Csrf("api cookie without x-csrf-token").into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Only local paths may be redirect targets after login (no open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next(Some("/institutions?q=1")), "/institutions?q=1");
+        assert_eq!(safe_next(Some("//evil.com")), "/");
+        assert_eq!(safe_next(Some("https://evil.com")), "/");
+        assert_eq!(safe_next(Some("/\\evil.com")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

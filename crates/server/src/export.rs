@@ -1,0 +1,87 @@
+//! `.xlsx` exports of the lists. Cells are written as strings (never formulas), so a value such
+//! as `=HYPERLINK(…)` stays text. Every export is audited (S10) before the file is sent.
+
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestCtx};
+use crate::error::{AppError, AppResult};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use rust_xlsxwriter::{Format, Workbook};
+
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The most rows one export may hold (a larger export will become a background job).
+pub const MAX_EXPORT_ROWS: usize = 50_000;
+
+/// Builds the workbook bytes: one sheet, a bold header row, frozen.
+pub fn workbook(sheet: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    let err = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
+    ws.set_name(sheet).map_err(err)?;
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(err)?;
+        ws.set_column_width(c as u16, 18).map_err(err)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string((r + 1) as u32, c as u16, v.as_str())
+                .map_err(err)?;
+        }
+    }
+    ws.set_freeze_panes(1, 0).map_err(err)?;
+    wb.save_to_buffer().map_err(err)
+}
+
+/// An attachment response; `filename` is ASCII, `filename_zh` the Chinese name (RFC 5987).
+pub fn xlsx_response(bytes: Vec<u8>, filename: &str, filename_zh: &str) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{filename}\"; filename*=UTF-8''{}",
+        crate::auth::urlencode(filename_zh)
+    );
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(XLSX_CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// Writes the export's audit row (action `export.<what>`, the filter and the row count).
+pub async fn audit_export(
+    state: &AppState,
+    user: &CurrentUser,
+    ctx: &RequestCtx,
+    what: &str,
+    target_type: &str,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    let actor = user.actor(ctx);
+    let now = state.clock.now();
+    let txn = state
+        .store
+        .begin_write()
+        .await
+        .map_err(peixun_store::StoreError::from)?;
+    peixun_store::audit::append(
+        &txn,
+        &actor,
+        &format!("export.{what}"),
+        target_type,
+        None,
+        None,
+        Some(detail),
+        now,
+    )
+    .await
+    .map_err(peixun_store::StoreError::from)?;
+    txn.commit().await.map_err(peixun_store::StoreError::from)?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Users (sysadmin) and the audit log (auditor), as JSON.
+
+use super::Registrar;
+use super::forms::{audit_filter, page_request};
+use crate::AppState;
+use crate::api_types::*;
+use crate::auth::{CurrentUser, RequestCtx};
+use crate::error::{ApiJson, ApiQuery, AppError, AppResult, ErrorBody};
+use crate::startup::one_time_password;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use peixun_domain::role::Role;
+use peixun_store::accounts::{self, NewUser, UserFilter};
+use peixun_store::audit;
+
+pub fn register(r: Registrar) -> Registrar {
+    r.get("/api/v1/users", list_users)
+        .post("/api/v1/users", create_user)
+        .get("/api/v1/audit", search_audit)
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    params(PageQuery),
+    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> AppResult<Json<UserPage>> {
+    let page = page_request(q.page, q.per_page);
+    let res = accounts::list_users(&state.store, &UserFilter::default(), &page).await?;
+    Ok(Json(UserPage {
+        items: res.items.into_iter().map(Into::into).collect(),
+        total: res.total,
+        page: page.page.unwrap_or(1),
+        per_page: res.per_page,
+    }))
+}
+
+/// Create an account with a one-time password (returned once; must be changed at first login).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users",
+    request_body = NewUserDto,
+    responses((status = 201, body = UserCreated), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiJson(input): ApiJson<NewUserDto>,
+) -> AppResult<(StatusCode, Json<UserCreated>)> {
+    let (created, password) = new_user(
+        &state,
+        &user,
+        &ctx,
+        &input.username,
+        &input.display_name,
+        &input.role,
+        input.institution_id,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            user: created.into(),
+            one_time_password: password,
+        }),
+    ))
+}
+
+/// Shared by the API and the users page.
+pub async fn new_user(
+    state: &AppState,
+    user: &CurrentUser,
+    ctx: &RequestCtx,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    institution_id: Option<i64>,
+) -> AppResult<(accounts::UserView, String)> {
+    let role: Role = role
+        .trim()
+        .parse()
+        .map_err(|_| AppError::validation("ROLE_INVALID", "请选择角色", Some("role")))?;
+    let password = one_time_password();
+    let created = accounts::create_user(
+        &state.store,
+        &user.actor(ctx),
+        NewUser {
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            role,
+            institution_id,
+            password: password.clone(),
+            must_change_password: true,
+        },
+        state.clock.now(),
+    )
+    .await?;
+    Ok((created, password))
+}
+
+/// Search the audit log (auditor only), newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn search_audit(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<Json<AuditPage>> {
+    let filter = audit_filter(&q)?;
+    let page = page_request(q.page, q.per_page);
+    let res = audit::search(&state.store, &filter, &page).await?;
+    Ok(Json(AuditPage {
+        items: res.items.into_iter().map(Into::into).collect(),
+        total: res.total,
+        page: page.page.unwrap_or(1),
+        per_page: res.per_page,
+    }))
+}

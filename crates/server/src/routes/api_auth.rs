@@ -1,0 +1,77 @@
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`.
+
+use super::Registrar;
+use crate::AppState;
+use crate::api_types::{LoginRequest, MeResponse, TokenResponse};
+use crate::auth::{CurrentUser, RequestCtx};
+use crate::error::{ApiJson, AppError, AppResult, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use peixun_store::{accounts, sessions};
+
+pub fn register(r: Registrar) -> Registrar {
+    r.post("/api/v1/auth/login", login)
+        .post("/api/v1/auth/logout", logout)
+        .get("/api/v1/me", me)
+}
+
+/// Log in and get a bearer token. An unknown user and a wrong password get the same 401.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "用户名或密码错误", body = ErrorBody),
+        (status = 423, description = "账户已锁定", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> AppResult<Json<TokenResponse>> {
+    let token = do_login(&state, &ctx, &req.username, &req.password).await?;
+    Ok(Json(TokenResponse { token }))
+}
+
+/// Authenticates and starts a new session (a new token at every login, S3).
+pub async fn do_login(
+    state: &AppState,
+    ctx: &RequestCtx,
+    username: &str,
+    password: &str,
+) -> AppResult<String> {
+    let now = state.clock.now();
+    if username.len() > 200 || password.len() > 1024 {
+        return Err(AppError::AuthFailed);
+    }
+    let user =
+        accounts::authenticate(&state.store, username, password, ctx.ip.as_deref(), now).await?;
+    Ok(sessions::create_session(&state.store, user.id, now).await?)
+}
+
+/// End the session of this token (server-side).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<StatusCode> {
+    sessions::delete_session(&state.store, &user.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn me(user: CurrentUser) -> Json<MeResponse> {
+    Json(MeResponse {
+        id: user.user.id,
+        username: user.user.username.clone(),
+        display_name: user.user.display_name.clone(),
+        role: user.role.code().to_string(),
+        role_label: user.role.label_zh().to_string(),
+        institution_id: user.user.institution_id,
+        institution_name: user.user.institution_name.clone(),
+        must_change_password: user.user.must_change_password,
+        csrf_token: user.csrf_token.clone(),
+    })
+}

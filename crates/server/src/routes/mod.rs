@@ -1,0 +1,242 @@
+//! Every route and who may call it: [`ROUTES`] is the one declarative role × route table
+//! (SECURITY.md S5). The router is built through [`Registrar`], which refuses (panics at start) to
+//! register a route that has no entry in the table, and records what it registered so that the
+//! tests can check every route against their own expected outcomes. Deny by default: a route the
+//! table does not know is answered 403 by [`crate::auth::authorize`].
+
+pub mod api_admin;
+pub mod api_auth;
+pub mod api_institutions;
+pub mod forms;
+pub mod ops;
+pub mod pages_admin;
+pub mod pages_auth;
+pub mod pages_institutions;
+
+use crate::AppState;
+use axum::Router;
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, get, post, put};
+use peixun_domain::role::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user, even one who must still change the one-time password.
+    Session,
+    /// Any signed-in user who has a usable password.
+    AnyUser,
+    /// Only these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public | Access::Session | Access::AnyUser => true,
+            Access::Roles(rs) => rs.contains(&role),
+        }
+    }
+
+    pub fn allowed_before_password_change(self) -> bool {
+        matches!(self, Access::Public | Access::Session)
+    }
+}
+
+use Role::*;
+
+/// 区培训中心: maintain the institution directory.
+pub const CENTRE: &[Role] = &[CentreAdmin, CentreStaff];
+/// Every business role reads institutions and teachers; institution roles see only their own
+/// (enforced in the store, S6). sysadmin and auditor see no business data (S7).
+pub const BUSINESS: &[Role] = &[
+    CentreAdmin,
+    CentreStaff,
+    Bureau,
+    City,
+    InstitutionAdmin,
+    InstitutionStaff,
+];
+/// Teachers: the centre manages all, an institution its own.
+pub const TEACHER_WRITE: &[Role] = &[CentreAdmin, CentreStaff, InstitutionAdmin, InstitutionStaff];
+pub const SYSADMIN: &[Role] = &[Sysadmin];
+pub const AUDITOR: &[Role] = &[Auditor];
+
+/// One row of the role × route table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDef {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> RouteDef {
+    RouteDef {
+        method,
+        path,
+        access,
+    }
+}
+
+/// The role × route table. Paths use axum 0.8 syntax (`{id}`).
+pub const ROUTES: &[RouteDef] = &[
+    // operations
+    r("GET", "/healthz", Access::Public),
+    r("GET", "/metrics", Access::Public),
+    r("GET", "/static/app.css", Access::Public),
+    r("GET", "/api/openapi.json", Access::Public),
+    // sign in / out
+    r("GET", "/login", Access::Public),
+    r("POST", "/login", Access::Public),
+    r("POST", "/logout", Access::Session),
+    r("GET", "/account/password", Access::Session),
+    r("POST", "/account/password", Access::Session),
+    r("POST", "/api/v1/auth/login", Access::Public),
+    r("POST", "/api/v1/auth/logout", Access::Session),
+    r("GET", "/api/v1/me", Access::Session),
+    // home
+    r("GET", "/", Access::AnyUser),
+    // institutions (API)
+    r("GET", "/api/v1/institutions", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/institutions", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/institutions/{id}", Access::Roles(BUSINESS)),
+    r("PUT", "/api/v1/institutions/{id}", Access::Roles(CENTRE)),
+    r(
+        "GET",
+        "/api/v1/institutions/{id}/teachers",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "POST",
+        "/api/v1/institutions/{id}/teachers",
+        Access::Roles(TEACHER_WRITE),
+    ),
+    r("PUT", "/api/v1/teachers/{id}", Access::Roles(TEACHER_WRITE)),
+    // institutions (pages)
+    r("GET", "/institutions", Access::Roles(BUSINESS)),
+    r("GET", "/institutions/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/institutions/new", Access::Roles(CENTRE)),
+    r("POST", "/institutions/new", Access::Roles(CENTRE)),
+    r("GET", "/institutions/{id}", Access::Roles(BUSINESS)),
+    r("GET", "/institutions/{id}/edit", Access::Roles(CENTRE)),
+    r("POST", "/institutions/{id}/edit", Access::Roles(CENTRE)),
+    r(
+        "GET",
+        "/institutions/{id}/teachers",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/institutions/{id}/teachers/export.xlsx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/institutions/{id}/teachers/new",
+        Access::Roles(TEACHER_WRITE),
+    ),
+    r(
+        "POST",
+        "/institutions/{id}/teachers/new",
+        Access::Roles(TEACHER_WRITE),
+    ),
+    r("GET", "/teachers/{id}/edit", Access::Roles(TEACHER_WRITE)),
+    r("POST", "/teachers/{id}/edit", Access::Roles(TEACHER_WRITE)),
+    // users (sysadmin)
+    r("GET", "/api/v1/users", Access::Roles(SYSADMIN)),
+    r("POST", "/api/v1/users", Access::Roles(SYSADMIN)),
+    r("GET", "/users", Access::Roles(SYSADMIN)),
+    r("GET", "/users/export.xlsx", Access::Roles(SYSADMIN)),
+    r("GET", "/users/new", Access::Roles(SYSADMIN)),
+    r("POST", "/users/new", Access::Roles(SYSADMIN)),
+    r("POST", "/users/{id}/active", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/users/{id}/reset-password",
+        Access::Roles(SYSADMIN),
+    ),
+    // audit (auditor)
+    r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
+    r("GET", "/audit", Access::Roles(AUDITOR)),
+    r("GET", "/audit/export.xlsx", Access::Roles(AUDITOR)),
+];
+
+/// The table entry for a matched route (HEAD is checked as GET by the caller).
+pub fn access_for(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|d| d.method == method && d.path == path)
+        .map(|d| d.access)
+}
+
+/// Builds the router and records every (method, path) it registers.
+pub struct Registrar {
+    router: Router<AppState>,
+    registered: Vec<(&'static str, &'static str)>,
+}
+
+impl Registrar {
+    fn new() -> Self {
+        Registrar {
+            router: Router::new(),
+            registered: Vec::new(),
+        }
+    }
+
+    fn add(mut self, method: &'static str, path: &'static str, mr: MethodRouter<AppState>) -> Self {
+        assert!(
+            access_for(method, path).is_some(),
+            "route {method} {path} has no entry in routes::ROUTES (deny by default)"
+        );
+        self.registered.push((method, path));
+        self.router = self.router.route(path, mr);
+        self
+    }
+
+    pub fn get<H, T>(self, path: &'static str, h: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("GET", path, get(h))
+    }
+
+    pub fn post<H, T>(self, path: &'static str, h: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("POST", path, post(h))
+    }
+
+    pub fn put<H, T>(self, path: &'static str, h: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("PUT", path, put(h))
+    }
+}
+
+fn build() -> Registrar {
+    let r = Registrar::new();
+    let r = ops::register(r);
+    let r = pages_auth::register(r);
+    let r = api_auth::register(r);
+    let r = api_institutions::register(r);
+    let r = pages_institutions::register(r);
+    let r = api_admin::register(r);
+    pages_admin::register(r)
+}
+
+/// Every (method, path) the router serves, in registration order (for the S5 table test).
+pub fn registered_routes() -> Vec<(&'static str, &'static str)> {
+    build().registered
+}
+
+/// The routes without middleware or state (see [`crate::router`]).
+pub(crate) fn routes() -> Router<AppState> {
+    build().router
+}

@@ -1,0 +1,277 @@
+//! Sign in and out, change password, the home page per role.
+
+use super::Registrar;
+use super::api_auth::do_login;
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestCtx, safe_next};
+use crate::error::{AppError, AppResult};
+use crate::pages::{CsrfForm, LoginForm, form_errors, no_errors, render};
+use crate::security::{self, LOGIN_CSRF_COOKIE};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use minijinja::value::Value;
+use peixun_domain::role::Role;
+use peixun_store::{PageRequest, accounts, audit, institutions, sessions, teachers};
+use serde::Deserialize;
+
+pub fn register(r: Registrar) -> Registrar {
+    r.get("/login", login_page)
+        .post("/login", login_submit)
+        .post("/logout", logout)
+        .get("/account/password", password_page)
+        .post("/account/password", password_submit)
+        .get("/", home)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_response(
+    state: &AppState,
+    username: &str,
+    next: &str,
+    errors: (Value, Value),
+    status: axum::http::StatusCode,
+) -> AppResult<Response> {
+    let token = security::random_token();
+    let ctx = context! {
+        login_csrf => token.clone(),
+        next => next,
+        username => username,
+        errors => errors.0,
+        field_errors => errors.1,
+        demo_accounts => Value::from(Vec::<Value>::new()),
+    };
+    let mut resp = render(state, None, "/login", "login.html", "登录", ctx)?;
+    *resp.status_mut() = status;
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        security::cookie(
+            LOGIN_CSRF_COOKIE,
+            &token,
+            "/login",
+            state.config.secure_cookies,
+            Some(3600),
+        ),
+    );
+    Ok(resp)
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    if user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    login_response(
+        &state,
+        "",
+        &safe_next(q.next.as_deref()),
+        no_errors(),
+        axum::http::StatusCode::OK,
+    )
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    LoginForm(form): LoginForm,
+) -> AppResult<Response> {
+    let username = form.get("username").trim().to_string();
+    let next = safe_next(Some(form.get("next")));
+    match do_login(&state, &ctx, &username, form.get("password")).await {
+        Ok(token) => {
+            let mut resp = Redirect::to(&next).into_response();
+            let h = resp.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                security::session_cookie(&token, state.config.secure_cookies),
+            );
+            h.append(
+                header::SET_COOKIE,
+                security::cookie(
+                    LOGIN_CSRF_COOKIE,
+                    "",
+                    "/login",
+                    state.config.secure_cookies,
+                    Some(0),
+                ),
+            );
+            Ok(resp)
+        }
+        Err(e @ (AppError::AuthFailed | AppError::Locked { .. } | AppError::TooManyRequests)) => {
+            let status = e.status();
+            let errors = form_errors(&e, |_| "username".into());
+            login_response(&state, &username, &next, errors, status)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    CsrfForm(_): CsrfForm,
+) -> AppResult<Response> {
+    sessions::delete_session(&state.store, &user.token).await?;
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        security::clear_session_cookie(state.config.secure_cookies),
+    );
+    Ok(resp)
+}
+
+async fn password_page(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
+    let (errors, field_errors) = no_errors();
+    render(
+        &state,
+        Some(&user),
+        "/account/password",
+        "password.html",
+        "修改密码",
+        context! { forced => user.user.must_change_password, errors, field_errors },
+    )
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    CsrfForm(form): CsrfForm,
+) -> AppResult<Response> {
+    let new = form.get("new_password");
+    let result = if new != form.get("new_password_confirm") {
+        Err(AppError::validation(
+            "PASSWORD_MISMATCH",
+            "两次输入的新密码不一致",
+            Some("new_password_confirm"),
+        ))
+    } else {
+        accounts::change_password(
+            &state.store,
+            &user.actor(&ctx),
+            user.user.id,
+            form.get("current_password"),
+            new,
+            state.clock.now(),
+        )
+        .await
+        .map_err(AppError::from)
+    };
+    match result {
+        Ok(()) => {
+            // A new session after a credential change (S3): the old token is gone.
+            sessions::delete_session(&state.store, &user.token).await?;
+            let token =
+                sessions::create_session(&state.store, user.user.id, state.clock.now()).await?;
+            let mut resp = Redirect::to("/").into_response();
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                security::session_cookie(&token, state.config.secure_cookies),
+            );
+            Ok(resp)
+        }
+        Err(e) if crate::pages::is_form_error(&e) || matches!(e, AppError::AuthFailed) => {
+            let e = match e {
+                AppError::AuthFailed => AppError::validation(
+                    "PASSWORD_WRONG",
+                    "当前密码不正确",
+                    Some("current_password"),
+                ),
+                other => other,
+            };
+            let (errors, field_errors) = form_errors(&e, |f| match f {
+                "password" | "new" | "new_password" => "new_password".into(),
+                "old" | "old_password" | "current_password" => "current_password".into(),
+                other => other.into(),
+            });
+            let mut resp = render(
+                &state,
+                Some(&user),
+                "/account/password",
+                "password.html",
+                "修改密码",
+                context! { forced => user.user.must_change_password, errors, field_errors },
+            )?;
+            *resp.status_mut() = e.status();
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn home(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+) -> AppResult<Response> {
+    let actor = user.actor(&ctx);
+    let one = PageRequest::first(1);
+    let (kind, stats, institution) = match user.role {
+        Role::CentreAdmin | Role::CentreStaff => {
+            let all =
+                institutions::list_institutions(&state.store, &actor, &Default::default(), &one)
+                    .await?;
+            let major = institutions::list_institutions(
+                &state.store,
+                &actor,
+                &institutions::InstitutionFilter {
+                    major_only: true,
+                    ..Default::default()
+                },
+                &one,
+            )
+            .await?;
+            (
+                "centre",
+                context! { institutions => all.total, major => major.total },
+                Value::from(()),
+            )
+        }
+        Role::Bureau | Role::City => {
+            let all =
+                institutions::list_institutions(&state.store, &actor, &Default::default(), &one)
+                    .await?;
+            (
+                "reader",
+                context! { institutions => all.total },
+                Value::from(()),
+            )
+        }
+        Role::InstitutionAdmin | Role::InstitutionStaff => match user.user.institution_id {
+            Some(id) => {
+                let inst = institutions::get_institution(&state.store, &actor, id).await?;
+                let t = teachers::list_teachers(&state.store, &actor, id, &one).await?;
+                (
+                    "institution",
+                    context! { teachers => t.total },
+                    super::pages_institutions::institution_value(&inst),
+                )
+            }
+            None => ("institution", context! { teachers => 0 }, Value::from(())),
+        },
+        Role::Sysadmin => {
+            let n = accounts::count_users(&state.store).await?;
+            ("sysadmin", context! { users => n }, Value::from(()))
+        }
+        Role::Auditor => {
+            let n = audit::count(&state.store).await?;
+            ("auditor", context! { audit => n }, Value::from(()))
+        }
+    };
+    render(
+        &state,
+        Some(&user),
+        "/",
+        "home.html",
+        "首页",
+        context! { kind, stats, institution },
+    )
+}

@@ -1,0 +1,207 @@
+//! Starting the server: logging, database, first-start bootstrap, the listener, graceful stop.
+
+use crate::{AppState, Clock, SystemClock, router};
+use anyhow::Context;
+use peixun_domain::role::Role;
+use peixun_store::{Actor, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What `peixun serve` passes in.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// Seed demo data into an empty database and show the demo banner.
+    pub demo: bool,
+}
+
+/// Deployment settings read from the environment (`PEIXUN_*`).
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    /// Mark cookies `Secure` (set when served over TLS, directly or behind a proxy):
+    /// `PEIXUN_SECURE_COOKIES=1`.
+    pub secure_cookies: bool,
+    /// The public origin (`https://peixun.example.gov.cn`) when a proxy rewrites `Host`:
+    /// `PEIXUN_PUBLIC_ORIGIN`. Used by the cross-site request check (S19).
+    pub public_origin: Option<String>,
+}
+
+impl AppConfig {
+    pub fn from_env() -> Self {
+        let flag = |k: &str| {
+            std::env::var(k)
+                .map(|v| matches!(v.trim(), "1" | "true" | "yes"))
+                .unwrap_or(false)
+        };
+        AppConfig {
+            secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
+            public_origin: std::env::var("PEIXUN_PUBLIC_ORIGIN")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// Logs as JSON (`PEIXUN_LOG_FORMAT=json`) or human-readable; level from `RUST_LOG`.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let json = std::env::var("PEIXUN_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// A bound, not yet running server (tests bind port 0 and read [`Application::port`]).
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(state: AppState, addr: SocketAddr) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server error")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// `peixun serve`.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    init_tracing();
+    let url = peixun_store::resolve_database_url(opts.database_url.as_deref(), &opts.data_dir);
+    let store = Store::connect(&url)
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await.context("database migration failed")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    bootstrap(&store, clock.as_ref(), opts.demo).await?;
+    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?;
+    let app = Application::build(state, opts.addr).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, demo = opts.demo, "peixun listening");
+    println!("peixun 已启动：http://{addr}/");
+    app.run_until_stopped().await
+}
+
+/// First start: demo data (with `--demo`, into a database without institutions), or else a
+/// one-time `admin` sysadmin account when there are no users at all (S1: no default account).
+pub async fn bootstrap(store: &Store, clock: &dyn Clock, demo: bool) -> anyhow::Result<()> {
+    let now = clock.now();
+    if demo {
+        let info = peixun_store::demo::seed_demo(store, now).await?;
+        if info.seeded {
+            println!(
+                "演示数据已生成（演示环境，数据均为虚构）。演示账号的共用密码：{}",
+                info.password
+            );
+            for (username, role) in &info.accounts {
+                println!("  {username:<20} {}（{}）", role.code(), role.label_zh());
+            }
+        }
+        return Ok(());
+    }
+    if peixun_store::accounts::count_users(store).await? == 0 {
+        let password = one_time_password();
+        peixun_store::accounts::create_user(
+            store,
+            &Actor::system("bootstrap"),
+            peixun_store::accounts::NewUser {
+                username: "admin".into(),
+                display_name: "系统管理员".into(),
+                role: Role::Sysadmin,
+                institution_id: None,
+                password: password.clone(),
+                must_change_password: true,
+            },
+            now,
+        )
+        .await?;
+        println!("已创建系统管理员账号 admin，一次性密码：{password}");
+        println!("（只显示这一次；首次登录后须修改密码）");
+    }
+    Ok(())
+}
+
+/// A random password that meets the S1 rules (upper, lower, digit, symbol; 19 characters).
+pub fn one_time_password() -> String {
+    use rand::Rng;
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const DIGIT: &[u8] = b"23456789";
+    let mut rng = rand::rng();
+    let mut groups = Vec::new();
+    for _ in 0..4 {
+        let mut g = String::new();
+        for set in [UPPER, LOWER, DIGIT, LOWER] {
+            g.push(set[rng.random_range(0..set.len())] as char);
+        }
+        groups.push(g);
+    }
+    groups.join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s1_one_time_passwords_meet_the_rules() {
+        for _ in 0..50 {
+            let p = one_time_password();
+            assert!(
+                peixun_store::accounts::check_password_rules("admin", &p).is_ok(),
+                "{p}"
+            );
+        }
+    }
+}

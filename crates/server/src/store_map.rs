@@ -1,0 +1,45 @@
+//! The one place where store errors become application errors.
+
+use crate::error::AppError;
+use peixun_store::StoreError;
+
+fn entity_zh(entity: &str) -> &str {
+    match entity {
+        "user" => "该用户",
+        "institution" => "该培训机构",
+        "teacher" => "该师资",
+        "session" => "该会话",
+        other => other,
+    }
+}
+
+pub(crate) fn map_store_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound { entity } => AppError::NotFound(entity_zh(entity).to_string()),
+        StoreError::Validation {
+            code: "AUTH_FAILED",
+            ..
+        } => AppError::AuthFailed,
+        StoreError::Validation {
+            code,
+            message,
+            field,
+        } => AppError::Validation {
+            code: code.to_string(),
+            message,
+            field,
+        },
+        StoreError::Conflict {
+            code,
+            message,
+            field,
+        } => AppError::Conflict {
+            code: code.to_string(),
+            message,
+            field,
+        },
+        StoreError::Forbidden { message } => AppError::Forbidden(message),
+        StoreError::Locked { until } => AppError::Locked { until: Some(until) },
+        other @ StoreError::Db(_) => AppError::Internal(anyhow::Error::new(other)),
+    }
+}

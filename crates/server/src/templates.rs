@@ -1,0 +1,83 @@
+//! The page templates, embedded in the binary so that `peixun serve` works from any folder.
+//! All are named `*.html`, so minijinja escapes every value (test: `<script>` in data comes out
+//! as `&lt;script&gt;`). Undefined values are errors (strict), so a missing context key fails the
+//! template test rather than rendering an empty string.
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+/// (name, source) of every template.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("password.html", include_str!("../templates/password.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    (
+        "institutions_list.html",
+        include_str!("../templates/institutions_list.html"),
+    ),
+    (
+        "institution_detail.html",
+        include_str!("../templates/institution_detail.html"),
+    ),
+    (
+        "institution_form.html",
+        include_str!("../templates/institution_form.html"),
+    ),
+    (
+        "teachers_list.html",
+        include_str!("../templates/teachers_list.html"),
+    ),
+    (
+        "teacher_form.html",
+        include_str!("../templates/teacher_form.html"),
+    ),
+    (
+        "users_list.html",
+        include_str!("../templates/users_list.html"),
+    ),
+    (
+        "user_form.html",
+        include_str!("../templates/user_form.html"),
+    ),
+    (
+        "user_password_shown.html",
+        include_str!("../templates/user_password_shown.html"),
+    ),
+    (
+        "audit_list.html",
+        include_str!("../templates/audit_list.html"),
+    ),
+];
+
+pub const APP_CSS: &str = include_str!("../static/app.css");
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, src) in TEMPLATES {
+            env.add_template(name, src)?;
+        }
+        Ok(Templates { env })
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        TEMPLATES.iter().map(|(n, _)| *n)
+    }
+}
