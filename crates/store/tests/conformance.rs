@@ -1,0 +1,1559 @@
+//! The storage conformance story (STYLE.md): every test is written once as `async fn(Store)` and
+//! run on SQLite (`sqlite::…`) and PostgreSQL (`postgres::…`). PostgreSQL must be reachable
+//! (`PEIXUN_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`): these tests panic
+//! rather than skip.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use peixun_domain::role::Role;
+use peixun_store::accounts::{self, NewUser, UserView};
+use peixun_store::audit::{self, AuditFilter};
+use peixun_store::institutions::{
+    self, InstitutionFilter, InstitutionInput, InstitutionStatus, Qualification,
+};
+use peixun_store::teachers::{self, TeacherInput, TeacherQualification};
+use peixun_store::{Actor, Backend, PageRequest, Store, StoreError, demo, sessions};
+use sea_orm::ConnectionTrait;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _guard) = peixun_store::testing::sqlite_temp().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (store, _guard) = peixun_store::testing::postgres_fresh().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    migrate_twice_is_idempotent,
+    s1_create_and_authenticate_user,
+    s1_password_rules_refuse_weak_passwords,
+    s1_username_is_unique,
+    s7_one_role_and_institution_binding,
+    s7_only_sysadmin_manages_accounts,
+    s2_lockout_after_five_failures_and_unlock_after_15_minutes,
+    s2_unknown_user_and_wrong_password_get_the_same_answer,
+    s3_session_idle_timeout,
+    s3_session_absolute_timeout_and_touch,
+    s3_logout_kills_the_session,
+    institution_create_update_list_search,
+    credit_code_checksum_warning_must_be_confirmed,
+    credit_code_invalid_is_refused,
+    duplicate_credit_code_and_name_conflict,
+    only_centre_edits_directory,
+    s6_institution_b_cannot_reach_institution_a,
+    teachers_masked_and_reveal_audited,
+    s7_sysadmin_and_auditor_see_no_teachers,
+    s10_every_write_adds_exactly_one_audit_row,
+    s11_verify_detects_an_altered_row,
+    s11_verify_detects_a_deleted_row,
+    s11_trigger_refuses_update_and_delete,
+    s11_concurrent_writes_keep_the_chain,
+    demo_seed_valid_and_not_duplicated,
+);
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+}
+
+const PW: &str = "Haizhu#Train2026";
+
+/// An independent GB 32100 implementation (cross-checks the store's own).
+fn credit_code(n: u32, valid: bool) -> String {
+    const A: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let first17 = format!("52440105{n:09}");
+    let sum: usize = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| A.find(c).unwrap() * w)
+        .sum();
+    let check = (31 - sum % 31) % 31;
+    let idx = if valid { check } else { (check + 1) % 31 };
+    format!("{first17}{}", A.chars().nth(idx).unwrap())
+}
+
+fn id_number(n: u32) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let first17 = format!("44010519850612{:03}", n % 1000);
+    let sum: u32 = first17
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{first17}{}", C[(sum % 11) as usize])
+}
+
+fn inst_input(n: u32) -> InstitutionInput {
+    InstitutionInput {
+        name: format!("广州市海珠区测试{n}号职业培训学校"),
+        credit_code: credit_code(n, true),
+        confirm_checksum_warning: false,
+        registered_address: format!("广州市海珠区新港西路{n}号"),
+        district: None,
+        contact_person: "陈志强".into(),
+        contact_phone: "13800138000".into(),
+        qualifications: vec![
+            Qualification {
+                occupation: "家政服务员".into(),
+                level: "初级".into(),
+            },
+            Qualification {
+                occupation: "养老护理员".into(),
+                level: "中级".into(),
+            },
+        ],
+        major_project_capable: false,
+        major_projects: vec![],
+        status: InstitutionStatus::Active,
+    }
+}
+
+fn teacher_input(n: u32) -> TeacherInput {
+    TeacherInput {
+        name: format!("教师{n}"),
+        id_number: id_number(n),
+        phone: "13912345678".into(),
+        qualifications: vec![TeacherQualification {
+            occupation: "家政服务员".into(),
+            level: "高级".into(),
+            certificate_no: format!("2020{n:08}"),
+        }],
+        active: true,
+    }
+}
+
+fn sys() -> Actor {
+    Actor::system("test")
+}
+
+async fn user(store: &Store, username: &str, role: Role, inst: Option<i64>) -> UserView {
+    accounts::create_user(
+        store,
+        &sys(),
+        NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            role,
+            institution_id: inst,
+            password: PW.into(),
+            must_change_password: false,
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn actor(store: &Store, username: &str, role: Role, inst: Option<i64>) -> Actor {
+    Actor::from_user(
+        &user(store, username, role, inst).await,
+        Some("10.0.0.1".into()),
+        None,
+    )
+}
+
+async fn audit_rows(store: &Store) -> u64 {
+    audit::count(store).await.unwrap()
+}
+
+async fn assert_chain_ok(store: &Store) -> u64 {
+    match audit::verify(store).await.unwrap() {
+        Ok(r) => r.rows_checked,
+        Err(b) => panic!("audit chain broken: {b}"),
+    }
+}
+
+async fn raw(store: &Store, sql: &str) -> Result<(), sea_orm::DbErr> {
+    store.write_db().execute_unprepared(sql).await.map(|_| ())
+}
+
+fn code_of(e: &StoreError) -> &'static str {
+    e.code()
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+async fn migrate_twice_is_idempotent(store: Store) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let got = institutions::get_institution(&store, &sys(), inst.id)
+        .await
+        .unwrap();
+    assert_eq!(got, inst);
+    // Several servers starting at once: concurrent migrations all succeed.
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.migrate().await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
+async fn s1_create_and_authenticate_user(store: Store) {
+    let u = user(&store, "centre1", Role::CentreStaff, None).await;
+    assert_eq!(u.role, Role::CentreStaff);
+    assert!(u.active);
+    let logged = accounts::authenticate(&store, "centre1", PW, Some("10.1.1.1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(logged.id, u.id);
+    assert_eq!(logged.last_login_at, Some(t0()));
+    // The stored hash is argon2id with m=19456, t=2 (S1: scan stored hashes).
+    let row = store
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.db().get_database_backend(),
+            "SELECT password_hash FROM users",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let hash: String = row.try_get("", "password_hash").unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains(PW));
+    // change password: old required, rules apply, must_change cleared.
+    let me = Actor::from_user(&logged, None, None);
+    let e = accounts::change_password(&store, &me, u.id, "wrong-Old#123", "New#Password2026", t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "OLD_PASSWORD_WRONG");
+    let e = accounts::change_password(&store, &me, u.id, PW, "short", t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "PASSWORD_WEAK");
+    accounts::change_password(&store, &me, u.id, PW, "New#Password2026", t0())
+        .await
+        .unwrap();
+    assert!(
+        accounts::authenticate(&store, "centre1", PW, None, t0())
+            .await
+            .is_err()
+    );
+    accounts::authenticate(&store, "centre1", "New#Password2026", None, t0())
+        .await
+        .unwrap();
+    // Someone else cannot change my password.
+    let other = actor(&store, "centre2", Role::CentreStaff, None).await;
+    let e = accounts::change_password(
+        &store,
+        &other,
+        u.id,
+        "New#Password2026",
+        "Another#Pass2026",
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }));
+}
+
+async fn s1_password_rules_refuse_weak_passwords(store: Store) {
+    let cases: &[(&str, bool)] = &[
+        ("Haizhu#Train2026", true),
+        ("correct-horse-battery-9", true), // lower + symbol + digit
+        ("ABCDEFGH1234", false),           // 2 classes
+        ("abcdefgh!@#$", false),           // 2 classes
+        ("Short#1a", false),               // < 12
+        ("Password@123", false),           // blocklist
+        ("P@ssw0rd", false),               // short and common
+        ("qwertyuiop", false),
+        ("Zhangsan#2026", false), // contains the username
+        ("Aaaaaaaaaaaa", false),
+        ("长城长城长城长城长城长城A1", true), // CJK counts as a symbol class
+    ];
+    for (pw, ok) in cases {
+        let r = accounts::check_password_rules("zhangsan", pw);
+        assert_eq!(r.is_ok(), *ok, "password {pw:?}: {r:?}");
+    }
+    // The service applies the same rules.
+    let e = accounts::create_user(
+        &store,
+        &sys(),
+        NewUser {
+            username: "weak".into(),
+            display_name: "weak".into(),
+            role: Role::Bureau,
+            institution_id: None,
+            password: "Password@123".into(),
+            must_change_password: false,
+        },
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    match e {
+        StoreError::Validation { code, field, .. } => {
+            assert_eq!(code, "PASSWORD_WEAK");
+            assert_eq!(field.as_deref(), Some("password"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(accounts::count_users(&store).await.unwrap(), 0);
+}
+
+async fn s1_username_is_unique(store: Store) {
+    user(&store, "dup", Role::Bureau, None).await;
+    let e = accounts::create_user(
+        &store,
+        &sys(),
+        NewUser {
+            username: "dup".into(),
+            display_name: "x".into(),
+            role: Role::City,
+            institution_id: None,
+            password: PW.into(),
+            must_change_password: false,
+        },
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Conflict {
+                code: "USERNAME_TAKEN",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+async fn s7_one_role_and_institution_binding(store: Store) {
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let mk = |role, inst: Option<i64>| NewUser {
+        username: format!("user{}", role as u8),
+        display_name: "x".into(),
+        role,
+        institution_id: inst,
+        password: PW.into(),
+        must_change_password: true,
+    };
+    let e = accounts::create_user(&store, &sys(), mk(Role::InstitutionAdmin, None), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "INSTITUTION_REQUIRED");
+    for role in [
+        Role::Sysadmin,
+        Role::Auditor,
+        Role::CentreAdmin,
+        Role::Bureau,
+    ] {
+        let e = accounts::create_user(&store, &sys(), mk(role, Some(inst.id)), t0())
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&e), "INSTITUTION_NOT_ALLOWED", "{role:?}");
+    }
+    let e = accounts::create_user(&store, &sys(), mk(Role::InstitutionStaff, Some(9999)), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "INSTITUTION_NOT_FOUND");
+    let u = accounts::create_user(
+        &store,
+        &sys(),
+        mk(Role::InstitutionStaff, Some(inst.id)),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(u.institution_name.as_deref(), Some(inst.name.as_str()));
+    assert!(u.must_change_password);
+}
+
+async fn s7_only_sysadmin_manages_accounts(store: Store) {
+    let admin = actor(&store, "sys1", Role::Sysadmin, None).await;
+    let centre = actor(&store, "centre1", Role::CentreAdmin, None).await;
+    let new = |name: &str| NewUser {
+        username: name.into(),
+        display_name: name.into(),
+        role: Role::City,
+        institution_id: None,
+        password: PW.into(),
+        must_change_password: true,
+    };
+    let e = accounts::create_user(&store, &centre, new("cc2"), t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }));
+    let u = accounts::create_user(&store, &admin, new("cc3"), t0())
+        .await
+        .unwrap();
+    // Deactivate: login refused, sessions gone.
+    let token = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let u2 = accounts::set_user_active(&store, &admin, u.id, false, t0())
+        .await
+        .unwrap();
+    assert!(!u2.active);
+    assert!(
+        sessions::lookup_session(&store, &token, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let e = accounts::authenticate(&store, "cc3", PW, None, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "AUTH_FAILED");
+    accounts::set_user_active(&store, &admin, u.id, true, t0())
+        .await
+        .unwrap();
+    // Reset: one-time password, must change.
+    let r = accounts::reset_password(&store, &admin, u.id, "Reset#Password99", t0())
+        .await
+        .unwrap();
+    assert!(r.must_change_password);
+    let e = accounts::reset_password(&store, &centre, u.id, "Reset#Password98", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }));
+    accounts::authenticate(&store, "cc3", "Reset#Password99", None, t0())
+        .await
+        .unwrap();
+    let page = accounts::list_users(
+        &store,
+        &accounts::UserFilter {
+            role: Some(Role::City),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].username, "cc3");
+}
+
+async fn s2_lockout_after_five_failures_and_unlock_after_15_minutes(store: Store) {
+    user(&store, "inst1", Role::Bureau, None).await;
+    let mut now = t0();
+    for i in 1..=4 {
+        let e = accounts::authenticate(&store, "inst1", "Wrong#Password1", None, now)
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&e), "AUTH_FAILED", "attempt {i}");
+        now += Duration::seconds(10);
+    }
+    let e = accounts::authenticate(&store, "inst1", "Wrong#Password1", None, now)
+        .await
+        .unwrap_err();
+    let until = match e {
+        StoreError::Locked { until } => until,
+        other => panic!("5th failure should lock: {other:?}"),
+    };
+    assert_eq!(until, now + Duration::minutes(15));
+    // Even the right password is refused while locked.
+    let e = accounts::authenticate(&store, "inst1", PW, None, now + Duration::minutes(14))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Locked { .. }));
+    // After 15 minutes the right password works, and the count starts afresh.
+    let u = accounts::authenticate(&store, "inst1", PW, None, until + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(u.locked_until.is_none());
+    // Audited: 5 failures, one lockout, one refusal while locked, one login.
+    let f = |a: &str| AuditFilter {
+        action: Some(a.into()),
+        ..Default::default()
+    };
+    let p = PageRequest::default();
+    assert_eq!(
+        audit::search(&store, &f("auth.login_failed"), &p)
+            .await
+            .unwrap()
+            .total,
+        5
+    );
+    assert_eq!(
+        audit::search(&store, &f("auth.lockout"), &p)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        audit::search(&store, &f("auth.login_refused_locked"), &p)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        audit::search(&store, &f("auth.login"), &p)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    // A success resets the count: 4 more failures do not lock.
+    for _ in 0..4 {
+        let e = accounts::authenticate(
+            &store,
+            "inst1",
+            "Wrong#Password1",
+            None,
+            until + Duration::minutes(1),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code_of(&e), "AUTH_FAILED");
+    }
+    assert_chain_ok(&store).await;
+}
+
+async fn s2_unknown_user_and_wrong_password_get_the_same_answer(store: Store) {
+    user(&store, "known", Role::City, None).await;
+    // Warm up (the dummy hash is computed once).
+    let _ = accounts::authenticate(&store, "nobody", "X#wrongpass123", None, t0()).await;
+    let start = std::time::Instant::now();
+    let a = accounts::authenticate(&store, "known", "X#wrongpass123", None, t0())
+        .await
+        .unwrap_err();
+    let wrong_pw = start.elapsed();
+    let start = std::time::Instant::now();
+    let b = accounts::authenticate(&store, "nobody", "X#wrongpass123", None, t0())
+        .await
+        .unwrap_err();
+    let unknown = start.elapsed();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    match a {
+        StoreError::Validation {
+            code,
+            message,
+            field,
+        } => {
+            assert_eq!(code, "AUTH_FAILED");
+            assert_eq!(message, "用户名或密码错误");
+            assert_eq!(field, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Both verify one argon2id hash: same order of magnitude (generous bound for shared CI).
+    assert!(
+        unknown * 4 > wrong_pw && wrong_pw * 4 > unknown,
+        "timing differs: wrong password {wrong_pw:?}, unknown user {unknown:?}"
+    );
+}
+
+async fn s3_session_idle_timeout(store: Store) {
+    let u = user(&store, "ses1", Role::CentreStaff, None).await;
+    let token = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    assert_eq!(token.len(), 64);
+    let s = sessions::lookup_session(&store, &token, t0() + Duration::minutes(29))
+        .await
+        .unwrap()
+        .expect("alive after 29 minutes");
+    assert_eq!(s.user.id, u.id);
+    assert_eq!(s.csrf_token.len(), 64);
+    // Used at 29 min: idle clock restarts; 58 min is fine, 30 min after that is not.
+    assert!(
+        sessions::lookup_session(&store, &token, t0() + Duration::minutes(58))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        sessions::lookup_session(
+            &store,
+            &token,
+            t0() + Duration::minutes(88) + Duration::seconds(1)
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    // Unused for 30 minutes: gone.
+    let t2 = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    assert!(
+        sessions::lookup_session(&store, &t2, t0() + Duration::minutes(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Only the hash is stored.
+    let n = store
+        .db()
+        .query_all_raw(sea_orm::Statement::from_string(
+            store.db().get_database_backend(),
+            format!("SELECT id FROM sessions WHERE token_hash = '{token}'"),
+        ))
+        .await
+        .unwrap();
+    assert!(n.is_empty());
+    assert!(
+        sessions::lookup_session(&store, "not-a-token", t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn s3_session_absolute_timeout_and_touch(store: Store) {
+    let u = user(&store, "ses2", Role::CentreStaff, None).await;
+    let token = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let mut now = t0();
+    while now < t0() + Duration::hours(12) - Duration::minutes(20) {
+        now += Duration::minutes(20);
+        assert!(
+            sessions::lookup_session(&store, &token, now)
+                .await
+                .unwrap()
+                .is_some(),
+            "alive at {now}"
+        );
+    }
+    assert!(
+        sessions::lookup_session(&store, &token, t0() + Duration::hours(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn s3_logout_kills_the_session(store: Store) {
+    let u = user(&store, "ses3", Role::CentreStaff, None).await;
+    let a = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let b = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    assert_ne!(a, b, "a new token at every login");
+    sessions::delete_session(&store, &a).await.unwrap();
+    assert!(
+        sessions::lookup_session(&store, &a, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        sessions::lookup_session(&store, &b, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        sessions::delete_sessions_for_user(&store, u.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        sessions::lookup_session(&store, &b, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn institution_create_update_list_search(store: Store) {
+    let centre = actor(&store, "centre", Role::CentreStaff, None).await;
+    let mut ids = vec![];
+    for n in 1..=5 {
+        let mut input = inst_input(n);
+        if n == 3 {
+            input.major_project_capable = true;
+            input.major_projects = vec!["南粤家政".into()];
+        }
+        if n == 4 {
+            input.qualifications = vec![Qualification {
+                occupation: "电工".into(),
+                level: "高级".into(),
+            }];
+        }
+        let v = institutions::create_institution(&store, &centre, &input, t0())
+            .await
+            .unwrap();
+        assert_eq!(v.district, "海珠区");
+        assert_eq!(v.created_at, t0());
+        ids.push(v.id);
+    }
+    let p = PageRequest::first(2);
+    let all = InstitutionFilter::default();
+    let page1 = institutions::list_institutions(&store, &centre, &all, &p)
+        .await
+        .unwrap();
+    assert_eq!(page1.total, 5);
+    assert_eq!(page1.items.len(), 2);
+    let page2 = institutions::list_institutions(
+        &store,
+        &centre,
+        &all,
+        &PageRequest {
+            after_id: page1.next_after_id,
+            ..p.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(page2.items[0].id, ids[2]);
+    let page3 = institutions::list_institutions(
+        &store,
+        &centre,
+        &all,
+        &PageRequest {
+            page: Some(3),
+            ..p.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(page3.items.len(), 1);
+    assert_eq!(page3.next_after_id, None);
+
+    let search = |f: InstitutionFilter| {
+        let store = store.clone();
+        let centre = centre.clone();
+        async move {
+            institutions::list_institutions(&store, &centre, &f, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        search(InstitutionFilter {
+            q: Some("测试2号".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[1]]
+    );
+    let code4 = credit_code(4, true);
+    assert_eq!(
+        search(InstitutionFilter {
+            q: Some(code4[8..].to_lowercase()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[3]]
+    );
+    assert_eq!(
+        search(InstitutionFilter {
+            major_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec![ids[2]]
+    );
+    assert_eq!(
+        search(InstitutionFilter {
+            occupation: Some("电工".into()),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[3]]
+    );
+
+    // update: audit holds old → new.
+    let mut input = inst_input(2);
+    input.contact_phone = "020-87654321".into();
+    input.status = InstitutionStatus::Suspended;
+    input.qualifications.push(Qualification {
+        occupation: "中式烹调师".into(),
+        level: "专项职业能力".into(),
+    });
+    let later = t0() + Duration::days(1);
+    let v = institutions::update_institution(&store, &centre, ids[1], &input, later)
+        .await
+        .unwrap();
+    assert_eq!(v.contact_phone, "020-87654321");
+    assert_eq!(v.qualifications.len(), 3);
+    assert_eq!(v.updated_at, later);
+    assert_eq!(v.created_at, t0());
+    assert_eq!(
+        search(InstitutionFilter {
+            status: Some(InstitutionStatus::Suspended),
+            ..Default::default()
+        })
+        .await,
+        vec![ids[1]]
+    );
+    let entry = audit::search(
+        &store,
+        &AuditFilter {
+            action: Some("institution.update".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap()
+    .items
+    .remove(0);
+    assert_eq!(
+        entry.target_id.as_deref(),
+        Some(ids[1].to_string().as_str())
+    );
+    assert_eq!(
+        entry.old_value.as_ref().unwrap()["contact_phone"],
+        "13800138000"
+    );
+    assert_eq!(
+        entry.new_value.as_ref().unwrap()["contact_phone"],
+        "020-87654321"
+    );
+    assert_eq!(entry.username, "centre");
+    assert_eq!(entry.role.as_deref(), Some("centre_staff"));
+    assert_eq!(entry.ip.as_deref(), Some("10.0.0.1"));
+
+    // Validation names the field.
+    let mut bad = inst_input(9);
+    bad.contact_phone = "12345".into();
+    let e = institutions::create_institution(&store, &centre, &bad, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Validation { field: Some(f), .. } if f == "contact_phone"),
+        "{e:?}"
+    );
+    let mut bad = inst_input(9);
+    bad.qualifications[0].level = "特级".into();
+    let e = institutions::create_institution(&store, &centre, &bad, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "LEVEL_INVALID");
+    let mut bad = inst_input(9);
+    bad.major_project_capable = true;
+    let e = institutions::create_institution(&store, &centre, &bad, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "MAJOR_PROJECTS_REQUIRED");
+    let e = institutions::update_institution(&store, &centre, 9999, &inst_input(9), t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }));
+}
+
+async fn credit_code_checksum_warning_must_be_confirmed(store: Store) {
+    let centre = actor(&store, "centre", Role::CentreAdmin, None).await;
+    let mut input = inst_input(7);
+    input.credit_code = credit_code(7, false);
+    let before = audit_rows(&store).await;
+    let e = institutions::create_institution(&store, &centre, &input, t0())
+        .await
+        .unwrap_err();
+    match &e {
+        StoreError::Validation {
+            code,
+            field,
+            message,
+        } => {
+            assert_eq!(*code, "CREDIT_CODE_CHECKSUM");
+            assert_eq!(field.as_deref(), Some("credit_code"));
+            assert!(message.contains("校验位"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        audit_rows(&store).await,
+        before,
+        "a refused write changes nothing"
+    );
+    input.confirm_checksum_warning = true;
+    let v = institutions::create_institution(&store, &centre, &input, t0())
+        .await
+        .unwrap();
+    assert!(v.credit_code_warning_confirmed);
+    let entry = audit::search(&store, &AuditFilter::default(), &PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(entry.action, "institution.create");
+    let new = entry.new_value.unwrap();
+    assert_eq!(new["credit_code_warning_confirmed"], true);
+    assert_eq!(new["credit_code_checksum_warning_confirmed_by"], "centre");
+    // Editing other fields later does not ask again for the same code.
+    input.confirm_checksum_warning = false;
+    input.contact_person = "李丽娟".into();
+    let v = institutions::update_institution(&store, &centre, v.id, &input, t0())
+        .await
+        .unwrap();
+    assert!(v.credit_code_warning_confirmed);
+    // A valid code clears the flag.
+    input.credit_code = credit_code(7, true);
+    let v = institutions::update_institution(&store, &centre, v.id, &input, t0())
+        .await
+        .unwrap();
+    assert!(!v.credit_code_warning_confirmed);
+}
+
+async fn credit_code_invalid_is_refused(store: Store) {
+    for bad in ["123", "52440105000000007I", "5244010500000000700", ""] {
+        let mut input = inst_input(8);
+        input.credit_code = bad.into();
+        input.confirm_checksum_warning = true;
+        let e = institutions::create_institution(&store, &sys(), &input, t0())
+            .await
+            .unwrap_err();
+        match e {
+            StoreError::Validation { code, field, .. } => {
+                assert_eq!(code, "CREDIT_CODE_INVALID", "{bad}");
+                assert_eq!(field.as_deref(), Some("credit_code"));
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    // Lower case and spaces are normalised.
+    let mut input = inst_input(8);
+    input.credit_code = format!("  {}  ", credit_code(8, true).to_lowercase());
+    let v = institutions::create_institution(&store, &sys(), &input, t0())
+        .await
+        .unwrap();
+    assert_eq!(v.credit_code, credit_code(8, true));
+}
+
+async fn duplicate_credit_code_and_name_conflict(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let mut dup_code = inst_input(2);
+    dup_code.credit_code = a.credit_code.clone();
+    let e = institutions::create_institution(&store, &sys(), &dup_code, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Conflict { code: "CREDIT_CODE_TAKEN", field: Some(f), .. } if f == "credit_code"),
+        "{e:?}"
+    );
+    let mut dup_name = inst_input(3);
+    dup_name.name = a.name.clone();
+    let e = institutions::create_institution(&store, &sys(), &dup_name, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            StoreError::Conflict {
+                code: "INSTITUTION_NAME_TAKEN",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Updating another institution to A's code conflicts too; keeping one's own code does not.
+    let b = institutions::create_institution(&store, &sys(), &inst_input(4), t0())
+        .await
+        .unwrap();
+    let e = institutions::update_institution(&store, &sys(), b.id, &dup_code, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "CREDIT_CODE_TAKEN");
+    institutions::update_institution(&store, &sys(), b.id, &inst_input(4), t0())
+        .await
+        .unwrap();
+}
+
+async fn only_centre_edits_directory(store: Store) {
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let roles = [
+        ("bureau", Role::Bureau, None),
+        ("city", Role::City, None),
+        ("sysadmin", Role::Sysadmin, None),
+        ("auditor", Role::Auditor, None),
+        ("inst_admin", Role::InstitutionAdmin, Some(inst.id)),
+    ];
+    for (name, role, i) in roles {
+        let a = actor(&store, name, role, i).await;
+        let e = institutions::create_institution(&store, &a, &inst_input(2), t0())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Forbidden { .. }), "{role:?} create");
+        let e = institutions::update_institution(&store, &a, inst.id, &inst_input(1), t0())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Forbidden { .. }), "{role:?} update");
+    }
+    let admin = actor(&store, "cadmin", Role::CentreAdmin, None).await;
+    institutions::create_institution(&store, &admin, &inst_input(2), t0())
+        .await
+        .unwrap();
+    // Auditor sees no directory; bureau, city and sysadmin do.
+    let auditor = Actor {
+        role: Some(Role::Auditor),
+        user_id: Some(99),
+        ..sys()
+    };
+    assert!(
+        institutions::list_institutions(&store, &auditor, &Default::default(), &Default::default())
+            .await
+            .is_err()
+    );
+    let bureau = Actor {
+        role: Some(Role::Bureau),
+        user_id: Some(98),
+        ..sys()
+    };
+    let all =
+        institutions::list_institutions(&store, &bureau, &Default::default(), &Default::default())
+            .await
+            .unwrap();
+    assert_eq!(all.total, 2);
+}
+
+async fn s6_institution_b_cannot_reach_institution_a(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let b = institutions::create_institution(&store, &sys(), &inst_input(2), t0())
+        .await
+        .unwrap();
+    let ta = teachers::create_teacher(&store, &sys(), a.id, &teacher_input(1), t0())
+        .await
+        .unwrap();
+    let b_admin = actor(&store, "b_admin", Role::InstitutionAdmin, Some(b.id)).await;
+    let b_staff = actor(&store, "b_staff", Role::InstitutionStaff, Some(b.id)).await;
+    let before = audit_rows(&store).await;
+    for who in [&b_admin, &b_staff] {
+        // lists: only B
+        let list =
+            institutions::list_institutions(&store, who, &Default::default(), &Default::default())
+                .await
+                .unwrap();
+        assert_eq!(
+            list.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![b.id]
+        );
+        assert_eq!(list.total, 1);
+        // single record: refused, and the same rule says so
+        assert!(!institutions::can_view(who, a.id));
+        assert!(institutions::can_view(who, b.id));
+        assert!(matches!(
+            institutions::get_institution(&store, who, a.id).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        institutions::get_institution(&store, who, b.id)
+            .await
+            .unwrap();
+        // the list filter and the record check agree for every id
+        for id in [a.id, b.id, 12345] {
+            let in_list = institutions::list_institutions(
+                &store,
+                who,
+                &Default::default(),
+                &Default::default(),
+            )
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|i| i.id == id);
+            let single = institutions::get_institution(&store, who, id).await.is_ok();
+            assert_eq!(in_list, single, "id {id}");
+        }
+        // writes refused
+        assert!(matches!(
+            institutions::update_institution(&store, who, a.id, &inst_input(1), t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        // A's teachers: list, get, create, update, reveal all refused
+        assert!(matches!(
+            teachers::list_teachers(&store, who, a.id, &Default::default()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::get_teacher(&store, who, ta.id).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::create_teacher(&store, who, a.id, &teacher_input(2), t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::update_teacher(&store, who, ta.id, &teacher_input(3), t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::reveal_id_number(&store, who, ta.id, "核查", t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+    }
+    assert_eq!(audit_rows(&store).await, before, "refusals write nothing");
+    // B manages its own teachers.
+    let tb = teachers::create_teacher(&store, &b_staff, b.id, &teacher_input(4), t0())
+        .await
+        .unwrap();
+    teachers::update_teacher(&store, &b_admin, tb.id, &teacher_input(5), t0())
+        .await
+        .unwrap();
+    let list = teachers::list_teachers(&store, &b_admin, b.id, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    // A's teacher is unchanged.
+    let centre = Actor {
+        role: Some(Role::CentreStaff),
+        user_id: Some(77),
+        ..sys()
+    };
+    assert_eq!(
+        teachers::get_teacher(&store, &centre, ta.id).await.unwrap(),
+        ta
+    );
+}
+
+async fn teachers_masked_and_reveal_audited(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let centre = actor(&store, "centre", Role::CentreStaff, None).await;
+    let t = teachers::create_teacher(&store, &centre, a.id, &teacher_input(42), t0())
+        .await
+        .unwrap();
+    let full = id_number(42);
+    assert_eq!(
+        t.id_number_masked,
+        format!("{}********{}", &full[..6], &full[14..])
+    );
+    let list = teachers::list_teachers(&store, &centre, a.id, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(list.items[0].id_number_masked, t.id_number_masked);
+    // No full ID number in the audit log.
+    let entries = audit::search(&store, &AuditFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    for e in &entries.items {
+        let text = format!("{:?}{:?}", e.old_value, e.new_value);
+        assert!(
+            !text.contains(&full),
+            "audit row {} holds a full ID number",
+            e.id
+        );
+    }
+    let e = teachers::reveal_id_number(&store, &centre, t.id, "  ", t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "REASON_REQUIRED");
+    let bureau = actor(&store, "bureau", Role::Bureau, None).await;
+    assert_eq!(
+        teachers::reveal_id_number(&store, &bureau, t.id, "核查资质", t0())
+            .await
+            .unwrap(),
+        full
+    );
+    let r = audit::search(
+        &store,
+        &AuditFilter {
+            action: Some("teacher.reveal_id_number".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.total, 1);
+    assert_eq!(r.items[0].username, "bureau");
+    // Bureau and city read but do not write.
+    let e = teachers::update_teacher(&store, &bureau, t.id, &teacher_input(42), t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }));
+    // Bad ID number names the field; duplicates in one institution conflict.
+    let mut bad = teacher_input(43);
+    bad.id_number = "440105198506120430".into();
+    if bad.id_number == id_number(43) {
+        bad.id_number = "440105198506120431".into();
+    }
+    let e = teachers::create_teacher(&store, &centre, a.id, &bad, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Validation { field: Some(f), .. } if f == "id_number"),
+        "{e:?}"
+    );
+    let e = teachers::create_teacher(&store, &centre, a.id, &teacher_input(42), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "TEACHER_DUPLICATE");
+}
+
+async fn s7_sysadmin_and_auditor_see_no_teachers(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let t = teachers::create_teacher(&store, &sys(), a.id, &teacher_input(1), t0())
+        .await
+        .unwrap();
+    for role in [Role::Sysadmin, Role::Auditor] {
+        let who = actor(&store, role.code(), role, None).await;
+        assert!(matches!(
+            teachers::list_teachers(&store, &who, a.id, &Default::default()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::get_teacher(&store, &who, t.id).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::reveal_id_number(&store, &who, t.id, "x", t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            teachers::create_teacher(&store, &who, a.id, &teacher_input(2), t0()).await,
+            Err(StoreError::Forbidden { .. })
+        ));
+    }
+    for role in [Role::Bureau, Role::City, Role::CentreAdmin] {
+        let who = actor(&store, role.code(), role, None).await;
+        teachers::get_teacher(&store, &who, t.id).await.unwrap();
+    }
+}
+
+async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
+    let mut n = audit_rows(&store).await;
+    assert_eq!(n, 0);
+    let mut step = |label: &str, expected: u64, now: u64| {
+        assert_eq!(now, n + expected, "{label}");
+        n = now;
+    };
+    let admin = user(&store, "sys1", Role::Sysadmin, None).await;
+    step("create user", 1, audit_rows(&store).await);
+    let admin = Actor::from_user(&admin, None, Some("req-1".into()));
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    step("create institution", 1, audit_rows(&store).await);
+    institutions::update_institution(&store, &sys(), inst.id, &inst_input(1), t0())
+        .await
+        .unwrap();
+    step("update institution", 1, audit_rows(&store).await);
+    let t = teachers::create_teacher(&store, &sys(), inst.id, &teacher_input(1), t0())
+        .await
+        .unwrap();
+    step("create teacher", 1, audit_rows(&store).await);
+    teachers::update_teacher(&store, &sys(), t.id, &teacher_input(2), t0())
+        .await
+        .unwrap();
+    step("update teacher", 1, audit_rows(&store).await);
+    let u = accounts::create_user(
+        &store,
+        &admin,
+        NewUser {
+            username: "xx1".into(),
+            display_name: "x".into(),
+            role: Role::City,
+            institution_id: None,
+            password: PW.into(),
+            must_change_password: true,
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    step("create user by sysadmin", 1, audit_rows(&store).await);
+    accounts::authenticate(&store, "xx1", PW, Some("1.2.3.4"), t0())
+        .await
+        .unwrap();
+    step("login", 1, audit_rows(&store).await);
+    let _ = accounts::authenticate(&store, "xx1", "bad", None, t0()).await;
+    step("failed login", 1, audit_rows(&store).await);
+    let _ = accounts::authenticate(&store, "nobody", "bad", None, t0()).await;
+    step("unknown user", 1, audit_rows(&store).await);
+    let me = Actor::from_user(&u, None, None);
+    accounts::change_password(&store, &me, u.id, PW, "Changed#Pass2026", t0())
+        .await
+        .unwrap();
+    step("change password", 1, audit_rows(&store).await);
+    accounts::set_user_active(&store, &admin, u.id, false, t0())
+        .await
+        .unwrap();
+    step("deactivate", 1, audit_rows(&store).await);
+    accounts::reset_password(&store, &admin, u.id, "Reset#Pass20266", t0())
+        .await
+        .unwrap();
+    step("reset password", 1, audit_rows(&store).await);
+    // A refused write adds nothing.
+    let _ = institutions::create_institution(&store, &me, &inst_input(5), t0()).await;
+    step("refused", 0, audit_rows(&store).await);
+    let entry = audit::search(
+        &store,
+        &AuditFilter {
+            username: Some("sys1".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(entry.items[0].request_id.as_deref(), Some("req-1"));
+    assert_eq!(assert_chain_ok(&store).await, n);
+    // time-range search
+    let none = audit::search(
+        &store,
+        &AuditFilter {
+            from: Some(t0() + Duration::seconds(1)),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(none.total, 0);
+    let all = audit::search(
+        &store,
+        &AuditFilter {
+            from: Some(t0()),
+            to: Some(t0() + Duration::seconds(1)),
+            ..Default::default()
+        },
+        &PageRequest::first(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.total, n);
+    assert_eq!(all.items.len(), 3);
+    assert!(all.items[0].id > all.items[1].id, "newest first");
+}
+
+async fn tamper_sql(store: &Store, sql: &str) {
+    match store.backend() {
+        Backend::Sqlite => {
+            raw(store, "DROP TRIGGER audit_log_no_update")
+                .await
+                .unwrap();
+            raw(store, "DROP TRIGGER audit_log_no_delete")
+                .await
+                .unwrap();
+            raw(store, sql).await.unwrap();
+        }
+        Backend::Postgres => {
+            raw(
+                store,
+                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete",
+            )
+            .await
+            .unwrap();
+            raw(store, sql).await.unwrap();
+        }
+    }
+}
+
+async fn write_some(store: &Store, n: u32) {
+    for i in 1..=n {
+        institutions::create_institution(
+            store,
+            &sys(),
+            &inst_input(i),
+            t0() + Duration::microseconds(i as i64 * 1234567),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn s11_verify_detects_an_altered_row(store: Store) {
+    write_some(&store, 5).await;
+    assert_eq!(assert_chain_ok(&store).await, 5);
+    // Change one byte of row 3.
+    tamper_sql(
+        &store,
+        "UPDATE audit_log SET action = 'institution.creatf' WHERE id = 3",
+    )
+    .await;
+    let b = audit::verify(&store).await.unwrap().unwrap_err();
+    assert_eq!(b.id, 3);
+    assert!(b.reason.contains("altered"), "{}", b.reason);
+}
+
+async fn s11_verify_detects_a_deleted_row(store: Store) {
+    write_some(&store, 5).await;
+    tamper_sql(&store, "DELETE FROM audit_log WHERE id = 2").await;
+    let b = audit::verify(&store).await.unwrap().unwrap_err();
+    assert_eq!(b.id, 3);
+}
+
+async fn s11_trigger_refuses_update_and_delete(store: Store) {
+    write_some(&store, 2).await;
+    let e = raw(&store, "UPDATE audit_log SET username = 'x' WHERE id = 1")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = raw(&store, "DELETE FROM audit_log WHERE id = 1")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    if store.backend() == Backend::Postgres {
+        let e = raw(&store, "TRUNCATE audit_log").await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    assert_eq!(assert_chain_ok(&store).await, 2);
+}
+
+async fn s11_concurrent_writes_keep_the_chain(store: Store) {
+    let centre = actor(&store, "centre", Role::CentreStaff, None).await;
+    let tasks: Vec<_> = (0..32u32)
+        .map(|i| {
+            let store = store.clone();
+            let centre = centre.clone();
+            tokio::spawn(async move {
+                institutions::create_institution(&store, &centre, &inst_input(100 + i), t0()).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // Plus racing logins (writes on the account row and the log).
+    let logins: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { accounts::authenticate(&store, "centre", PW, None, t0()).await },
+            )
+        })
+        .collect();
+    for t in logins {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(assert_chain_ok(&store).await, 1 + 32 + 8);
+    let list = institutions::list_institutions(
+        &store,
+        &centre,
+        &Default::default(),
+        &PageRequest::first(100),
+    )
+    .await
+    .unwrap();
+    assert_eq!(list.total, 32);
+}
+
+async fn demo_seed_valid_and_not_duplicated(store: Store) {
+    let info = demo::seed_demo(&store, t0()).await.unwrap();
+    assert!(info.seeded);
+    assert_eq!(info.password, demo::DEMO_PASSWORD);
+    let roles: Vec<Role> = info.accounts.iter().map(|(_, r)| *r).collect();
+    for r in Role::ALL {
+        assert!(roles.contains(&r), "demo account for {r:?}");
+    }
+    let centre = Actor::system("check");
+    let list = institutions::list_institutions(
+        &store,
+        &centre,
+        &Default::default(),
+        &PageRequest::first(100),
+    )
+    .await
+    .unwrap();
+    assert!(
+        (25..=40).contains(&list.total),
+        "{} institutions",
+        list.total
+    );
+    for i in &list.items {
+        assert!(
+            !i.credit_code_warning_confirmed,
+            "{} needs no confirmation",
+            i.name
+        );
+        assert_eq!(i.district, "海珠区");
+        assert!(i.registered_address.starts_with("广州市海珠区"));
+        assert!(!i.qualifications.is_empty());
+        // Re-validate every code with the test's own GB 32100 check.
+        let first17 = &i.credit_code[..17];
+        let n: u32 = 0; // unused
+        let _ = n;
+        let expect = {
+            const A: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+            const W: [usize; 17] = [
+                1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+            ];
+            let sum: usize = first17
+                .chars()
+                .zip(W)
+                .map(|(c, w)| A.find(c).unwrap() * w)
+                .sum();
+            A.chars().nth((31 - sum % 31) % 31).unwrap()
+        };
+        assert!(i.credit_code.ends_with(expect), "{}", i.credit_code);
+        let t = teachers::list_teachers(&store, &centre, i.id, &Default::default())
+            .await
+            .unwrap();
+        assert!(t.total >= 2);
+    }
+    // Every demo account logs in with the shared password.
+    for (username, role) in &info.accounts {
+        let u = accounts::authenticate(&store, username, &info.password, None, t0())
+            .await
+            .unwrap();
+        assert_eq!(u.role, *role);
+        if role.is_institution() {
+            assert!(u.institution_id.is_some());
+        }
+    }
+    let a = accounts::find_user_by_username(&store, "inst_a_admin")
+        .await
+        .unwrap()
+        .unwrap();
+    let b = accounts::find_user_by_username(&store, "inst_b_admin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a.institution_id, b.institution_id);
+    // All audited under demo-seed, chain intact.
+    let seeded = audit::search(
+        &store,
+        &AuditFilter {
+            username: Some("demo-seed".into()),
+            ..Default::default()
+        },
+        &PageRequest::first(1),
+    )
+    .await
+    .unwrap();
+    assert!(seeded.total > 30);
+    let rows = audit_rows(&store).await;
+    assert_chain_ok(&store).await;
+    // Twice: nothing new.
+    let again = demo::seed_demo(&store, t0()).await.unwrap();
+    assert!(!again.seeded);
+    assert_eq!(again.accounts, info.accounts);
+    let list2 = institutions::list_institutions(
+        &store,
+        &centre,
+        &Default::default(),
+        &PageRequest::first(100),
+    )
+    .await
+    .unwrap();
+    assert_eq!(list2.total, list.total);
+    assert_eq!(audit_rows(&store).await, rows);
+    // Deterministic: same names and codes as a fresh run would give.
+    assert_eq!(list.items[0].name, "广州市海珠区南粤家政职业培训学校");
+}
