@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "peixun", version, about = "海珠区职业技能培训合格证书培训管理系统 peixun")]
+#[command(
+    name = "peixun",
+    version,
+    about = "海珠区职业技能培训合格证书培训管理系统 peixun"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -110,11 +110,7 @@ mod tests {
     fn scenario() -> impl Strategy<Value = (u32, Vec<u32>, Vec<usize>)> {
         (0u32..12, prop::collection::vec(0u32..6, 1..5)).prop_flat_map(|(round, caps)| {
             let n = caps.len();
-            (
-                Just(round),
-                Just(caps),
-                prop::collection::vec(0..n, 0..30),
-            )
+            (Just(round), Just(caps), prop::collection::vec(0..n, 0..30))
         })
     }
 
