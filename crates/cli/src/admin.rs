@@ -1,10 +1,237 @@
-//! TODO(owner: helper) — serve, migrate, user, audit.
-use clap::Subcommand;
+//! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`.
+
+use clap::{Args, Subcommand};
+use peixun_domain::role::Role;
+use peixun_store::{Actor, Store, accounts, audit};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
-pub enum AdminCommand {}
+pub enum AdminCommand {
+    /// 启动网站与 API（首次启动自动建库、迁移）
+    Serve(ServeArgs),
+    /// 执行数据库迁移（多台服务器启动前执行一次）
+    Migrate(DbArgs),
+    /// 账号管理
+    #[command(subcommand)]
+    User(UserCommand),
+    /// 审计日志
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Where the database is: `--database-url`, else `PEIXUN_DATABASE_URL`, else `<data-dir>/peixun.db`.
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// 数据库地址（sqlite:… 或 postgres://…）
+    #[arg(long, env = "PEIXUN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// 数据目录（默认 SQLite 数据库位于此处）
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// 监听地址
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// 演示模式：空库时写入演示数据并打印演示账号
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// 新增账号（密码从标准输入读取）
+    Add(UserAddArgs),
+}
+
+#[derive(Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub username: String,
+    /// 角色：centre_admin, centre_staff, bureau, city, institution_admin, institution_staff,
+    /// auditor, sysadmin
+    #[arg(long)]
+    pub role: Role,
+    /// 所属机构 id（仅机构角色）
+    #[arg(long = "institution")]
+    pub institution: Option<i64>,
+    /// 显示名称（默认同用户名）
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// 从标准输入读取密码（第一行）
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// 首次登录须修改密码
+    #[arg(long)]
+    pub must_change_password: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// 校验审计日志哈希链：通过时退出码 0，发现篡改时退出码 1 并指出第一条异常记录
+    Verify(DbArgs),
+}
 
 pub fn run(cmd: AdminCommand) -> ExitCode {
-    match cmd {}
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    rt.block_on(async move {
+        match cmd {
+            AdminCommand::Serve(a) => serve(a).await,
+            AdminCommand::Migrate(db) => migrate(db).await,
+            AdminCommand::User(UserCommand::Add(a)) => user_add(a).await,
+            AdminCommand::Audit(AuditCommand::Verify(db)) => audit_verify(db).await,
+        }
+    })
+}
+
+async fn open(db: &DbArgs) -> Result<Store, ExitCode> {
+    let url = peixun_store::resolve_database_url(db.database_url.as_deref(), &db.data_dir);
+    match Store::connect(&url).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            eprintln!("错误：无法打开数据库：{e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+async fn open_migrated(db: &DbArgs) -> Result<Store, ExitCode> {
+    let store = open(db).await?;
+    if let Err(e) = store.migrate().await {
+        eprintln!("错误：数据库迁移失败：{e}");
+        return Err(ExitCode::from(2));
+    }
+    Ok(store)
+}
+
+async fn serve(a: ServeArgs) -> ExitCode {
+    let opts = peixun_server::ServeOptions {
+        addr: a.addr,
+        database_url: a.db.database_url,
+        data_dir: a.db.data_dir,
+        demo: a.demo,
+    };
+    match peixun_server::serve(opts).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(db: DbArgs) -> ExitCode {
+    match open_migrated(&db).await {
+        Ok(_) => {
+            println!("数据库迁移完成");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn read_password_line() -> std::io::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user_add(a: UserAddArgs) -> ExitCode {
+    let password = match read_password_line() {
+        Ok(p) if !p.is_empty() => p,
+        Ok(_) => {
+            eprintln!("错误：标准输入中没有密码");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("错误：读取密码失败：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match open_migrated(&a.db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let new = accounts::NewUser {
+        username: a.username.clone(),
+        display_name: a.display_name.unwrap_or_else(|| a.username.clone()),
+        role: a.role,
+        institution_id: a.institution,
+        password,
+        must_change_password: a.must_change_password,
+    };
+    match accounts::create_user(&store, &Actor::system("cli"), new, chrono::Utc::now()).await {
+        Ok(u) => {
+            println!(
+                "已创建账号 {}（id {}，角色 {} {}）",
+                u.username,
+                u.id,
+                u.role.code(),
+                u.role.label_zh()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match &e {
+                peixun_store::StoreError::Validation { message, field, .. }
+                | peixun_store::StoreError::Conflict { message, field, .. } => match field {
+                    Some(f) => eprintln!("错误（{f}）：{message}"),
+                    None => eprintln!("错误：{message}"),
+                },
+                other => eprintln!("错误：{other}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn audit_verify(db: DbArgs) -> ExitCode {
+    // Read-only: never migrates (or creates) the database it checks.
+    let url = peixun_store::resolve_database_url(db.database_url.as_deref(), &db.data_dir);
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or_default();
+        if !std::path::Path::new(path).exists() {
+            eprintln!("错误：数据库文件不存在：{path}");
+            return ExitCode::from(2);
+        }
+    }
+    let store = match open(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match audit::verify(&store).await {
+        Ok(Ok(report)) => {
+            println!("审计日志校验通过：共 {} 条记录", report.rows_checked);
+            ExitCode::SUCCESS
+        }
+        Ok(Err(brk)) => {
+            eprintln!(
+                "审计日志校验失败：第一条异常记录 id {}：{}",
+                brk.id, brk.reason
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("错误：读取审计日志失败：{e}");
+            ExitCode::from(2)
+        }
+    }
 }

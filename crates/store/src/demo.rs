@@ -371,6 +371,7 @@ mod tests {
                 Ok(checks::CreditCodeCheck::Valid(_))
             ));
             assert!(checks::id_parse(&id_number(&mut rng)).is_ok());
+            assert!(peixun_domain::credit_code::CreditCode::parse(&c).is_ok());
             assert!(checks::phone_parse(&mobile(&mut rng)).is_ok());
         }
         accounts::check_password_rules("centre_admin", DEMO_PASSWORD).unwrap();

@@ -359,30 +359,25 @@ fn required(value: &str, field: &str, label: &str, max: usize) -> Result<String>
 /// confirmed its checksum warning (an unchanged code need not be confirmed again).
 fn clean(input: &InstitutionInput, previously_confirmed_code: Option<&str>) -> Result<Clean> {
     let name = required(&input.name, "name", "机构名称", 100)?;
-    let (credit_code, checksum_warning) = match checks::credit_code_parse_lenient(
-        &input.credit_code,
-    ) {
-        Err(msg) => {
-            return Err(StoreError::validation(
-                "CREDIT_CODE_INVALID",
-                msg,
-                "credit_code",
-            ));
-        }
-        Ok(CreditCodeCheck::Valid(code)) => (code, false),
-        Ok(CreditCodeCheck::ChecksumWarning { code, expected }) => {
-            if !input.confirm_checksum_warning && previously_confirmed_code != Some(code.as_str()) {
-                return Err(StoreError::validation(
-                    "CREDIT_CODE_CHECKSUM",
-                    format!(
-                        "统一社会信用代码校验位不符（按GB 32100应为“{expected}”）。部分早期代码确实如此，核实无误后请勾选确认再提交"
-                    ),
-                    "credit_code",
-                ));
+    let (credit_code, checksum_warning) =
+        match checks::credit_code_parse_lenient(&input.credit_code) {
+            Err((code, msg)) => {
+                return Err(StoreError::validation(code, msg, "credit_code"));
             }
-            (code, true)
-        }
-    };
+            Ok(CreditCodeCheck::Valid(code)) => (code, false),
+            Ok(CreditCodeCheck::ChecksumWarning { code, message }) => {
+                if !input.confirm_checksum_warning
+                    && previously_confirmed_code != Some(code.as_str())
+                {
+                    return Err(StoreError::validation(
+                        "CREDIT_CODE_CHECKSUM",
+                        format!("{message}；如已核对无误，请勾选确认后再提交"),
+                        "credit_code",
+                    ));
+                }
+                (code, true)
+            }
+        };
     let registered_address = required(
         &input.registered_address,
         "registered_address",

@@ -325,12 +325,14 @@ impl Store {
     async fn sqlite_pool(path: &Path, max: u32) -> Result<DatabaseConnection> {
         use sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         let mut opt = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
+        let file = path.to_path_buf();
         opt.max_connections(max)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(120))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
+            .map_sqlx_sqlite_opts(move |o| {
+                o.filename(&file)
+                    .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)

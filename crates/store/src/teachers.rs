@@ -210,7 +210,7 @@ fn clean(input: &TeacherInput) -> Result<Clean> {
         ));
     }
     let id_number = checks::id_parse(&input.id_number)
-        .map_err(|m| StoreError::validation("ID_NUMBER_INVALID", m, "id_number"))?;
+        .map_err(|(code, m)| StoreError::validation(code, m, "id_number"))?;
     let phone = checks::phone_parse(&input.phone)
         .map_err(|m| StoreError::validation("PHONE_INVALID", m, "phone"))?;
     let mut qualifications = Vec::new();
