@@ -62,6 +62,9 @@ pub enum AppError {
     },
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The body is larger than [`crate::BODY_LIMIT`].
+    #[error("payload too large")]
+    TooLarge,
     /// Anything else: logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -90,6 +93,7 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,6 +144,7 @@ impl AppError {
                 };
             }
             AppError::BadRequest(_) => ("BAD_REQUEST", "请求格式不正确".to_string(), None),
+            AppError::TooLarge => ("PAYLOAD_TOO_LARGE", "提交的内容过大".to_string(), None),
             AppError::Internal(_) => ("INTERNAL", "系统内部错误，请稍后重试".to_string(), None),
         };
         ErrorBody {
@@ -182,6 +187,9 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl From<axum::extract::rejection::JsonRejection> for AppError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::TooLarge;
+        }
         AppError::Validation {
             code: "BAD_JSON".into(),
             message: format!("请求内容不是有效的 JSON 或缺少字段：{}", e.body_text()),

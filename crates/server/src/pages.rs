@@ -252,7 +252,13 @@ impl FromRequest<AppState> for LoginForm {
 async fn read_form(req: Request, state: &AppState) -> Result<FormData, AppError> {
     let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
         .await
-        .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest(e.body_text())
+            }
+        })?;
     Ok(FormData(pairs))
 }
 

@@ -1,1 +1,13 @@
-//! Integration tests of the web app (one binary).
+//! Integration tests of the web app: one test binary (link time), in-process requests through
+//! `tower::ServiceExt::oneshot`, a fresh database per test. Key tests run on SQLite and PostgreSQL
+//! (`both_backends!`).
+
+mod harness;
+
+mod auth;
+mod exports;
+mod institutions;
+mod openapi;
+mod route_table;
+mod security;
+mod templates;

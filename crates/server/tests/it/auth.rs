@@ -1,0 +1,298 @@
+//! Login, sessions, logout, forced password change (S2, S3).
+
+use crate::both_backends;
+use crate::harness::{PASSWORD, TestApp, Who};
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use chrono::Duration;
+use peixun_store::Backend;
+use serde_json::json;
+
+async fn api_login(app: &TestApp, username: &str, password: &str) -> crate::harness::TestResponse {
+    app.api(
+        Method::POST,
+        "/api/v1/auth/login",
+        Who::Anonymous,
+        Some(json!({ "username": username, "password": password })),
+    )
+    .await
+}
+
+async fn s2_anonymous_api_gets_401(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let r = app.get_api("/api/v1/institutions", Who::Anonymous).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["code"], "AUTH_REQUIRED");
+    // A made-up bearer token is anonymous too.
+    let req = Request::get("/api/v1/institutions")
+        .header(header::AUTHORIZATION, "Bearer deadbeef")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(req).await.status, 401);
+}
+
+async fn s2_unknown_user_and_wrong_password_get_the_same_answer(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let unknown = api_login(&app, "no_such_user", PASSWORD).await;
+    let wrong = api_login(&app, "centre_staff", "Wrong#Password1").await;
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.body, wrong.body);
+    assert_eq!(
+        unknown.json(),
+        json!({ "code": "AUTH_FAILED", "message": "用户名或密码错误" })
+    );
+    let ok = api_login(&app, "centre_staff", PASSWORD).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let token = ok.json()["token"].as_str().unwrap().to_string();
+    let req = Request::get("/api/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let me = app.send(req).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["role"], "centre_staff");
+}
+
+async fn s2_five_failures_lock_the_account(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(api_login(&app, "city", "Wrong#Password1").await);
+    }
+    let last = last.unwrap();
+    assert!(matches!(last.status.as_u16(), 423 | 429), "{}", last.status);
+    assert_eq!(last.json()["code"], "ACCOUNT_LOCKED");
+    // Even the right password is refused while locked, with a Chinese message.
+    let locked = api_login(&app, "city", crate::harness::PASSWORD).await;
+    assert_eq!(locked.status, 423);
+    assert!(locked.json()["message"].as_str().unwrap().contains("锁定"));
+    // 15 minutes later it works again.
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(api_login(&app, "city", PASSWORD).await.status, 200);
+}
+
+async fn s3_login_page_sets_a_new_session_cookie(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let page = app.get("/login", Who::Anonymous).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("登录"));
+    let set = page.header("set-cookie").to_string();
+    let login_csrf = set
+        .strip_prefix("peixun_login_csrf=")
+        .and_then(|s| s.split(';').next())
+        .expect("login csrf cookie")
+        .to_string();
+    assert!(page.text().contains(&login_csrf));
+    // An old session cookie sent along is not reused: the login gives a new id.
+    let old = app.fresh_session(Who::CentreAdmin).await;
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            header::COOKIE,
+            format!(
+                "peixun_login_csrf={login_csrf}; peixun_session={}",
+                old.token
+            ),
+        )
+        .body(Body::from(format!(
+            "csrf_token={login_csrf}&username=centre_admin&password={}&next=%2Finstitutions",
+            crate::harness::enc(PASSWORD)
+        )))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), "/institutions");
+    let cookies: Vec<String> = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("peixun_session="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly"));
+    assert!(session.contains("SameSite=Lax"));
+    assert!(session.contains("Path=/"));
+    assert!(!session.contains(&old.token));
+    // A wrong password on the page: the Chinese message, same for an unknown user.
+    let page = app.get("/login", Who::Anonymous).await;
+    let set = page.header("set-cookie").to_string();
+    let tok = set
+        .strip_prefix("peixun_login_csrf=")
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_string();
+    let bad = app
+        .post_form_raw(
+            "/login",
+            None,
+            &[
+                ("csrf_token", &tok),
+                ("username", "centre_admin"),
+                ("password", "nope"),
+            ],
+            &[("cookie", &format!("peixun_login_csrf={tok}"))],
+        )
+        .await;
+    assert_eq!(bad.status, 401);
+    assert!(bad.text().contains("用户名或密码错误"));
+    assert!(bad.text().contains("提交内容有误"));
+}
+
+async fn s3_logout_kills_the_session(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // Pages: the replayed cookie is sent to the login page.
+    let s = app.fresh_session(Who::CentreStaff).await;
+    let cookie = format!("peixun_session={}", s.token);
+    let home = |c: String| {
+        Request::get("/")
+            .header(header::COOKIE, c)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.send(home(cookie.clone())).await.status, 200);
+    let out = app
+        .post_form_raw("/logout", Some(&s.token), &[("csrf_token", &s.csrf)], &[])
+        .await;
+    assert_eq!(out.status, 303);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    let replay = app.send(home(cookie)).await;
+    assert_eq!(replay.status, 303);
+    assert!(replay.header("location").starts_with("/login"));
+    // API: the replayed bearer token gets 401.
+    let s = app.fresh_session(Who::Bureau).await;
+    let call = |t: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/auth/logout")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.send(call(&s.token)).await.status, 204);
+    let me = Request::get("/api/v1/me")
+        .header(header::AUTHORIZATION, format!("Bearer {}", s.token))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(me).await.status, 401);
+}
+
+async fn s3_idle_session_expires(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    assert_eq!(app.get_api("/api/v1/me", Who::City).await.status, 200);
+    app.clock.advance(Duration::minutes(31));
+    assert_eq!(app.get_api("/api/v1/me", Who::City).await.status, 401);
+}
+
+both_backends!(
+    s2_anonymous_api_gets_401,
+    s2_unknown_user_and_wrong_password_get_the_same_answer,
+    s2_five_failures_lock_the_account,
+    s3_logout_kills_the_session,
+);
+
+#[tokio::test]
+async fn s3_login_page_sets_a_new_session_cookie_sqlite() {
+    s3_login_page_sets_a_new_session_cookie(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn s3_idle_session_expires_sqlite() {
+    s3_idle_session_expires(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn s1_one_time_password_must_be_changed_first() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let sys = app.session(Who::Sysadmin).await.unwrap();
+    let created = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Who::Sysadmin,
+            Some(json!({ "username": "new_centre", "display_name": "新同事", "role": "centre_staff" })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let otp = created.json()["one_time_password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(sys);
+    let login = api_login(&app, "new_centre", &otp).await;
+    assert_eq!(login.status, 200);
+    let token = login.json()["token"].as_str().unwrap().to_string();
+    let cookie = format!("peixun_session={token}");
+    // Every page goes to the password page until the password is changed.
+    let r = app
+        .send(
+            Request::get("/institutions")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), "/account/password");
+    let api = app
+        .send(
+            Request::get("/api/v1/institutions")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status, 403);
+    let page = app
+        .send(
+            Request::get("/account/password")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("一次性密码"));
+    let info = peixun_store::sessions::lookup_session(&app.store, &token, app.clock_now())
+        .await
+        .unwrap()
+        .unwrap();
+    let changed = app
+        .post_form_raw(
+            "/account/password",
+            Some(&token),
+            &[
+                ("csrf_token", &info.csrf_token),
+                ("current_password", &otp),
+                ("new_password", "Brand#New2026pw"),
+                ("new_password_confirm", "Brand#New2026pw"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text());
+    let new_cookie = changed
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("peixun_session="))
+        .expect("new session after the change");
+    let new_token = new_cookie["peixun_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .send(
+            Request::get("/institutions")
+                .header(header::COOKIE, format!("peixun_session={new_token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}

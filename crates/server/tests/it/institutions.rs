@@ -1,0 +1,370 @@
+//! The institution directory and teachers: S6 (no cross-institution access), R-VAL-1 (form
+//! errors in Chinese, nothing changed), R-PII-1 (masked ID numbers).
+
+use crate::both_backends;
+use crate::harness::{TestApp, Who, citizen_id, credit_code};
+use axum::http::Method;
+use peixun_store::{Actor, Backend, PageRequest, institutions, teachers};
+use serde_json::json;
+
+fn teacher_body(name: &str) -> serde_json::Value {
+    json!({
+        "name": name,
+        "id_number": citizen_id("44010519900202456"),
+        "phone": "13900139000",
+        "qualifications": [{ "occupation": "中式烹调师", "level": "中级", "certificate_no": "C-1" }],
+        "active": true
+    })
+}
+
+async fn teacher_names(app: &TestApp, institution_id: i64) -> Vec<String> {
+    teachers::list_teachers(
+        &app.store,
+        &Actor::system("t"),
+        institution_id,
+        &PageRequest::first(100),
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .map(|t| t.name)
+    .collect()
+}
+
+async fn s6_institution_b_cannot_touch_institution_a(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (a, t) = (app.inst_a, app.teacher_a);
+    let b = Who::InstBAdmin;
+    let before_a = institutions::get_institution(&app.store, &Actor::system("t"), a)
+        .await
+        .unwrap();
+    let before_teachers = teacher_names(&app, a).await;
+
+    // API: reads and writes of A's records.
+    assert_eq!(
+        app.get_api(&format!("/api/v1/institutions/{a}"), b)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get_api(&format!("/api/v1/institutions/{a}/teachers"), b)
+            .await
+            .status,
+        403
+    );
+    let put = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/institutions/{a}"),
+            b,
+            Some(json!({
+                "name": "被篡改", "credit_code": before_a.credit_code, "registered_address": "x",
+                "contact_person": "x", "contact_phone": "13800000000"
+            })),
+        )
+        .await;
+    assert_eq!(put.status, 403);
+    let post = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/institutions/{a}/teachers"),
+            b,
+            Some(teacher_body("冒名教师")),
+        )
+        .await;
+    assert_eq!(post.status, 403, "{}", post.text());
+    let put_t = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teachers/{t}"),
+            b,
+            Some(teacher_body("被改名")),
+        )
+        .await;
+    assert_eq!(put_t.status, 403, "{}", put_t.text());
+    // The list shows B only.
+    let list = app.get_api("/api/v1/institutions", b).await.json();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], app.inst_b);
+
+    // Pages.
+    for path in [
+        format!("/institutions/{a}"),
+        format!("/institutions/{a}/teachers"),
+        format!("/institutions/{a}/teachers/export.xlsx"),
+        format!("/institutions/{a}/teachers/new"),
+        format!("/teachers/{t}/edit"),
+    ] {
+        let r = app.get(&path, b).await;
+        assert_eq!(r.status, 403, "GET {path}");
+        assert!(!r.text().contains("李老师"), "GET {path} leaked a name");
+    }
+    let r = app
+        .post_form(
+            &format!("/teachers/{t}/edit"),
+            b,
+            &[("name", "被改名"), ("phone", "13900139000")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .post_form(
+            &format!("/institutions/{a}/teachers/new"),
+            b,
+            &[("name", "冒名教师")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let page = app.get("/institutions", b).await.text();
+    assert!(page.contains("海珠区乙职业培训学校"));
+    assert!(!page.contains("海珠区甲职业培训学校"));
+
+    // Nothing changed.
+    let after_a = institutions::get_institution(&app.store, &Actor::system("t"), a)
+        .await
+        .unwrap();
+    assert_eq!(before_a, after_a);
+    assert_eq!(before_teachers, teacher_names(&app, a).await);
+
+    // A itself can manage its teachers.
+    let ok = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/institutions/{a}/teachers"),
+            Who::InstAStaff,
+            Some(teacher_body("王老师")),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+}
+
+async fn r_val_1_bad_credit_code_shows_the_error_and_creates_nothing(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let count = || async {
+        institutions::list_institutions(
+            &app.store,
+            &Actor::system("t"),
+            &Default::default(),
+            &PageRequest::first(1),
+        )
+        .await
+        .unwrap()
+        .total
+    };
+    let before = count().await;
+    let fields = |code: &'static str, confirm: bool| {
+        let mut f = vec![
+            ("name", "海珠区丙职业培训学校"),
+            ("credit_code", code),
+            ("registered_address", "广州市海珠区江南大道1号"),
+            ("district", "海珠区"),
+            ("contact_person", "张三"),
+            ("contact_phone", "13800138000"),
+            ("status", "active"),
+            ("major_projects", "粤菜师傅"),
+            ("q_occupation_0", "中式烹调师"),
+            ("q_level_0", "中级"),
+        ];
+        if confirm {
+            f.push(("confirm_credit_code", "1"));
+        }
+        f
+    };
+    // Malformed (contains O): a hard error.
+    let r = app
+        .post_form(
+            "/institutions/new",
+            Who::CentreStaff,
+            &fields("91440105MA59OOOOO0", false),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("提交内容有误"), "{html}");
+    assert!(
+        html.contains("统一社会信用代码的字符") || html.contains("统一社会信用代码含有"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#credit_code\""));
+    assert!(
+        html.contains("value=\"海珠区丙职业培训学校\""),
+        "values are kept"
+    );
+    assert_eq!(count().await, before);
+
+    // Well formed, wrong check character: a warning with the confirm checkbox.
+    let good = credit_code("91440105MA59C0000");
+    let last = good.chars().last().unwrap();
+    let wrong_last = if last == '1' { '2' } else { '1' };
+    let wrong: &'static str = Box::leak(format!("{}{wrong_last}", &good[..17]).into_boxed_str());
+    let r = app
+        .post_form("/institutions/new", Who::CentreStaff, &fields(wrong, false))
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("校验位"), "{html}");
+    assert!(html.contains("我已核实该统一社会信用代码真实有效"));
+    assert_eq!(count().await, before);
+
+    // Confirmed: created, and the detail page says so.
+    let r = app
+        .post_form("/institutions/new", Who::CentreStaff, &fields(wrong, true))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(count().await, before + 1);
+    let detail = app.get(r.header("location"), Who::CentreStaff).await;
+    assert_eq!(detail.status, 200);
+    assert!(detail.text().contains("校验位不符，已核实"));
+}
+
+both_backends!(
+    s6_institution_b_cannot_touch_institution_a,
+    r_val_1_bad_credit_code_shows_the_error_and_creates_nothing,
+);
+
+#[tokio::test]
+async fn api_directory_round_trip_with_filters_and_masked_ids() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let body = json!({
+        "name": "海珠区丁职业培训学校",
+        "credit_code": credit_code("91440105MA59D0000"),
+        "registered_address": "广州市海珠区滨江东路2号",
+        "contact_person": "李四",
+        "contact_phone": "020-84005678",
+        "qualifications": [{ "occupation": "中式烹调师", "level": "中级" }],
+        "major_projects": ["粤菜师傅"]
+    });
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/institutions",
+            Who::CentreAdmin,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    // Duplicate credit code: 409 with a stable code and the field.
+    let dup = app
+        .api(
+            Method::POST,
+            "/api/v1/institutions",
+            Who::CentreAdmin,
+            Some(body),
+        )
+        .await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.json()["field"], "credit_code");
+    // Filters.
+    let q = app
+        .get_api(
+            "/api/v1/institutions?occupation=%E4%B8%AD%E5%BC%8F%E7%83%B9%E8%B0%83%E5%B8%88",
+            Who::City,
+        )
+        .await
+        .json();
+    assert_eq!(q["total"], 1);
+    assert_eq!(q["items"][0]["id"], id);
+    let major = app
+        .get_api(
+            "/api/v1/institutions?major_only=true&per_page=1",
+            Who::Bureau,
+        )
+        .await
+        .json();
+    assert_eq!(major["total"], 3);
+    assert_eq!(major["items"].as_array().unwrap().len(), 1);
+    let bad = app
+        .get_api("/api/v1/institutions?status=closed", Who::Bureau)
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.json()["field"], "status");
+    // Teachers: the full ID number never appears (R-PII-1).
+    let full = citizen_id("44010519800101123");
+    let list = app
+        .get_api(
+            &format!("/api/v1/institutions/{}/teachers", app.inst_a),
+            Who::City,
+        )
+        .await;
+    assert_eq!(list.status, 200);
+    assert!(!list.text().contains(&full));
+    assert!(
+        list.json()["items"][0]["id_number_masked"]
+            .as_str()
+            .unwrap()
+            .contains('*')
+    );
+    let page = app
+        .get(
+            &format!("/institutions/{}/teachers", app.inst_a),
+            Who::CentreStaff,
+        )
+        .await;
+    assert!(!page.text().contains(&full));
+    // Directory page: search box, filters, pagination text.
+    let page = app
+        .get("/institutions?q=%E4%B8%81&major_only=1", Who::CentreStaff)
+        .await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("海珠区丁职业培训学校"));
+    assert!(!html.contains("海珠区甲职业培训学校"));
+    assert!(html.contains("共 1 条"));
+    assert!(html.contains("export.xlsx?q=%E4%B8%81"), "{html}");
+}
+
+#[tokio::test]
+async fn teacher_pages_add_and_edit() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let a = app.inst_a;
+    let id = citizen_id("44010519850505321");
+    let r = app
+        .post_form(
+            &format!("/institutions/{a}/teachers/new"),
+            Who::InstAAdmin,
+            &[
+                ("name", "赵老师"),
+                ("id_number", &id),
+                ("phone", "13700137000"),
+                ("active", "1"),
+                ("q_occupation_0", "育婴员"),
+                ("q_level_0", "中级"),
+                ("q_certificate_no_0", "Y-2025-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let list = app
+        .get(&format!("/institutions/{a}/teachers"), Who::InstAAdmin)
+        .await
+        .text();
+    assert!(list.contains("赵老师"));
+    assert!(!list.contains(&id));
+    // A bad ID number: the error beside the field, nothing added.
+    let r = app
+        .post_form(
+            &format!("/institutions/{a}/teachers/new"),
+            Who::InstAAdmin,
+            &[
+                ("name", "钱老师"),
+                ("id_number", "440105198505053210"),
+                ("phone", "13700137000"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("href=\"#id_number\""));
+    assert_eq!(teacher_names(&app, a).await.len(), 2);
+    // Edit form shows the masked number only.
+    let edit = app
+        .get(
+            &format!("/teachers/{}/edit", app.teacher_a),
+            Who::CentreStaff,
+        )
+        .await;
+    assert_eq!(edit.status, 200);
+    assert!(!edit.text().contains(&citizen_id("44010519800101123")));
+}
