@@ -276,3 +276,78 @@ pub async fn verify(store: &Store) -> Result<std::result::Result<VerifyReport, A
         last_hash: prev_hash,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn row() -> audit_log::Model {
+        audit_log::Model {
+            id: 1,
+            at: Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+                + chrono::Duration::microseconds(123_456),
+            user_id: Some(7),
+            username: "centre_staff".into(),
+            role: Some("centre_staff".into()),
+            ip: Some("10.0.0.1".into()),
+            request_id: None,
+            action: "institution.update".into(),
+            target_type: "institution".into(),
+            target_id: Some("3".into()),
+            old_value: Some(r#"{"name":"甲"}"#.into()),
+            new_value: Some(r#"{"name":"乙"}"#.into()),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn canonical_time_is_utc_microseconds() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        assert_eq!(canonical_time(t), "2026-03-02T01:00:00.000000Z");
+        // The same instant read back with another offset hashes the same.
+        let shanghai = t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+        assert_eq!(
+            canonical_time(shanghai.with_timezone(&Utc)),
+            canonical_time(t)
+        );
+    }
+
+    /// The hash format is part of the stored data: changing it breaks every existing chain.
+    #[test]
+    fn row_hash_is_stable() {
+        let h = row_hash(GENESIS_HASH, &row());
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, row_hash(GENESIS_HASH, &row()));
+        let canonical = r#"[1,"2026-03-02T01:00:00.123456Z",7,"centre_staff","centre_staff","10.0.0.1",null,"institution.update","institution","3","{\"name\":\"甲\"}","{\"name\":\"乙\"}"]"#;
+        let mut sha = Sha256::new();
+        sha.update(format!("{GENESIS_HASH}\n{canonical}").as_bytes());
+        assert_eq!(h, hex::encode(sha.finalize()));
+    }
+
+    #[test]
+    fn every_field_is_covered_by_the_hash() {
+        let base = row_hash(GENESIS_HASH, &row());
+        let variants: Vec<Box<dyn Fn(&mut audit_log::Model)>> = vec![
+            Box::new(|m| m.id = 2),
+            Box::new(|m| m.at += chrono::Duration::microseconds(1)),
+            Box::new(|m| m.user_id = None),
+            Box::new(|m| m.username.push('x')),
+            Box::new(|m| m.role = None),
+            Box::new(|m| m.ip = Some("10.0.0.2".into())),
+            Box::new(|m| m.request_id = Some("r".into())),
+            Box::new(|m| m.action.push('x')),
+            Box::new(|m| m.target_type.push('x')),
+            Box::new(|m| m.target_id = None),
+            Box::new(|m| m.old_value = None),
+            Box::new(|m| m.new_value = Some("{}".into())),
+        ];
+        for (i, f) in variants.iter().enumerate() {
+            let mut m = row();
+            f(&mut m);
+            assert_ne!(row_hash(GENESIS_HASH, &m), base, "field {i}");
+        }
+        assert_ne!(row_hash(&"1".repeat(64), &row()), base, "prev_hash");
+    }
+}

@@ -397,6 +397,45 @@ impl Store {
         }
     }
 
+    /// An online, consistent copy of a SQLite database into a new file `dest` (`VACUUM INTO`),
+    /// taken while the server serves (SECURITY.md S21). PostgreSQL is backed up with `pg_dump`
+    /// (see docs), so this refuses it.
+    pub async fn backup_to(&self, dest: &Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Validation {
+                code: "BACKUP_PG",
+                message: "PostgreSQL 请使用 pg_dump 备份".into(),
+                field: None,
+            });
+        }
+        if dest.exists() {
+            return Err(StoreError::Validation {
+                code: "BACKUP_EXISTS",
+                message: format!("备份文件已存在：{}", dest.display()),
+                field: Some("to".into()),
+            });
+        }
+        if let Some(parent) = dest.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Db(DbErr::Custom(format!("backup folder: {e}"))))?;
+        }
+        let dest = dest.to_str().ok_or_else(|| StoreError::Validation {
+            code: "BACKUP_PATH",
+            message: "备份路径须为 UTF-8".into(),
+            field: Some("to".into()),
+        })?;
+        self.read
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                "VACUUM INTO ?",
+                [dest.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Close the pools.
     pub async fn close(self) -> Result<()> {
         self.read.close_by_ref().await?;

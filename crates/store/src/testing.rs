@@ -18,6 +18,7 @@ pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 #[derive(Debug)]
 pub struct TestDbGuard {
     kind: GuardKind,
+    url: String,
 }
 
 #[derive(Debug)]
@@ -27,6 +28,11 @@ enum GuardKind {
 }
 
 impl TestDbGuard {
+    /// The database URL (to open a second `Store` on the same database, as a second server would).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The SQLite file, if any.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         match &self.kind {
@@ -83,6 +89,7 @@ pub async fn sqlite_temp() -> (Store, TestDbGuard) {
     std::fs::create_dir_all(&dir).expect("create temp dir for the test database");
     let guard = TestDbGuard {
         kind: GuardKind::Sqlite { dir: dir.clone() },
+        url: format!("sqlite://{}?mode=rwc", dir.join("peixun.db").display()),
     };
     let store = Store::open_sqlite_file(&dir.join("peixun.db"))
         .await
@@ -128,13 +135,15 @@ pub async fn postgres_fresh() -> (Store, TestDbGuard) {
         .await
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name} failed: {e}"));
     let _ = admin.close().await;
+    let url = with_database(&admin_url, &name);
     let guard = TestDbGuard {
         kind: GuardKind::Postgres {
             admin_url: admin_url.clone(),
             name: name.clone(),
         },
+        url: url.clone(),
     };
-    let store = Store::connect(&with_database(&admin_url, &name))
+    let store = Store::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to the fresh PostgreSQL database {name}: {e}"));
     store
