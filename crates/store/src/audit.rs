@@ -329,7 +329,8 @@ mod tests {
     #[test]
     fn every_field_is_covered_by_the_hash() {
         let base = row_hash(GENESIS_HASH, &row());
-        let variants: Vec<Box<dyn Fn(&mut audit_log::Model)>> = vec![
+        type Edit = Box<dyn Fn(&mut audit_log::Model)>;
+        let variants: Vec<Edit> = vec![
             Box::new(|m| m.id = 2),
             Box::new(|m| m.at += chrono::Duration::microseconds(1)),
             Box::new(|m| m.user_id = None),
