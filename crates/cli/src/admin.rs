@@ -20,6 +20,17 @@ pub enum AdminCommand {
     /// 审计日志
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// 在线备份 SQLite 数据库到新文件（服务运行时亦可；PostgreSQL 请用 pg_dump）
+    Backup(BackupArgs),
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// 备份文件（不得已存在）
+    #[arg(long)]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Where the database is: `--database-url`, else `PEIXUN_DATABASE_URL`, else `<data-dir>/peixun.db`.
@@ -98,6 +109,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::Migrate(db) => migrate(db).await,
             AdminCommand::User(UserCommand::Add(a)) => user_add(a).await,
             AdminCommand::Audit(AuditCommand::Verify(db)) => audit_verify(db).await,
+            AdminCommand::Backup(a) => backup(a).await,
         }
     })
 }
@@ -231,6 +243,27 @@ async fn audit_verify(db: DbArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("错误：读取审计日志失败：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn backup(a: BackupArgs) -> ExitCode {
+    let store = match open_migrated(&a.db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.backup_to(&a.to).await {
+        Ok(()) => {
+            println!("已备份到 {}", a.to.display());
+            ExitCode::SUCCESS
+        }
+        Err(peixun_store::StoreError::Validation { message, .. }) => {
+            eprintln!("错误：{message}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("错误：备份失败：{e}");
             ExitCode::from(2)
         }
     }
