@@ -55,6 +55,7 @@ on_both_backends!(
     duplicate_credit_code_and_name_conflict,
     only_centre_edits_directory,
     s6_institution_b_cannot_reach_institution_a,
+    s6_list_filter_and_record_check_agree_for_every_role,
     teachers_masked_and_reveal_audited,
     s7_sysadmin_and_auditor_see_no_teachers,
     s10_every_write_adds_exactly_one_audit_row,
@@ -1572,4 +1573,60 @@ async fn demo_seed_valid_and_not_duplicated(store: Store) {
     assert_eq!(audit_rows(&store).await, rows);
     // Deterministic: same names and codes as a fresh run would give.
     assert_eq!(list.items[0].name, "广州市海珠区南粤家政职业培训学校");
+}
+
+/// S6: for every role and every institution (and a missing id), "appears in my list" equals
+/// "I may open it", for institutions and for teachers.
+async fn s6_list_filter_and_record_check_agree_for_every_role(store: Store) {
+    let mut insts = vec![];
+    let mut teachers_of = vec![];
+    for n in 1..=3 {
+        let i = institutions::create_institution(&store, &sys(), &inst_input(n), t0())
+            .await
+            .unwrap();
+        let t = teachers::create_teacher(&store, &sys(), i.id, &teacher_input(n), t0())
+            .await
+            .unwrap();
+        insts.push(i.id);
+        teachers_of.push(t.id);
+    }
+    let mut viewers = vec![sys()];
+    for role in Role::ALL {
+        let inst = role.is_institution().then_some(insts[1]);
+        viewers.push(actor(&store, &format!("v_{}", role.code()), role, inst).await);
+    }
+    for v in &viewers {
+        let listed: Vec<i64> = match institutions::list_institutions(
+            &store,
+            v,
+            &Default::default(),
+            &PageRequest::first(100),
+        )
+        .await
+        {
+            Ok(p) => p.items.into_iter().map(|i| i.id).collect(),
+            Err(StoreError::Forbidden { .. }) => vec![],
+            Err(e) => panic!("{e:?}"),
+        };
+        for (k, id) in insts.iter().copied().chain([987_654]).enumerate() {
+            let single = institutions::get_institution(&store, v, id).await;
+            assert_eq!(
+                listed.contains(&id),
+                single.is_ok(),
+                "{:?} institution {id}: {single:?}",
+                v.role
+            );
+            assert_eq!(
+                institutions::can_view(v, id),
+                listed.contains(&id) || (id == 987_654 && institutions::can_view(v, id))
+            );
+            if let Some(&tid) = teachers_of.get(k) {
+                let list_ok = teachers::list_teachers(&store, v, id, &Default::default())
+                    .await
+                    .is_ok();
+                let get_ok = teachers::get_teacher(&store, v, tid).await.is_ok();
+                assert_eq!(list_ok, get_ok, "{:?} teachers of {id}", v.role);
+            }
+        }
+    }
 }
