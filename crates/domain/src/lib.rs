@@ -6,8 +6,12 @@
 pub mod calendar;
 pub mod cap;
 pub mod credit_code;
+pub mod filing;
 pub mod ids;
 pub mod policy;
 pub mod queue;
 pub mod role;
+pub mod roster;
 pub mod rules;
+pub mod schedule;
+pub mod workflow;
