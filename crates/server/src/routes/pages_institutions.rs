@@ -316,6 +316,7 @@ fn render_institution_form(
             errors => errors.0,
             field_errors => errors.1,
             statuses => statuses(),
+            levels => institutions::LEVELS.to_vec(),
             major_options => MAJOR_PROJECTS.to_vec(),
         },
     )
@@ -608,6 +609,7 @@ fn render_teacher_form(
             institution => institution_value(institution),
             action, is_new, form,
             cancel_href => format!("/institutions/{}/teachers", institution.id),
+            levels => institutions::LEVELS.to_vec(),
             errors => errors.0,
             field_errors => errors.1,
         },
@@ -716,12 +718,24 @@ async fn teacher_update(
     let t = teachers::get_teacher(&state.store, &actor, id).await?;
     require_manage(&actor, t.institution_id)?;
     let (input, row_of) = teacher_input(&form);
-    match teachers::update_teacher(&state.store, &actor, id, &input, state.clock.now()).await {
+    // The store needs the full number on update and the page never shows it (R-PII-1): ask for it
+    // again rather than letting the store answer "应为18位".
+    let result = if input.id_number.trim().is_empty() {
+        Err(AppError::validation(
+            "ID_NUMBER_REQUIRED",
+            "请重新填写完整的18位身份证号码后再保存",
+            Some("id_number"),
+        ))
+    } else {
+        teachers::update_teacher(&state.store, &actor, id, &input, state.clock.now())
+            .await
+            .map_err(AppError::from)
+    };
+    match result {
         Ok(_) => Ok(
             Redirect::to(&format!("/institutions/{}/teachers", t.institution_id)).into_response(),
         ),
         Err(e) => {
-            let e = AppError::from(e);
             if !is_form_error(&e) {
                 return Err(e);
             }

@@ -75,7 +75,7 @@ fn sample(name: &str) -> J {
         "institution_form.html" => {
             json!({ "action": "/institutions/new", "cancel_href": "/institutions", "form": form_inst,
             "show_confirm": true, "errors": errs, "field_errors": field_errs, "statuses": statuses,
-            "major_options": ["南粤家政", "粤菜师傅", "广东技工"] })
+            "major_options": ["南粤家政", "粤菜师傅", "广东技工"], "levels": ["初级", "中级"] })
         }
         "teachers_list.html" => {
             json!({ "institution": institution(), "items": [teacher()], "can_edit": true, "pager": pager() })
@@ -84,6 +84,7 @@ fn sample(name: &str) -> J {
             json!({ "institution": institution(), "action": "/x", "is_new": false, "cancel_href": "/y",
             "form": { "name": XSS, "id_number": "", "id_number_masked": "440105********1235", "phone": "", "active": true,
                       "qualifications": [{ "occupation": "", "level": "", "certificate_no": "" }] },
+            "levels": ["初级", "中级"],
             "errors": errs, "field_errors": field_errs })
         }
         "users_list.html" => {
