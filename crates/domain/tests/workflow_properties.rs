@@ -246,6 +246,13 @@ fn run_sequence(seed: u64) -> bool {
             assert!(r.is_institution() || r.is_centre(), "{msg}");
         }
         match kind {
+            ClassActionKind::Approve
+            | ClassActionKind::GrantSlot
+            | ClassActionKind::StartTraining
+                if !agreement::accepts_filings(agreement_state) =>
+            {
+                panic!("R-AGR-1: {msg} under a terminated agreement");
+            }
             ClassActionKind::Submit | ClassActionKind::Resubmit => {
                 // R-AGR-1: a terminated agreement accepts no filing.
                 assert!(agreement::accepts_filings(agreement_state), "{msg}");

@@ -273,6 +273,30 @@ fn r_agr_1_terminated_agreement_accepts_no_filing() {
     };
     let e = class::apply(&ClassState::Draft, &ClassAction::Submit, &inst(), &c).unwrap_err();
     assert_eq!(e.code(), "WF_AGREEMENT_TERMINATED");
+    // Nor is a pending filing granted or approved, nor an approved class started.
+    let w = ClassState::Submitted {
+        slot: Slot::Waiting,
+        resubmissions: 0,
+    };
+    let h = ClassState::Submitted {
+        slot: Slot::Holding,
+        resubmissions: 0,
+    };
+    let late = ClassContext {
+        today: d("2026-03-03"),
+        ..c.clone()
+    };
+    for (s, a, who) in [
+        (w, ClassAction::GrantSlot, Actor::System),
+        (h, ClassAction::Approve, staff()),
+        (ClassState::Approved, ClassAction::StartTraining, inst()),
+    ] {
+        assert_eq!(
+            class::apply(&s, &a, &who, &late).unwrap_err().code(),
+            "WF_AGREEMENT_TERMINATED",
+            "{a:?}"
+        );
+    }
     // Staff cannot terminate; a terminated agreement cannot be terminated again.
     assert!(agreement::allowed_actions(AgreementState::Signed, Role::CentreStaff).is_empty());
     assert!(agreement::allowed_actions(ag, Role::CentreAdmin).is_empty());
@@ -347,6 +371,14 @@ fn r_ovd_1_completed_late_is_still_overdue_and_loses_subsidy() {
         }
     );
     assert!(s.is_overdue() && !subsidy_eligible(&s));
+    assert!(!class::became_overdue(
+        &ClassState::TrainingComplete { overdue: true },
+        &s
+    ));
+    assert!(class::became_overdue(
+        &ClassState::InTraining,
+        &ClassState::Overdue { started: true }
+    ));
     // Certificates are still issued (the subsidy, not the certificate, is withheld).
     let s = step(&s, ClassAction::IssueCertificates, &staff(), &c);
     assert!(s.is_overdue());

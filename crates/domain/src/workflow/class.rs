@@ -235,6 +235,13 @@ pub fn holds_slot(state: &ClassState) -> bool {
     }
 }
 
+/// R-OVD-1 / R-OVD-2: this transition made the class overdue. The service then counts it for
+/// the year of its last day ([`crate::rules::overdue_year`]) and calls
+/// [`super::sanction::raise_on_overdue`].
+pub fn became_overdue(before: &ClassState, after: &ClassState) -> bool {
+    !before.is_overdue() && after.is_overdue()
+}
+
 /// R-OVD-1: completed on time, so the class's subsidy is payable (and it counts as "completed
 /// on time" for R-CAP-3).
 pub fn subsidy_eligible(state: &ClassState) -> bool {
@@ -584,6 +591,15 @@ pub fn apply(
         actor,
         Some(ctx.institution_id),
     )?;
+    // R-AGR-1 / R-OVD-2 / R-VIO-2: under a terminated agreement nothing is granted and no
+    // class starts (the service cancels them; this is the last line of defence).
+    if matches!(
+        kind,
+        ClassActionKind::GrantSlot | ClassActionKind::StartTraining
+    ) && !accepts_filings(ctx.agreement)
+    {
+        return Err(TransitionError::AgreementTerminated);
+    }
     Ok(match (state, action) {
         (S::Draft, A::Submit) => {
             if !accepts_filings(ctx.agreement) {
@@ -639,6 +655,9 @@ pub fn apply(
         (_, A::NotGranted) => S::NotGranted,
         (S::Submitted { .. }, A::Approve) => {
             check_not_submitter(actor, ctx.submitted_by)?;
+            if !accepts_filings(ctx.agreement) {
+                return Err(TransitionError::AgreementTerminated);
+            }
             S::Approved
         }
         (

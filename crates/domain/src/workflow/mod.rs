@@ -120,7 +120,7 @@ pub enum TransitionError {
     #[error("退回修改须逐项列明需修改的内容")]
     CorrectionItemsRequired,
     /// R-AGR-1: no agreement in force (terminated, R-VIO-2 / R-OVD-2).
-    #[error("委托培训协议已中止，不能提交开班备案")]
+    #[error("委托培训协议已中止，不能提交、批复或开展培训")]
     AgreementTerminated,
     /// R-FIL-6 / R-PLAN-2: filings are submitted only while the round is published.
     #[error("该批次未发布或已结束，不能提交开班备案")]
