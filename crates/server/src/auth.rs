@@ -89,8 +89,11 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for CurrentUser 
     }
 }
 
-/// Gives every request an id (echoed in `x-request-id`) and notes the peer address.
+/// Gives every request an id (echoed in `x-request-id`), notes the peer address, runs the request
+/// in a span carrying the id, and logs one line per request: method, route pattern (never the
+/// query string, which may hold personal data, S12), status and time.
 pub async fn request_context(mut req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let request_id = security::random_token()[..16].to_string();
     let ip = req
         .extensions()
@@ -100,7 +103,22 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         request_id: request_id.clone(),
         ip,
     });
-    let mut resp = next.run(req).await;
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let span = tracing::info_span!("request", id = %request_id, %method, route = %route);
+    let start = std::time::Instant::now();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = resp.status().as_u16(),
+            ms = start.elapsed().as_millis() as u64,
+            "done"
+        )
+    });
     if let Ok(v) = request_id.parse() {
         resp.headers_mut().insert("x-request-id", v);
     }

@@ -1,7 +1,7 @@
 //! peixun web app: axum pages and JSON API (ARCHITECTURE.md "Pages and API").
 //!
 //! A library with a thin binary (`peixun serve` in crates/cli calls [`serve`]). Request flow:
-//! security headers → trace → timeout → metrics → request id → [`auth::authenticate`] (session
+//! security headers → timeout → body limit → metrics → request id and log line → [`auth::authenticate`] (session
 //! cookie or bearer token) → [`pages::page_errors`] (HTML errors for pages) →
 //! [`security::origin_check`] (S19) → [`auth::authorize`] (the role × route table
 //! [`routes::ROUTES`], S5) → handler → store service (record-level checks, S6) → view.
@@ -32,10 +32,12 @@ use peixun_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// Largest accepted request body (forms and JSON; uploads will get their own limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Password checks running at once per process; more wait up to [`LOGIN_WAIT`], then get 429.
+pub const LOGIN_CONCURRENCY: usize = 4;
+pub const LOGIN_WAIT: Duration = Duration::from_secs(3);
 /// A request that takes longer than this is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -49,6 +51,9 @@ pub struct AppState {
     pub demo: bool,
     pub templates: Arc<templates::Templates>,
     pub config: Arc<AppConfig>,
+    /// Bounds concurrent password checks (argon2 is deliberately slow): a login flood is
+    /// answered 429, never with an exhausted server (S2).
+    pub login_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -64,6 +69,7 @@ impl AppState {
             demo,
             templates: Arc::new(templates::Templates::new()?),
             config: Arc::new(config),
+            login_gate: Arc::new(tokio::sync::Semaphore::new(LOGIN_CONCURRENCY)),
         })
     }
 }
@@ -83,7 +89,6 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
         .layer(from_fn(security::security_headers))
         .with_state(state)
 }

@@ -23,6 +23,7 @@ pub fn register(r: Registrar) -> Registrar {
         (status = 200, body = TokenResponse),
         (status = 401, description = "用户名或密码错误", body = ErrorBody),
         (status = 423, description = "账户已锁定", body = ErrorBody),
+        (status = 429, description = "登录请求过多", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,

@@ -10,4 +10,5 @@ mod institutions;
 mod openapi;
 mod route_table;
 mod security;
+mod startup;
 mod templates;

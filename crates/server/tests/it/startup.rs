@@ -1,0 +1,83 @@
+//! Start-up: the first admin (S1: no default account), the demo seed, a real listener on port 0.
+
+use peixun_server::{AppConfig, AppState, Application, SystemClock, startup};
+use peixun_store::testing::sqlite_temp;
+use peixun_store::{Actor, PageRequest, accounts, institutions};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn s1_first_start_creates_a_one_time_admin_once() {
+    let (store, _g) = sqlite_temp().await;
+    startup::bootstrap(&store, &SystemClock, false)
+        .await
+        .unwrap();
+    assert_eq!(accounts::count_users(&store).await.unwrap(), 1);
+    let admin = accounts::find_user_by_username(&store, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(admin.must_change_password);
+    assert_eq!(admin.role, peixun_domain::role::Role::Sysadmin);
+    startup::bootstrap(&store, &SystemClock, false)
+        .await
+        .unwrap();
+    assert_eq!(accounts::count_users(&store).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn demo_start_seeds_an_empty_database_once() {
+    let (store, _g) = sqlite_temp().await;
+    let count = || async {
+        institutions::list_institutions(
+            &store,
+            &Actor::system("t"),
+            &Default::default(),
+            &PageRequest::first(1),
+        )
+        .await
+        .unwrap()
+        .total
+    };
+    startup::bootstrap(&store, &SystemClock, true)
+        .await
+        .unwrap();
+    let n = count().await;
+    assert!(n > 0);
+    startup::bootstrap(&store, &SystemClock, true)
+        .await
+        .unwrap();
+    assert_eq!(count().await, n);
+    // No one-time admin in demo mode: the demo accounts exist instead.
+    assert!(
+        accounts::find_user_by_username(&store, "admin")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn application_binds_port_zero_and_serves_http() {
+    let (store, _g) = sqlite_temp().await;
+    let state = AppState::new(store, Arc::new(SystemClock), false, AppConfig::default()).unwrap();
+    let app = Application::build(state, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let port = app.port();
+    assert_ne!(port, 0);
+    let server = tokio::spawn(app.run_until_stopped());
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("x-request-id"));
+    assert!(text.contains("{\"status\":\"ok\"}"));
+    server.abort();
+}
