@@ -20,7 +20,7 @@ use minijinja::value::Value;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, UserFilter, UserView};
 use peixun_store::audit::{self, AuditEntry};
-use peixun_store::{PageRequest, institutions};
+use peixun_store::{PageRequest, institutions, sessions};
 use serde::Deserialize;
 
 pub fn register(r: Registrar) -> Registrar {
@@ -250,6 +250,9 @@ async fn user_set_active(
         state.clock.now(),
     )
     .await?;
+    if !active {
+        sessions::delete_sessions_for_user(&state.store, id).await?;
+    }
     Ok(Redirect::to("/users").into_response())
 }
 
@@ -269,6 +272,8 @@ async fn user_reset_password(
         state.clock.now(),
     )
     .await?;
+    // The old password's sessions end with it (S3).
+    sessions::delete_sessions_for_user(&state.store, id).await?;
     show_password(&state, &user, &u.username, &password, "密码已重置")
 }
 

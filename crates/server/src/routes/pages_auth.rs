@@ -167,8 +167,8 @@ async fn password_submit(
     };
     match result {
         Ok(()) => {
-            // A new session after a credential change (S3): the old token is gone.
-            sessions::delete_session(&state.store, &user.token).await?;
+            // A new session after a credential change (S3): every old session of the user ends.
+            sessions::delete_sessions_for_user(&state.store, user.user.id).await?;
             let token =
                 sessions::create_session(&state.store, user.user.id, state.clock.now()).await?;
             let mut resp = Redirect::to("/").into_response();

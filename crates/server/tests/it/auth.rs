@@ -296,3 +296,45 @@ async fn s1_one_time_password_must_be_changed_first() {
         .await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn s3_reset_and_deactivation_end_the_users_sessions() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let me = |t: &str| {
+        Request::get("/api/v1/me")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let t = peixun_store::sessions::create_session(&app.store, app.spare_user, app.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(app.send(me(&t)).await.status, 200);
+    let r = app
+        .post_form(
+            &format!("/users/{}/reset-password", app.spare_user),
+            Who::Sysadmin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("一次性密码"));
+    assert_eq!(app.send(me(&t)).await.status, 401);
+    // The account must now change its password.
+    let u = peixun_store::accounts::get_user(&app.store, app.spare_user)
+        .await
+        .unwrap();
+    assert!(u.must_change_password);
+    // Deactivation.
+    let s = app.fresh_session(Who::City).await;
+    assert_eq!(app.send(me(&s.token)).await.status, 200);
+    let r = app
+        .post_form(
+            &format!("/users/{}/active", app.user_id(Who::City)),
+            Who::Sysadmin,
+            &[("active", "0")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(app.send(me(&s.token)).await.status, 401);
+}
