@@ -19,15 +19,23 @@
 //! normalised to `DateTime<Utc>` when read.
 
 pub mod accounts;
+pub mod agreements;
 pub mod audit;
+pub mod bench;
+pub mod bulletin;
 mod checks;
 pub mod demo;
 pub mod entity;
+pub mod filings;
+pub mod inbox;
 pub mod institutions;
 pub mod migration;
+pub mod plans;
+pub mod rounds;
 pub mod sessions;
 pub mod teachers;
 pub mod testing;
+mod workflow_glue;
 
 use chrono::{DateTime, Timelike, Utc};
 use peixun_domain::role::Role;
