@@ -395,3 +395,15 @@ pub struct AuditPage {
 pub struct Health {
     pub status: String,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RevealRequest {
+    /// Why the full number is needed (recorded in the audit log).
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealResponse {
+    /// The full citizen ID number. Do not store or forward it.
+    pub id_number: String,
+}

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         api_institutions::list_teachers,
         api_institutions::create_teacher,
         api_institutions::update_teacher,
+        api_institutions::reveal_teacher_id,
         api_admin::list_users,
         api_admin::create_user,
         api_admin::search_audit,

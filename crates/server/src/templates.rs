@@ -34,6 +34,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/teacher_form.html"),
     ),
     (
+        "teacher_reveal.html",
+        include_str!("../templates/teacher_reveal.html"),
+    ),
+    (
         "users_list.html",
         include_str!("../templates/users_list.html"),
     ),

@@ -19,6 +19,7 @@ pub fn register(r: Registrar) -> Registrar {
         .get("/api/v1/institutions/{id}/teachers", list_teachers)
         .post("/api/v1/institutions/{id}/teachers", create_teacher)
         .put("/api/v1/teachers/{id}", update_teacher)
+        .post("/api/v1/teachers/{id}/reveal", reveal_teacher_id)
 }
 
 /// The directory (institution roles see only their own institution).
@@ -174,4 +175,31 @@ pub async fn update_teacher(
     )
     .await?;
     Ok(Json(v.into()))
+}
+
+/// The full ID number of a teacher, on purpose and with a reason; audited (R-PII-1, S13).
+#[utoipa::path(post, path = "/api/v1/teachers/{id}/reveal", tag = "teachers",
+    params(("id" = i64, Path)),
+    request_body = RevealRequest,
+    responses((status = 200, body = RevealResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reveal_teacher_id(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<RevealRequest>,
+) -> AppResult<Json<RevealResponse>> {
+    let actor = user.actor(&ctx);
+    // Permission first (the same rule as the page), then the reason.
+    let t = teachers::get_teacher(&state.store, &actor, id).await?;
+    if !teachers::can_manage_teachers(&actor, t.institution_id) {
+        return Err(crate::AppError::Forbidden(
+            "reveal: teacher of another institution".into(),
+        ));
+    }
+    let id_number =
+        teachers::reveal_id_number(&state.store, &actor, id, &input.reason, state.clock.now())
+            .await?;
+    Ok(Json(RevealResponse { id_number }))
 }

@@ -114,6 +114,12 @@ pub const ROUTES: &[RouteDef] = &[
         Access::Roles(TEACHER_WRITE),
     ),
     r("PUT", "/api/v1/teachers/{id}", Access::Roles(TEACHER_WRITE)),
+    // Full ID number on purpose, with a reason, audited (R-PII-1, S13): those who manage teachers.
+    r(
+        "POST",
+        "/api/v1/teachers/{id}/reveal",
+        Access::Roles(TEACHER_WRITE),
+    ),
     // institutions (pages)
     r("GET", "/institutions", Access::Roles(BUSINESS)),
     r("GET", "/institutions/export.xlsx", Access::Roles(BUSINESS)),
@@ -144,6 +150,12 @@ pub const ROUTES: &[RouteDef] = &[
     ),
     r("GET", "/teachers/{id}/edit", Access::Roles(TEACHER_WRITE)),
     r("POST", "/teachers/{id}/edit", Access::Roles(TEACHER_WRITE)),
+    r("GET", "/teachers/{id}/reveal", Access::Roles(TEACHER_WRITE)),
+    r(
+        "POST",
+        "/teachers/{id}/reveal",
+        Access::Roles(TEACHER_WRITE),
+    ),
     // users (sysadmin)
     r("GET", "/api/v1/users", Access::Roles(SYSADMIN)),
     r("POST", "/api/v1/users", Access::Roles(SYSADMIN)),

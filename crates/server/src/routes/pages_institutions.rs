@@ -36,6 +36,8 @@ pub fn register(r: Registrar) -> Registrar {
         .post("/institutions/{id}/teachers/new", teacher_create)
         .get("/teachers/{id}/edit", teacher_edit_form)
         .post("/teachers/{id}/edit", teacher_update)
+        .get("/teachers/{id}/reveal", teacher_reveal_form)
+        .post("/teachers/{id}/reveal", teacher_reveal)
 }
 
 fn statuses() -> Value {
@@ -752,6 +754,70 @@ async fn teacher_update(
                 teacher_form_value(&form, &t.id_number_masked),
                 errors,
             )?;
+            *resp.status_mut() = e.status();
+            Ok(resp)
+        }
+    }
+}
+
+// ---- revealing a full ID number (R-PII-1) ---------------------------------------------------------
+
+fn render_reveal(
+    state: &AppState,
+    user: &CurrentUser,
+    t: &TeacherView,
+    id_number: Option<String>,
+    reason: &str,
+    errors: (Value, Value),
+) -> AppResult<Response> {
+    render(
+        state,
+        Some(user),
+        "/institutions",
+        "teacher_reveal.html",
+        "查看完整身份证号码",
+        context! {
+            teacher => Value::from(Serde(t)),
+            id_number => id_number.map(Value::from).unwrap_or(Value::from(())),
+            reason,
+            errors => errors.0,
+            field_errors => errors.1,
+        },
+    )
+}
+
+async fn teacher_reveal_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let actor = user.actor(&ctx);
+    let t = teachers::get_teacher(&state.store, &actor, id).await?;
+    require_manage(&actor, t.institution_id)?;
+    render_reveal(&state, &user, &t, None, "", no_errors())
+}
+
+async fn teacher_reveal(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    CsrfForm(form): CsrfForm,
+) -> AppResult<Response> {
+    let actor = user.actor(&ctx);
+    let t = teachers::get_teacher(&state.store, &actor, id).await?;
+    require_manage(&actor, t.institution_id)?;
+    let reason = form.get("reason");
+    match teachers::reveal_id_number(&state.store, &actor, id, reason, state.clock.now()).await {
+        Ok(full) => render_reveal(&state, &user, &t, Some(full), reason, no_errors()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if !is_form_error(&e) {
+                return Err(e);
+            }
+            let errors = form_errors(&e, |f| f.to_string());
+            let mut resp = render_reveal(&state, &user, &t, None, reason, errors)?;
             *resp.status_mut() = e.status();
             Ok(resp)
         }

@@ -189,6 +189,11 @@ impl TestApp {
     }
 
     pub async fn with_demo(backend: Backend, demo: bool) -> TestApp {
+        // Logs of the app under test: PEIXUN_TEST_LOG=debug cargo test …
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("PEIXUN_TEST_LOG"))
+            .try_init();
         let (store, guard) = match backend {
             Backend::Sqlite => sqlite_temp().await,
             Backend::Postgres => postgres_fresh().await,

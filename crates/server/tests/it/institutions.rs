@@ -368,3 +368,72 @@ async fn teacher_pages_add_and_edit() {
     assert_eq!(edit.status, 200);
     assert!(!edit.text().contains(&citizen_id("44010519800101123")));
 }
+
+#[tokio::test]
+async fn r_pii_1_full_id_number_only_on_purpose_with_a_reason_and_audited() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let t = app.teacher_a;
+    let full = citizen_id("44010519800101123");
+    // No reason: refused, nothing shown.
+    let r = app
+        .post_form(
+            &format!("/teachers/{t}/reveal"),
+            Who::InstAStaff,
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(!r.text().contains(&full));
+    // Bureau reads the list but may not reveal; institution B may not either.
+    let r = app
+        .post_form(
+            &format!("/teachers/{t}/reveal"),
+            Who::Bureau,
+            &[("reason", "核对")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/teachers/{t}/reveal"),
+            Who::InstBAdmin,
+            Some(json!({ "reason": "核对" })),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(!r.text().contains(&full));
+    // With a reason: shown once, audited with the reason.
+    let r = app
+        .post_form(
+            &format!("/teachers/{t}/reveal"),
+            Who::InstAStaff,
+            &[("reason", "核对资质证书")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains(&full));
+    assert_eq!(r.header("cache-control"), "no-store");
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/teachers/{t}/reveal"),
+            Who::CentreStaff,
+            Some(json!({ "reason": "核对" })),
+        )
+        .await;
+    assert_eq!(r.json()["id_number"], full.as_str());
+    let log = peixun_store::audit::search(
+        &app.store,
+        &peixun_store::audit::AuditFilter {
+            action: Some("teacher.reveal_id_number".into()),
+            ..Default::default()
+        },
+        &PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.total, 2);
+    assert!(log.items.iter().any(|e| e.username == "inst_a_staff"
+        && e.new_value.as_ref().unwrap()["reason"] == "核对资质证书"));
+}

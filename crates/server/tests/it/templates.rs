@@ -87,6 +87,9 @@ fn sample(name: &str) -> J {
             "levels": ["初级", "中级"],
             "errors": errs, "field_errors": field_errs })
         }
+        "teacher_reveal.html" => {
+            json!({ "teacher": teacher(), "id_number": XSS, "reason": XSS, "errors": [], "field_errors": {} })
+        }
         "users_list.html" => {
             json!({ "items": [{ "id": 2, "username": XSS, "display_name": XSS, "role_label": "市职培中心",
             "institution_label": "—", "active": true, "must_change_password": true }], "pager": pager() })
@@ -133,6 +136,22 @@ fn every_template_renders_and_escapes_script() {
                 "{name}: demo banner missing"
             );
         }
+    }
+}
+
+#[test]
+fn every_template_file_is_embedded() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            TEMPLATES.iter().any(|(n, _)| *n == name),
+            "templates/{name} is not in templates::TEMPLATES"
+        );
+        assert!(
+            name.ends_with(".html"),
+            "{name}: templates are *.html so that autoescape applies"
+        );
     }
 }
 
