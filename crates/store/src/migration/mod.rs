@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261126_000002_rounds_queue;
+mod m20261126_000010_files_jobs;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_rounds_queue::Migration),
+            Box::new(m20261126_000010_files_jobs::Migration),
         ]
     }
 }

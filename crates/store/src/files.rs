@@ -1,0 +1,551 @@
+//! Uploaded files (SECURITY.md S16; ARCHITECTURE.md "Uploaded files").
+//!
+//! * **Content decides.** [`FileStore::put_bytes`] sniffs the bytes ([`peixun_import::sniff`]),
+//!   never the name: empty, oversize, unrecognised, [`FileType::Dangerous`] (HTML, SVG, scripts)
+//!   and types outside the caller's `allowed` list are refused with a
+//!   [`StoreError::Validation`] (`code`, `field = "file"`, Chinese message).
+//! * **Generated names, outside any served folder.** A file is stored as
+//!   `<data_dir>/files/ab/cd/<id>` where `id` is 128 random bits in hex; the uploaded name is kept
+//!   only as metadata (sanitised, [`sanitize_name`]). The server serves nothing from `data_dir`;
+//!   downloads go through a handler that checks access and answers with
+//!   [`content_disposition`] (`attachment`), `X-Content-Type-Options: nosniff` and a sandboxing CSP.
+//! * **Atomic.** Bytes go to `files/tmp/<id>.part`, are fsynced, renamed into place, and the folder
+//!   is fsynced: a crash leaves either no file or the whole file.
+//! * **Metadata in the caller's transaction.** `put_bytes` writes the file; the caller then calls
+//!   [`record_file`] with its own transaction, next to its business row, so the row and the
+//!   metadata commit together. If the transaction fails, the caller deletes the file
+//!   ([`FileStore::delete`]); [`FileStore::sweep_orphans`] removes any left behind by a crash.
+//! * **Access.** [`get_file`] returns the metadata (`institution_id`, `purpose`) for the caller's
+//!   check ([`may_read`] is the default rule), then [`FileStore::open`] reads the bytes.
+//!
+//! Backends: [`FileStore::Local`] (a folder, the default). An S3-compatible object store
+//! (MinIO) is the documented scale option: it would be a second variant with the same four
+//! operations (put/open/delete/list ids), keyed by the same generated id; not implemented yet.
+//! Encryption at rest of identity documents (S14: AEAD under a key outside the database) is a
+//! layer over `put_bytes`/`open` still to come; the sha256 recorded here is of the plaintext.
+
+use crate::{Actor, Result, Store, StoreError, db_time};
+use chrono::{DateTime, Utc};
+use peixun_domain::role::Role;
+use peixun_import::{FileType, sniff};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The `files` table.
+pub mod file {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "files")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub sha256: String,
+        pub size: i64,
+        pub mime: String,
+        pub original_name: String,
+        pub purpose: String,
+        pub institution_id: Option<i64>,
+        pub uploaded_by: String,
+        pub uploaded_by_user_id: Option<i64>,
+        pub uploaded_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A file written by [`FileStore::put_bytes`], not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// The generated name (32 lowercase hex characters).
+    pub id: String,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    pub size: u64,
+    pub file_type: FileType,
+    /// The uploaded name, sanitised for display ([`sanitize_name`]).
+    pub original_name: String,
+}
+
+/// A recorded file's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub id: String,
+    pub sha256: String,
+    pub size: u64,
+    pub file_type: Option<FileType>,
+    pub mime: String,
+    pub original_name: String,
+    /// What it is for, e.g. `filing_document:training_plan`, `roster`, `inspection_photo`.
+    pub purpose: String,
+    /// The institution it belongs to (for the access check); `None` for the centre's own files.
+    pub institution_id: Option<i64>,
+    pub uploaded_by: String,
+    pub uploaded_by_user_id: Option<i64>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<file::Model> for FileRecord {
+    fn from(m: file::Model) -> Self {
+        FileRecord {
+            file_type: FileType::from_mime(&m.mime),
+            id: m.id,
+            sha256: m.sha256,
+            size: u64::try_from(m.size).unwrap_or(0),
+            mime: m.mime,
+            original_name: m.original_name,
+            purpose: m.purpose,
+            institution_id: m.institution_id,
+            uploaded_by: m.uploaded_by,
+            uploaded_by_user_id: m.uploaded_by_user_id,
+            uploaded_at: m.uploaded_at,
+        }
+    }
+}
+
+/// Where file contents live. One small interface; the folder is the default.
+#[derive(Debug, Clone)]
+pub enum FileStore {
+    /// `<root>/ab/cd/<id>`, temporary files in `<root>/tmp`.
+    Local { root: PathBuf },
+}
+
+fn io_err(what: &str, e: std::io::Error) -> StoreError {
+    // The path is ours (generated), never the uploaded name: safe to log.
+    StoreError::Db(DbErr::Custom(format!("file store: {what}: {e}")))
+}
+
+fn new_id() -> String {
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// A generated id: exactly 32 lowercase hex characters (anything else never reaches the disk).
+pub fn is_file_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn refuse(code: &'static str, message: String) -> StoreError {
+    StoreError::validation(code, message, "file")
+}
+
+fn size_text(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// The checks of S16, without writing: the content's type, or the refusal.
+pub fn check_upload(bytes: &[u8], allowed: &[FileType], max_bytes: usize) -> Result<FileType> {
+    if bytes.is_empty() {
+        return Err(refuse("FILE_EMPTY", "文件为空，请重新选择".into()));
+    }
+    if bytes.len() > max_bytes {
+        return Err(refuse(
+            "FILE_TOO_LARGE",
+            format!(
+                "文件过大（{}），不能超过{}",
+                size_text(bytes.len()),
+                size_text(max_bytes)
+            ),
+        ));
+    }
+    let allowed_text = || {
+        allowed
+            .iter()
+            .map(|t| t.label_zh())
+            .collect::<Vec<_>>()
+            .join("、")
+    };
+    match sniff(bytes) {
+        Some(FileType::Dangerous) => Err(refuse(
+            "FILE_DANGEROUS",
+            "文件内容是网页、脚本或可执行程序，出于安全原因已拒收".into(),
+        )),
+        Some(t) if allowed.contains(&t) && t != FileType::Dangerous => Ok(t),
+        Some(t) => Err(refuse(
+            "FILE_TYPE_NOT_ALLOWED",
+            format!("文件内容为{}，此处只接受：{}", t.label_zh(), allowed_text()),
+        )),
+        None => Err(refuse(
+            "FILE_TYPE_UNKNOWN",
+            format!("无法识别文件类型，此处只接受：{}", allowed_text()),
+        )),
+    }
+}
+
+impl FileStore {
+    /// The default store: the folder `<data_dir>/files` (created on first write).
+    pub fn local(data_dir: &Path) -> FileStore {
+        FileStore::Local {
+            root: data_dir.join("files"),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        match self {
+            FileStore::Local { root } => root,
+        }
+    }
+
+    fn path_of(&self, id: &str) -> Option<PathBuf> {
+        is_file_id(id).then(|| self.root().join(&id[0..2]).join(&id[2..4]).join(id))
+    }
+
+    /// Check (S16) and write `bytes`; returns what to pass to [`record_file`]. Blocking file
+    /// I/O runs on tokio's blocking pool.
+    pub async fn put_bytes(
+        &self,
+        bytes: &[u8],
+        declared_name: &str,
+        allowed: &[FileType],
+        max_bytes: usize,
+    ) -> Result<StoredFile> {
+        let file_type = check_upload(bytes, allowed, max_bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let id = new_id();
+        let root = self.root().to_path_buf();
+        let dest = self
+            .path_of(&id)
+            .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: bad generated id".into())))?;
+        let data = bytes.to_vec();
+        let tmp_name = format!("{id}.part");
+        blocking(move || write_atomically(&root, &tmp_name, &dest, &data)).await??;
+        Ok(StoredFile {
+            id,
+            sha256,
+            size: bytes.len() as u64,
+            file_type,
+            original_name: sanitize_name(declared_name),
+        })
+    }
+
+    /// The bytes of file `id` (after the caller's access check on [`get_file`]'s record).
+    pub async fn open(&self, id: &str) -> Result<Vec<u8>> {
+        let Some(path) = self.path_of(id) else {
+            return Err(StoreError::NotFound { entity: "file" });
+        };
+        match blocking(move || std::fs::read(&path)).await? {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound { entity: "file" })
+            }
+            Err(e) => Err(io_err("read", e)),
+        }
+    }
+
+    /// Remove file `id`'s content. Removing a missing file is not an error.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let Some(path) = self.path_of(id) else {
+            return Err(StoreError::NotFound { entity: "file" });
+        };
+        match blocking(move || std::fs::remove_file(&path)).await? {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("delete", e)),
+        }
+    }
+
+    /// Whether file `id`'s content exists.
+    pub async fn exists(&self, id: &str) -> bool {
+        match self.path_of(id) {
+            Some(p) => blocking(move || p.is_file()).await.unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// Delete contents that have no `files` row and are older than `older_than` (written before a
+    /// crash or a rolled-back transaction), and stale temporary files. Returns how many.
+    pub async fn sweep_orphans(
+        &self,
+        store: &Store,
+        older_than: std::time::Duration,
+    ) -> Result<u64> {
+        let root = self.root().to_path_buf();
+        let candidates = blocking(move || list_old_files(&root, older_than)).await?;
+        let mut removed = 0;
+        for path in candidates {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let orphan = if is_file_id(name) {
+                file::Entity::find_by_id(name.to_string())
+                    .one(store.db())
+                    .await?
+                    .is_none()
+            } else {
+                name.ends_with(".part")
+            };
+            if orphan && blocking(move || std::fs::remove_file(&path)).await?.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Run blocking file I/O on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Db(DbErr::Custom(format!("file store: {e}"))))
+}
+
+fn write_atomically(root: &Path, tmp_name: &str, dest: &Path, data: &[u8]) -> Result<()> {
+    let tmp_dir = root.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| io_err("create tmp folder", e))?;
+    let dir = dest
+        .parent()
+        .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: no parent".into())))?;
+    std::fs::create_dir_all(dir).map_err(|e| io_err("create folder", e))?;
+    let tmp = tmp_dir.join(tmp_name);
+    let result = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(|e| io_err("create", e))?;
+        f.write_all(data).map_err(|e| io_err("write", e))?;
+        f.sync_all().map_err(|e| io_err("fsync", e))?;
+        drop(f);
+        std::fs::rename(&tmp, dest).map_err(|e| io_err("rename", e))?;
+        // The rename is durable once the folder is synced.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn list_old_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let now = std::time::SystemTime::now();
+    let old = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= older_than)
+    };
+    let read = |p: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(p)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    for a in read(root) {
+        if a.file_name().is_some_and(|n| n == "tmp") {
+            out.extend(read(&a).into_iter().filter(|p| old(p)));
+            continue;
+        }
+        for b in read(&a) {
+            out.extend(read(&b).into_iter().filter(|p| p.is_file() && old(p)));
+        }
+    }
+    out
+}
+
+/// Who uploaded, what for, and whose it is: the metadata [`record_file`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOwner<'a> {
+    /// E.g. `filing_document:training_plan`, `roster`, `signin_sheet`, `inspection_photo`.
+    pub purpose: &'a str,
+    pub institution_id: Option<i64>,
+}
+
+/// Write the `files` row for `file` inside the caller's transaction (next to its business row).
+pub async fn record_file<C: ConnectionTrait>(
+    txn: &C,
+    file: &StoredFile,
+    owner: &FileOwner<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<FileRecord> {
+    if owner.purpose.is_empty()
+        || owner.purpose.len() > 100
+        || !owner
+            .purpose
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-'))
+    {
+        return Err(StoreError::validation(
+            "FILE_PURPOSE",
+            "文件用途须为1至100个英文字母、数字或 _ : . -",
+            "purpose",
+        ));
+    }
+    let m = file::ActiveModel {
+        id: Set(file.id.clone()),
+        sha256: Set(file.sha256.clone()),
+        size: Set(i64::try_from(file.size).unwrap_or(i64::MAX)),
+        mime: Set(file.file_type.mime().to_string()),
+        original_name: Set(file.original_name.clone()),
+        purpose: Set(owner.purpose.to_string()),
+        institution_id: Set(owner.institution_id),
+        uploaded_by: Set(actor.username.clone()),
+        uploaded_by_user_id: Set(actor.user_id),
+        uploaded_at: Set(db_time(now)),
+    }
+    .insert(txn)
+    .await?;
+    Ok(m.into())
+}
+
+/// A file's metadata. `NotFound` for an unknown or malformed id.
+pub async fn get_file<C: ConnectionTrait>(db: &C, id: &str) -> Result<FileRecord> {
+    if !is_file_id(id) {
+        return Err(StoreError::NotFound { entity: "file" });
+    }
+    file::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .map(FileRecord::from)
+        .ok_or(StoreError::NotFound { entity: "file" })
+}
+
+/// Delete a file's row inside the caller's transaction (then [`FileStore::delete`] its content
+/// after the commit). Returns whether a row was deleted.
+pub async fn delete_file_record<C: ConnectionTrait>(txn: &C, id: &str) -> Result<bool> {
+    if !is_file_id(id) {
+        return Ok(false);
+    }
+    let r = file::Entity::delete_by_id(id.to_string()).exec(txn).await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// The default read rule (S6, S7): the system, and the centre, bureau and city roles read any
+/// file; an institution's users only their own institution's; the sysadmin and the auditor none
+/// (files hold personal data). Callers may narrow it further by `purpose`.
+pub fn may_read(viewer: &Actor, record: &FileRecord) -> bool {
+    match viewer.role {
+        None => viewer.is_system(),
+        Some(Role::Sysadmin) | Some(Role::Auditor) => false,
+        Some(r) if r.is_institution() => {
+            record.institution_id.is_some() && viewer.institution_id == record.institution_id
+        }
+        Some(_) => true,
+    }
+}
+
+/// The uploaded name made safe to show and to put in a header: the last path component, no
+/// control or bidirectional-override characters, no leading dots, at most 120 characters
+/// (keeping the extension); `"file"` when nothing is left.
+pub fn sanitize_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(*c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        })
+        .map(|c| if matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|') { '_' } else { c })
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        return "file".into();
+    }
+    const MAX: usize = 120;
+    if trimmed.chars().count() <= MAX {
+        return trimmed.to_string();
+    }
+    let (stem, ext) = match trimmed.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && e.chars().count() <= 10 => (s, Some(e)),
+        _ => (trimmed, None),
+    };
+    let keep = MAX - ext.map_or(0, |e| e.chars().count() + 1);
+    let mut out: String = stem.chars().take(keep).collect();
+    if let Some(e) = ext {
+        out.push('.');
+        out.push_str(e);
+    }
+    out
+}
+
+/// `Content-Disposition` for a download: always `attachment`, an ASCII fallback `filename`
+/// and the UTF-8 name as RFC 5987 `filename*=UTF-8''…`.
+pub fn content_disposition(original_name: &str) -> String {
+    let name = sanitize_name(original_name);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            )
+        {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\Users\\a\\培训计划.pdf"), "培训计划.pdf");
+        assert_eq!(sanitize_name("evil\u{202E}gpj.exe"), "evilgpj.exe");
+        assert_eq!(sanitize_name("a\r\nb\".pdf"), "ab_.pdf");
+        assert_eq!(sanitize_name("..."), "file");
+        assert_eq!(sanitize_name(""), "file");
+        let long = format!("{}.xlsx", "长".repeat(300));
+        let s = sanitize_name(&long);
+        assert_eq!(s.chars().count(), 120);
+        assert!(s.ends_with(".xlsx"));
+    }
+
+    #[test]
+    fn content_disposition_is_rfc_5987() {
+        assert_eq!(
+            content_disposition("培训计划 v2.pdf"),
+            "attachment; filename=\"____ v2.pdf\"; \
+             filename*=UTF-8''%E5%9F%B9%E8%AE%AD%E8%AE%A1%E5%88%92%20v2.pdf"
+        );
+        let h = content_disposition("a\"b\r\n.pdf");
+        assert!(!h.contains('\r') && !h.contains('\n'));
+        assert!(h.starts_with("attachment; filename=\"a_b.pdf\""));
+    }
+
+    #[test]
+    fn ids_are_checked_before_the_disk() {
+        assert!(is_file_id(&new_id()));
+        assert!(!is_file_id("../../../../etc/passwd"));
+        assert!(!is_file_id("ABCDEF0123456789ABCDEF0123456789"));
+        let fs = FileStore::local(Path::new("/data"));
+        assert!(fs.path_of("..").is_none());
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            fs.path_of(id).unwrap(),
+            PathBuf::from("/data/files/01/23").join(id)
+        );
+    }
+}
