@@ -407,3 +407,22 @@ pub struct RevealResponse {
     /// The full citizen ID number. Do not store or forward it.
     pub id_number: String,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// ≥ 12 characters, 3 of 4 character classes, not a common password (S1).
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetActiveRequest {
+    pub active: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordReset {
+    pub user: UserDto,
+    /// Shown once; the user must change it at the next login.
+    pub one_time_password: String,
+}

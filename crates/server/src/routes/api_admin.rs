@@ -5,18 +5,20 @@ use super::forms::{audit_filter, page_request};
 use crate::AppState;
 use crate::api_types::*;
 use crate::auth::{CurrentUser, RequestCtx};
-use crate::error::{ApiJson, ApiQuery, AppError, AppResult, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult, ErrorBody};
 use crate::startup::one_time_password;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, NewUser, UserFilter};
-use peixun_store::audit;
+use peixun_store::{audit, sessions};
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/api/v1/users", list_users)
         .post("/api/v1/users", create_user)
+        .post("/api/v1/users/{id}/active", set_active)
+        .post("/api/v1/users/{id}/reset-password", reset_password)
         .get("/api/v1/audit", search_audit)
 }
 
@@ -118,4 +120,69 @@ pub async fn search_audit(
         page: page.page.unwrap_or(1),
         per_page: res.per_page,
     }))
+}
+
+/// Enable or disable an account; disabling ends its sessions.
+#[utoipa::path(post, path = "/api/v1/users/{id}/active", tag = "users",
+    params(("id" = i64, Path)),
+    request_body = SetActiveRequest,
+    responses((status = 200, body = UserDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_active(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<SetActiveRequest>,
+) -> AppResult<Json<UserDto>> {
+    let u = accounts::set_user_active(
+        &state.store,
+        &user.actor(&ctx),
+        id,
+        req.active,
+        state.clock.now(),
+    )
+    .await?;
+    if !req.active {
+        sessions::delete_sessions_for_user(&state.store, id).await?;
+    }
+    Ok(Json(u.into()))
+}
+
+/// Give an account a new one-time password (shown once); its sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "users",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PasswordReset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<PasswordReset>> {
+    let (u, password) = do_reset_password(&state, &user, &ctx, id).await?;
+    Ok(Json(PasswordReset {
+        user: u.into(),
+        one_time_password: password,
+    }))
+}
+
+/// Shared by the page and the API.
+pub async fn do_reset_password(
+    state: &AppState,
+    user: &CurrentUser,
+    ctx: &RequestCtx,
+    id: i64,
+) -> AppResult<(accounts::UserView, String)> {
+    let password = one_time_password();
+    let u = accounts::reset_password(
+        &state.store,
+        &user.actor(ctx),
+        id,
+        &password,
+        state.clock.now(),
+    )
+    .await?;
+    sessions::delete_sessions_for_user(&state.store, id).await?;
+    Ok((u, password))
 }

@@ -2,7 +2,7 @@
 
 use super::Registrar;
 use crate::AppState;
-use crate::api_types::{LoginRequest, MeResponse, TokenResponse};
+use crate::api_types::{ChangePasswordRequest, LoginRequest, MeResponse, TokenResponse};
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiJson, AppError, AppResult, ErrorBody};
 use axum::Json;
@@ -14,6 +14,7 @@ pub fn register(r: Registrar) -> Registrar {
     r.post("/api/v1/auth/login", login)
         .post("/api/v1/auth/logout", logout)
         .get("/api/v1/me", me)
+        .post("/api/v1/auth/password", change_password)
 }
 
 /// Log in and get a bearer token. An unknown user and a wrong password get the same 401.
@@ -75,4 +76,48 @@ pub async fn me(user: CurrentUser) -> Json<MeResponse> {
         must_change_password: user.user.must_change_password,
         csrf_token: user.csrf_token.clone(),
     })
+}
+
+/// Change one's own password. Every session of the user ends; the answer carries a new token.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> AppResult<Json<TokenResponse>> {
+    let token = do_change_password(
+        &state,
+        &user,
+        &ctx,
+        &req.current_password,
+        &req.new_password,
+    )
+    .await?;
+    Ok(Json(TokenResponse { token }))
+}
+
+/// Shared by the page and the API: change, end every session of the user, start a new one (S3).
+pub async fn do_change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    ctx: &RequestCtx,
+    current: &str,
+    new: &str,
+) -> AppResult<String> {
+    let now = state.clock.now();
+    accounts::change_password(
+        &state.store,
+        &user.actor(ctx),
+        user.user.id,
+        current,
+        new,
+        now,
+    )
+    .await?;
+    sessions::delete_sessions_for_user(&state.store, user.user.id).await?;
+    Ok(sessions::create_session(&state.store, user.user.id, now).await?)
 }

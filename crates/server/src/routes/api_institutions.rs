@@ -18,6 +18,7 @@ pub fn register(r: Registrar) -> Registrar {
         .put("/api/v1/institutions/{id}", update)
         .get("/api/v1/institutions/{id}/teachers", list_teachers)
         .post("/api/v1/institutions/{id}/teachers", create_teacher)
+        .get("/api/v1/teachers/{id}", get_teacher)
         .put("/api/v1/teachers/{id}", update_teacher)
         .post("/api/v1/teachers/{id}/reveal", reveal_teacher_id)
 }
@@ -202,4 +203,21 @@ pub async fn reveal_teacher_id(
         teachers::reveal_id_number(&state.store, &actor, id, &input.reason, state.clock.now())
             .await?;
     Ok(Json(RevealResponse { id_number }))
+}
+
+#[utoipa::path(get, path = "/api/v1/teachers/{id}", tag = "teachers",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = TeacherDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_teacher(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<TeacherDto>> {
+    Ok(Json(
+        teachers::get_teacher(&state.store, &user.actor(&ctx), id)
+            .await?
+            .into(),
+    ))
 }

@@ -96,6 +96,7 @@ pub const ROUTES: &[RouteDef] = &[
     r("POST", "/api/v1/auth/login", Access::Public),
     r("POST", "/api/v1/auth/logout", Access::Session),
     r("GET", "/api/v1/me", Access::Session),
+    r("POST", "/api/v1/auth/password", Access::Session),
     // home
     r("GET", "/", Access::AnyUser),
     // institutions (API)
@@ -113,6 +114,7 @@ pub const ROUTES: &[RouteDef] = &[
         "/api/v1/institutions/{id}/teachers",
         Access::Roles(TEACHER_WRITE),
     ),
+    r("GET", "/api/v1/teachers/{id}", Access::Roles(BUSINESS)),
     r("PUT", "/api/v1/teachers/{id}", Access::Roles(TEACHER_WRITE)),
     // Full ID number on purpose, with a reason, audited (R-PII-1, S13): those who manage teachers.
     r(
@@ -159,6 +161,12 @@ pub const ROUTES: &[RouteDef] = &[
     // users (sysadmin)
     r("GET", "/api/v1/users", Access::Roles(SYSADMIN)),
     r("POST", "/api/v1/users", Access::Roles(SYSADMIN)),
+    r("POST", "/api/v1/users/{id}/active", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/api/v1/users/{id}/reset-password",
+        Access::Roles(SYSADMIN),
+    ),
     r("GET", "/users", Access::Roles(SYSADMIN)),
     r("GET", "/users/export.xlsx", Access::Roles(SYSADMIN)),
     r("GET", "/users/new", Access::Roles(SYSADMIN)),

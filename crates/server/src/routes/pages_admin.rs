@@ -1,7 +1,7 @@
 //! Pages: users (sysadmin) and the audit log (auditor).
 
 use super::Registrar;
-use super::api_admin::new_user;
+use super::api_admin::{do_reset_password, new_user};
 use super::forms::{audit_filter, page_request};
 use crate::AppState;
 use crate::api_types::AuditQuery;
@@ -11,7 +11,6 @@ use crate::export::{self, MAX_EXPORT_ROWS};
 use crate::pages::{
     CsrfForm, FormData, form_errors, is_form_error, no_errors, pager, query_string, render,
 };
-use crate::startup::one_time_password;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -263,17 +262,7 @@ async fn user_reset_password(
     ApiPath(id): ApiPath<i64>,
     CsrfForm(_): CsrfForm,
 ) -> AppResult<Response> {
-    let password = one_time_password();
-    let u = accounts::reset_password(
-        &state.store,
-        &user.actor(&ctx),
-        id,
-        &password,
-        state.clock.now(),
-    )
-    .await?;
-    // The old password's sessions end with it (S3).
-    sessions::delete_sessions_for_user(&state.store, id).await?;
+    let (u, password) = do_reset_password(&state, &user, &ctx, id).await?;
     show_password(&state, &user, &u.username, &password, "密码已重置")
 }
 

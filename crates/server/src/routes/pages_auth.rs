@@ -1,7 +1,7 @@
 //! Sign in and out, change password, the home page per role.
 
 use super::Registrar;
-use super::api_auth::do_login;
+use super::api_auth::{do_change_password, do_login};
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx, safe_next};
 use crate::error::{AppError, AppResult};
@@ -154,23 +154,10 @@ async fn password_submit(
             Some("new_password_confirm"),
         ))
     } else {
-        accounts::change_password(
-            &state.store,
-            &user.actor(&ctx),
-            user.user.id,
-            form.get("current_password"),
-            new,
-            state.clock.now(),
-        )
-        .await
-        .map_err(AppError::from)
+        do_change_password(&state, &user, &ctx, form.get("current_password"), new).await
     };
     match result {
-        Ok(()) => {
-            // A new session after a credential change (S3): every old session of the user ends.
-            sessions::delete_sessions_for_user(&state.store, user.user.id).await?;
-            let token =
-                sessions::create_session(&state.store, user.user.id, state.clock.now()).await?;
+        Ok(token) => {
             let mut resp = Redirect::to("/").into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,

@@ -81,6 +81,7 @@ const TABLE: &[Row] = &[
     row("POST", "/api/v1/auth/login", Call::ApiBody(r#"{"username":"nobody","password":"x"}"#), [401; 10]),
     row("POST", "/api/v1/auth/logout", Call::LogoutApi, [401, 204, 204, 204, 204, 204, 204, 204, 204, 204]),
     row("GET", "/api/v1/me", Call::Api, API_ANY_USER),
+    row("POST", "/api/v1/auth/password", Call::ApiBody(r#"{"current_password":"wrong","new_password":"x"}"#), [401, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
     row("GET", "/", Call::Page, PAGE_ANY_USER),
     row("GET", "/api/v1/institutions", Call::Api, API_BUSINESS_LIST),
     row("POST", "/api/v1/institutions", Call::ApiBody(BAD_INSTITUTION), API_CENTRE_WRITE),
@@ -88,6 +89,7 @@ const TABLE: &[Row] = &[
     row("PUT", "/api/v1/institutions/{id}", Call::ApiBody(BAD_INSTITUTION), API_CENTRE_WRITE),
     row("GET", "/api/v1/institutions/{id}/teachers", Call::Api, API_READ_A),
     row("POST", "/api/v1/institutions/{id}/teachers", Call::ApiBody(BAD_TEACHER), API_TEACHERS_A_WRITE),
+    row("GET", "/api/v1/teachers/{id}", Call::Api, API_READ_A),
     row("PUT", "/api/v1/teachers/{id}", Call::ApiBody(BAD_TEACHER), API_TEACHERS_A_WRITE),
     // An empty reason is refused after the permission checks.
     row("POST", "/api/v1/teachers/{id}/reveal", Call::ApiBody(r#"{"reason":""}"#), API_TEACHERS_A_WRITE),
@@ -108,6 +110,8 @@ const TABLE: &[Row] = &[
     row("POST", "/teachers/{id}/reveal", Call::Form(&[("reason", "")]), PAGE_TEACHERS_A_FORM),
     row("GET", "/api/v1/users", Call::Api, API_SYSADMIN),
     row("POST", "/api/v1/users", Call::ApiBody(r#"{"username":"","role":"nope"}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
+    row("POST", "/api/v1/users/{id}/active", Call::ApiBody(r#"{"active":true}"#), API_SYSADMIN),
+    row("POST", "/api/v1/users/{id}/reset-password", Call::Api, API_SYSADMIN),
     row("GET", "/users", Call::Page, PAGE_SYSADMIN),
     row("GET", "/users/export.xlsx", Call::Page, PAGE_SYSADMIN),
     row("GET", "/users/new", Call::Page, PAGE_SYSADMIN),
@@ -153,7 +157,7 @@ fn s5_every_registered_route_has_a_row_and_every_row_a_route() {
 fn concrete(app: &TestApp, path: &str) -> String {
     let id = if path.starts_with("/teachers/") || path.starts_with("/api/v1/teachers/") {
         app.teacher_a
-    } else if path.starts_with("/users/") {
+    } else if path.starts_with("/users/") || path.starts_with("/api/v1/users/") {
         app.spare_user
     } else {
         app.inst_a
