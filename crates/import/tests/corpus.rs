@@ -64,9 +64,12 @@ fn credit_code_target(data: &[u8]) {
     }
 }
 
+/// A fuzz target's body.
+type Target = fn(&[u8]);
+
 #[test]
 fn s17_replay_saved_fuzz_corpus() {
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Target); 4] = [
         ("sniff", sniff_target),
         ("read_roster", read_roster_target),
         ("person_id", person_id_target),
