@@ -164,7 +164,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 /// Deny by default: the route must be in the table and the caller's role allowed by it (S5).
 /// Also sends a user who must change their password to the password page, and checks the
 /// `X-CSRF-Token` header on cookie-authenticated API writes.
-pub async fn authorize(State(_state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn authorize(req: Request, next: Next) -> Response {
     let Some(path) = req
         .extensions()
         .get::<MatchedPath>()

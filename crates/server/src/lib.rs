@@ -78,7 +78,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     routes::routes()
         .fallback(not_found)
-        .layer(from_fn_with_state(state.clone(), auth::authorize))
+        .layer(from_fn(auth::authorize))
         .layer(from_fn_with_state(state.clone(), security::origin_check))
         .layer(from_fn_with_state(state.clone(), pages::page_errors))
         .layer(from_fn_with_state(state.clone(), auth::authenticate))

@@ -24,7 +24,7 @@ struct NavItem {
 }
 
 /// The navigation a role sees (only places it may go).
-pub fn nav_for(role: Role, current_path: &str) -> Vec<(&'static str, &'static str)> {
+pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/", "首页")];
     match role {
         Role::CentreAdmin | Role::CentreStaff | Role::Bureau | Role::City => {
@@ -37,7 +37,6 @@ pub fn nav_for(role: Role, current_path: &str) -> Vec<(&'static str, &'static st
         Role::Auditor => items.push(("/audit", "审计日志")),
     }
     items.push(("/account/password", "修改密码"));
-    let _ = current_path;
     items
 }
 
@@ -73,7 +72,7 @@ pub fn render_string(
 ) -> Result<String, AppError> {
     let (current, nav, csrf) = match user {
         Some(u) => {
-            let nav: Vec<NavItem> = nav_for(u.role, path)
+            let nav: Vec<NavItem> = nav_for(u.role)
                 .into_iter()
                 .map(|(href, label)| NavItem {
                     href,

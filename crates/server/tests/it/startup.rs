@@ -81,3 +81,19 @@ async fn application_binds_port_zero_and_serves_http() {
     assert!(text.contains("{\"status\":\"ok\"}"));
     server.abort();
 }
+
+#[tokio::test]
+async fn healthz_and_metrics() {
+    let app = crate::harness::TestApp::new(peixun_store::Backend::Sqlite).await;
+    use crate::harness::Who;
+    let h = app.get_api("/healthz", Who::Anonymous).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(h.json()["status"], "ok");
+    app.get_api("/api/v1/institutions", Who::City).await;
+    let m = app.get_api("/metrics", Who::Anonymous).await;
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(text.contains("http_requests_total"), "{text}");
+    assert!(text.contains("path=\"/api/v1/institutions\""), "{text}");
+    assert!(text.contains("http_request_duration_seconds"), "{text}");
+}
