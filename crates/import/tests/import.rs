@@ -473,3 +473,29 @@ proptest! {
         let _ = read_roster(text.as_bytes(), None);
     }
 }
+
+#[test]
+fn s17_zip_bomb_is_refused_before_parsing() {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("[Content_Types].xml", opts).unwrap();
+        w.write_all(b"<Types/>").unwrap();
+        w.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..(peixun_import::roster::MAX_UNPACKED_BYTES >> 20) + 1 {
+            w.write_all(&chunk).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let bytes = buf.into_inner();
+    assert!(bytes.len() < 1 << 20, "small on the wire: {}", bytes.len());
+    assert_eq!(sniff(&bytes), Some(FileType::Xlsx));
+    assert_eq!(
+        read_roster(&bytes, None).unwrap_err().code,
+        "IMPORT_TOO_LARGE"
+    );
+}
