@@ -81,12 +81,17 @@ async fn login_page(
 async fn login_submit(
     State(state): State<AppState>,
     ctx: RequestCtx,
+    previous: Option<CurrentUser>,
     LoginForm(form): LoginForm,
 ) -> AppResult<Response> {
     let username = form.get("username").trim().to_string();
     let next = safe_next(Some(form.get("next")));
     match do_login(&state, &ctx, &username, form.get("password")).await {
         Ok(token) => {
+            // A session this browser already had ends here (S3: a new id at every login).
+            if let Some(p) = previous {
+                sessions::delete_session(&state.store, &p.token).await?;
+            }
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();
             h.append(

@@ -117,6 +117,16 @@ async fn s3_login_page_sets_a_new_session_cookie(backend: Backend) {
     assert!(session.contains("SameSite=Lax"));
     assert!(session.contains("Path=/"));
     assert!(!session.contains(&old.token));
+    // …and the old session is gone server-side.
+    let replay = app
+        .send(
+            Request::get("/api/v1/me")
+                .header(header::AUTHORIZATION, format!("Bearer {}", old.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(replay.status, 401);
     // A wrong password on the page: the Chinese message, same for an unknown user.
     let page = app.get("/login", Who::Anonymous).await;
     let set = page.header("set-cookie").to_string();
