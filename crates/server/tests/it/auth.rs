@@ -348,3 +348,24 @@ async fn s3_reset_and_deactivation_end_the_users_sessions() {
     assert_eq!(r.status, 303);
     assert_eq!(app.send(me(&s.token)).await.status, 401);
 }
+
+async fn s2_a_login_flood_never_gets_5xx(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::new(backend).await);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = ["bureau", "city", "nobody", "centre_staff"][i % 4];
+            api_login(&app, user, "Wrong#Password1")
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(matches!(status, 401 | 423 | 429), "status {status}");
+    }
+}
+
+both_backends!(s2_a_login_flood_never_gets_5xx);
