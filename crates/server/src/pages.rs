@@ -317,3 +317,21 @@ pub fn query_string(params: &[(&str, String)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// `?saved=…` after a successful form (post/redirect/get): the confirmation shown at the top.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Saved {
+    pub saved: Option<String>,
+}
+
+impl Saved {
+    pub fn flash(&self) -> Value {
+        match self.saved.as_deref() {
+            Some("created") => Value::from("已创建。"),
+            Some("password") => Value::from("密码已修改。"),
+            Some("user") => Value::from("账号状态已更新。"),
+            Some(_) => Value::from("已保存。"),
+            None => Value::from(()),
+        }
+    }
+}

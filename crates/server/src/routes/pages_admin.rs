@@ -9,7 +9,7 @@ use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
 use crate::export::{self, MAX_EXPORT_ROWS};
 use crate::pages::{
-    CsrfForm, FormData, form_errors, is_form_error, no_errors, pager, query_string, render,
+    CsrfForm, FormData, Saved, form_errors, is_form_error, no_errors, pager, query_string, render,
 };
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -36,6 +36,7 @@ pub fn register(r: Registrar) -> Registrar {
 #[derive(Debug, Default, Deserialize)]
 pub struct PageOnly {
     page: Option<u64>,
+    saved: Option<String>,
 }
 
 fn user_value(u: &UserView) -> Value {
@@ -67,6 +68,7 @@ async fn users_list(
         context! {
             items,
             pager => pager("/users", &[], page.page.unwrap_or(1), res.per_page, res.total),
+            flash => Saved { saved: q.saved.clone() }.flash(),
         },
     )
 }
@@ -252,7 +254,7 @@ async fn user_set_active(
     if !active {
         sessions::delete_sessions_for_user(&state.store, id).await?;
     }
-    Ok(Redirect::to("/users").into_response())
+    Ok(Redirect::to("/users?saved=user").into_response())
 }
 
 async fn user_reset_password(

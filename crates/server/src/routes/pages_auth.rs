@@ -5,7 +5,7 @@ use super::api_auth::{do_change_password, do_login};
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx, safe_next};
 use crate::error::{AppError, AppResult};
-use crate::pages::{CsrfForm, LoginForm, form_errors, no_errors, render};
+use crate::pages::{CsrfForm, LoginForm, Saved, form_errors, no_errors, render};
 use crate::security::{self, LOGIN_CSRF_COOKIE};
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -163,7 +163,7 @@ async fn password_submit(
     };
     match result {
         Ok(token) => {
-            let mut resp = Redirect::to("/").into_response();
+            let mut resp = Redirect::to("/?saved=password").into_response();
             resp.headers_mut().append(
                 header::SET_COOKIE,
                 security::session_cookie(&token, state.config.secure_cookies),
@@ -203,6 +203,7 @@ async fn home(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: RequestCtx,
+    Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
     let one = PageRequest::first(1);
@@ -264,6 +265,6 @@ async fn home(
         "/",
         "home.html",
         "首页",
-        context! { kind, stats, institution },
+        context! { kind, stats, institution, flash => saved.flash() },
     )
 }

@@ -11,7 +11,7 @@ use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
 use crate::export::{self, MAX_EXPORT_ROWS};
 use crate::pages::{
-    CsrfForm, FormData, form_errors, is_form_error, no_errors, pager, query_string, render,
+    CsrfForm, FormData, Saved, form_errors, is_form_error, no_errors, pager, query_string, render,
 };
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -227,6 +227,7 @@ async fn detail(
     user: CurrentUser,
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(saved): ApiQuery<Saved>,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
     let inst = institutions::get_institution(&state.store, &actor, id).await?;
@@ -242,6 +243,7 @@ async fn detail(
             teachers => teacher_values(&t.items),
             can_edit => user.role.is_centre(),
             can_edit_teachers => teachers::can_manage_teachers(&actor, id),
+            flash => saved.flash(),
         },
     )
 }
@@ -384,7 +386,7 @@ async fn create(
     )
     .await
     {
-        Ok(v) => Ok(Redirect::to(&format!("/institutions/{}", v.id)).into_response()),
+        Ok(v) => Ok(Redirect::to(&format!("/institutions/{}?saved=1", v.id)).into_response()),
         Err(e) => {
             let e = AppError::from(e);
             if !is_form_error(&e) {
@@ -439,7 +441,7 @@ async fn update(
     )
     .await
     {
-        Ok(v) => Ok(Redirect::to(&format!("/institutions/{}", v.id)).into_response()),
+        Ok(v) => Ok(Redirect::to(&format!("/institutions/{}?saved=1", v.id)).into_response()),
         Err(e) => {
             let e = AppError::from(e);
             if !is_form_error(&e) {
@@ -463,6 +465,7 @@ async fn update(
 #[derive(Debug, Default, Deserialize)]
 pub struct PageOnly {
     page: Option<u64>,
+    saved: Option<String>,
 }
 
 async fn teachers_list(
@@ -488,6 +491,7 @@ async fn teachers_list(
             items => teacher_values(&res.items),
             can_edit => teachers::can_manage_teachers(&actor, id),
             pager => pager(&path, &[], page.page.unwrap_or(1), res.per_page, res.total),
+            flash => Saved { saved: q.saved.clone() }.flash(),
         },
     )
 }
@@ -664,7 +668,9 @@ async fn teacher_create(
     let inst = institutions::get_institution(&state.store, &actor, id).await?;
     let (input, row_of) = teacher_input(&form);
     match teachers::create_teacher(&state.store, &actor, id, &input, state.clock.now()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/institutions/{id}/teachers")).into_response()),
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/institutions/{id}/teachers?saved=created")).into_response())
+        }
         Err(e) => {
             let e = AppError::from(e);
             if !is_form_error(&e) {
@@ -734,9 +740,11 @@ async fn teacher_update(
             .map_err(AppError::from)
     };
     match result {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/institutions/{}/teachers", t.institution_id)).into_response(),
-        ),
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/institutions/{}/teachers?saved=1",
+            t.institution_id
+        ))
+        .into_response()),
         Err(e) => {
             if !is_form_error(&e) {
                 return Err(e);

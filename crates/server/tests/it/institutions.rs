@@ -437,3 +437,26 @@ async fn r_pii_1_full_id_number_only_on_purpose_with_a_reason_and_audited() {
     assert!(log.items.iter().any(|e| e.username == "inst_a_staff"
         && e.new_value.as_ref().unwrap()["reason"] == "核对资质证书"));
 }
+
+#[tokio::test]
+async fn saving_shows_a_confirmation_and_pages_keep_working() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let a = app.inst_a;
+    let r = app
+        .get(
+            &format!("/institutions/{a}/teachers?page=1&saved=created"),
+            Who::InstAAdmin,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("已创建。"));
+    let r = app.get("/users?page=1&saved=user", Who::Sysadmin).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("账号状态已更新。"));
+    let r = app
+        .get(&format!("/institutions/{a}?saved=1"), Who::CentreStaff)
+        .await;
+    assert!(r.text().contains("已保存。"));
+    let r = app.get("/institutions?page=2", Who::CentreStaff).await;
+    assert_eq!(r.status, 200);
+}
