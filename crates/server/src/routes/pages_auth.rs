@@ -44,7 +44,6 @@ fn login_response(
         username => username,
         errors => errors.0,
         field_errors => errors.1,
-        demo_accounts => Value::from(Vec::<Value>::new()),
     };
     let mut resp = render(state, None, "/login", "login.html", "登录", ctx)?;
     *resp.status_mut() = status;

@@ -59,8 +59,7 @@ fn sample(name: &str) -> J {
         "base.html" | "macros.html" => json!({}),
         "error.html" => json!({ "message": XSS }),
         "login.html" => {
-            json!({ "login_csrf": "t", "next": "/", "username": XSS, "errors": errs, "field_errors": field_errs,
-                                "demo_accounts": [{ "username": "centre_admin", "role": "区培训中心负责人" }] })
+            json!({ "login_csrf": "t", "next": "/", "username": XSS, "errors": errs, "field_errors": field_errs })
         }
         "password.html" => json!({ "forced": true, "errors": errs, "field_errors": field_errs }),
         "home.html" => {
