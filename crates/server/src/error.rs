@@ -47,6 +47,8 @@ pub enum AppError {
     Csrf(&'static str),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// Bad input (R-VAL-1).
     #[error("validation {code}: {message}")]
     Validation {
@@ -90,6 +92,7 @@ impl AppError {
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -127,6 +130,11 @@ impl AppError {
                 None,
             ),
             AppError::NotFound(entity) => ("NOT_FOUND", format!("未找到{entity}"), None),
+            AppError::MethodNotAllowed => (
+                "METHOD_NOT_ALLOWED",
+                "该地址不支持此请求方法".to_string(),
+                None,
+            ),
             AppError::Validation {
                 code,
                 message,

@@ -78,6 +78,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     routes::routes()
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(auth::authorize))
         .layer(from_fn_with_state(state.clone(), security::origin_check))
         .layer(from_fn_with_state(state.clone(), pages::page_errors))
@@ -95,4 +96,8 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> AppError {
     AppError::NotFound("该页面".into())
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }

@@ -153,6 +153,7 @@ pub async fn page_errors(State(state): State<AppState>, req: Request, next: Next
     let title = match status {
         StatusCode::FORBIDDEN => "无权访问",
         StatusCode::NOT_FOUND => "页面不存在",
+        StatusCode::METHOD_NOT_ALLOWED => "无法完成操作",
         StatusCode::INTERNAL_SERVER_ERROR => "系统错误",
         _ => "无法完成操作",
     };

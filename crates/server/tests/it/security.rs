@@ -77,6 +77,14 @@ async fn s19_security_headers_on_every_kind_of_response() {
     assert!(page404.text().contains("页面不存在"));
     let (_, api404) = &cases[3];
     assert_eq!(api404.json()["code"], "NOT_FOUND");
+    let (_, api405) = &cases[12];
+    assert_eq!(api405.status, 405);
+    assert_eq!(api405.json()["code"], "METHOD_NOT_ALLOWED");
+    let page405 = app
+        .post_form("/institutions/export.xlsx", Who::City, &[])
+        .await;
+    assert_eq!(page405.status, 405);
+    assert!(page405.text().contains("无法完成操作"));
 }
 
 async fn s19_form_without_token_or_cross_site_is_refused(backend: Backend) {
