@@ -230,6 +230,37 @@ impl FileStore {
         })
     }
 
+    /// [`FileStore::put_bytes`] and [`record_file`] in a transaction of its own, for an upload
+    /// that stands alone (it is referenced by id later). The content is removed again when the
+    /// row cannot be written.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put(
+        &self,
+        store: &Store,
+        bytes: &[u8],
+        declared_name: &str,
+        allowed: &[FileType],
+        max_bytes: usize,
+        owner: &FileOwner<'_>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<FileRecord> {
+        let stored = self
+            .put_bytes(bytes, declared_name, allowed, max_bytes)
+            .await?;
+        let result = async {
+            let txn = store.begin_write().await?;
+            let rec = record_file(&txn, &stored, owner, actor, now).await?;
+            txn.commit().await?;
+            Ok::<_, StoreError>(rec)
+        }
+        .await;
+        if result.is_err() {
+            let _ = self.delete(&stored.id).await;
+        }
+        result
+    }
+
     /// The bytes of file `id` (after the caller's access check on [`get_file`]'s record).
     pub async fn open(&self, id: &str) -> Result<Vec<u8>> {
         let Some(path) = self.path_of(id) else {

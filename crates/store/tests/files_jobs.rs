@@ -240,6 +240,47 @@ async fn s16_put_record_open_round_trip(store: Store, _g: &TestDbGuard) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(files::content_disposition(&got.original_name).starts_with("attachment; "));
+
+    // put: content and row in one call; a failing row (unknown institution) leaves no content.
+    let owner = FileOwner {
+        purpose: "roster",
+        institution_id: Some(inst),
+    };
+    let rec = fs
+        .put(
+            &store,
+            PDF,
+            "花名册.pdf",
+            &[FileType::Pdf],
+            1 << 20,
+            &owner,
+            &actor,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fs.open(&rec.id).await.unwrap(), PDF);
+    assert_eq!(files::get_file(store.db(), &rec.id).await.unwrap(), rec);
+    let before = files_under(&dir.0).len();
+    let bad_owner = FileOwner {
+        purpose: "roster",
+        institution_id: Some(999_999),
+    };
+    assert!(
+        fs.put(
+            &store,
+            PDF,
+            "x.pdf",
+            &[FileType::Pdf],
+            1 << 20,
+            &bad_owner,
+            &actor,
+            t0()
+        )
+        .await
+        .is_err()
+    );
+    assert_eq!(files_under(&dir.0).len(), before);
 }
 
 async fn s16_refusals_write_nothing(_store: Store, _g: &TestDbGuard) {
