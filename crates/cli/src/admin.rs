@@ -1,4 +1,5 @@
-//! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`.
+//! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`,
+//! `backup`, `bench queue`.
 
 use clap::{Args, Subcommand};
 use peixun_domain::role::Role;
@@ -22,6 +23,34 @@ pub enum AdminCommand {
     Audit(AuditCommand),
     /// 在线备份 SQLite 数据库到新文件（服务运行时亦可；PostgreSQL 请用 pg_dump）
     Backup(BackupArgs),
+    /// 性能测试
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// 名额排队压测（R-FIL-6）：并发提交开班备案，报告每秒提交数。默认在临时 SQLite 文件上运行
+    Queue(BenchQueueArgs),
+}
+
+#[derive(Args)]
+pub struct BenchQueueArgs {
+    /// 数据库地址（默认：临时目录中的新 SQLite 文件，结束后删除）。不读取 PEIXUN_DATABASE_URL
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// 并发客户端数
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// 提交总数
+    #[arg(long, default_value_t = 2000)]
+    pub submissions: usize,
+    /// 本批次名额（默认为提交总数的一半）
+    #[arg(long)]
+    pub quota: Option<u32>,
+    /// 数据库中已有数据时仍然运行（会写入压测批次、机构和审计记录）
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Args)]
@@ -110,6 +139,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::User(UserCommand::Add(a)) => user_add(a).await,
             AdminCommand::Audit(AuditCommand::Verify(db)) => audit_verify(db).await,
             AdminCommand::Backup(a) => backup(a).await,
+            AdminCommand::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
         }
     })
 }
@@ -265,6 +295,76 @@ async fn backup(a: BackupArgs) -> ExitCode {
         Err(e) => {
             eprintln!("错误：备份失败：{e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+async fn bench_queue(a: BenchQueueArgs) -> ExitCode {
+    let scratch = std::env::temp_dir().join(format!(
+        "peixun-bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    let url = match a.database_url.as_deref().map(str::trim) {
+        Some(u) if !u.is_empty() => u.to_string(),
+        _ => format!("sqlite://{}?mode=rwc", scratch.join("bench.db").display()),
+    };
+    let store = match Store::connect(&url).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("错误：无法打开数据库：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = store.migrate().await {
+        eprintln!("错误：数据库迁移失败：{e}");
+        return ExitCode::from(2);
+    }
+    match peixun_store::bench::has_data(&store).await {
+        Ok(true) if !a.yes => {
+            eprintln!(
+                "错误：该数据库已有数据；压测会写入压测批次、机构和审计记录。确认请加 --yes（建议使用临时数据库）"
+            );
+            return ExitCode::from(2);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("错误：{e}");
+            return ExitCode::from(2);
+        }
+    }
+    let quota = a.quota.unwrap_or((a.submissions / 2).max(1) as u32);
+    println!(
+        "名额排队压测：{:?}，{} 个并发客户端，{} 次提交，名额 {}",
+        store.backend(),
+        a.clients,
+        a.submissions,
+        quota
+    );
+    let result = peixun_store::bench::bench_queue(&store, a.clients, quota, a.submissions).await;
+    let _ = store.close().await;
+    if a.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    match result {
+        Ok(r) => {
+            println!(
+                "用时 {:.3} s：{:.0} 次提交/秒；获得名额 {}，候补 {}，失败 {}",
+                r.elapsed.as_secs_f64(),
+                r.submissions_per_sec,
+                r.granted,
+                r.waiting,
+                r.errors
+            );
+            if r.errors == 0 && r.granted + r.waiting == r.submissions as u32 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("错误：压测失败：{e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -207,3 +207,17 @@ pub async fn bench_queue(
         errors,
     })
 }
+
+/// Does the database hold anything (institutions or rounds)? The CLI refuses to bench a
+/// database with data unless told to.
+pub async fn has_data(store: &Store) -> Result<bool> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    Ok(crate::entity::institution::Entity::find()
+        .count(store.db())
+        .await?
+        > 0
+        || crate::entity::round::Entity::find()
+            .count(store.db())
+            .await?
+            > 0)
+}

@@ -30,9 +30,10 @@ use peixun_domain::workflow::class::{
     holds_slot,
 };
 use peixun_domain::workflow::round::RoundState;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -200,38 +201,58 @@ pub(crate) async fn allocate_round(
     r: &round::Model,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
+    Ok(allocate_round_slots(txn, r, now)
+        .await?
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect())
+}
+
+/// [`allocate_round`], also returning each grant's slot number and new state.
+async fn allocate_round_slots(
+    txn: &DatabaseTransaction,
+    r: &round::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i32, ClassState)>> {
     if parse_state(&r.status) != RoundState::Published {
         return Ok(Vec::new());
     }
     let quota = rounds::planned_total(r);
-    let active: Vec<filing::Model> = filing::Entity::find()
+    // Slots held, per institution (one grouped count; the index on (round_id, slot_state)).
+    let held_rows: Vec<(i64, i64)> = filing::Entity::find()
+        .select_only()
+        .column(filing::Column::InstitutionId)
+        .column_as(Expr::from(Func::count(Expr::col(filing::Column::Id))), "n")
         .filter(filing::Column::RoundId.eq(r.id))
-        .filter(
-            filing::Column::SlotState.is_in([SlotState::Holding.code(), SlotState::Waiting.code()]),
-        )
+        .filter(filing::Column::SlotState.eq(SlotState::Holding.code()))
+        .group_by(filing::Column::InstitutionId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let held_by: HashMap<i64, u32> = held_rows
+        .into_iter()
+        .map(|(i, n)| (i, n.max(0) as u32))
+        .collect();
+    let held: u32 = held_by.values().sum();
+    if held >= quota {
+        return Ok(Vec::new());
+    }
+    let waiting_rows: Vec<filing::Model> = filing::Entity::find()
+        .filter(filing::Column::RoundId.eq(r.id))
+        .filter(filing::Column::SlotState.eq(SlotState::Waiting.code()))
         .order_by_asc(filing::Column::QueueSeq)
         .all(txn)
         .await?;
-    let waiting: Vec<Waiting<i64, i64>> = active
+    if waiting_rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let waiting: Vec<Waiting<i64, i64>> = waiting_rows
         .iter()
-        .filter(|f| f.slot_state == SlotState::Waiting.code())
         .map(|f| Waiting {
             filing: f.id,
             institution: f.institution_id,
         })
         .collect();
-    if waiting.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut held_by: HashMap<i64, u32> = HashMap::new();
-    let mut held = 0u32;
-    for f in active
-        .iter()
-        .filter(|f| f.slot_state == SlotState::Holding.code())
-    {
-        *held_by.entry(f.institution_id).or_default() += 1;
-        held += 1;
-    }
     // Institutions with an agreement in force: cap − held. Terminated ones are left out, so their
     // filings are never granted (R-AGR-1).
     let mut cap_left = HashMap::new();
@@ -254,8 +275,9 @@ pub(crate) async fn allocate_round(
     };
     let granted = allocate(&mut capacity, &waiting);
     if granted.is_empty() {
-        return Ok(granted);
+        return Ok(Vec::new());
     }
+    let mut out = Vec::with_capacity(granted.len());
     let used: BTreeSet<i32> = quota_slot::Entity::find()
         .filter(quota_slot::Column::RoundId.eq(r.id))
         .all(txn)
@@ -264,7 +286,7 @@ pub(crate) async fn allocate_round(
         .map(|s| s.slot_no)
         .collect();
     let mut free = (1..=quota as i32).filter(|n| !used.contains(n));
-    let by_id: HashMap<i64, &filing::Model> = active.iter().map(|f| (f.id, f)).collect();
+    let by_id: HashMap<i64, &filing::Model> = waiting_rows.iter().map(|f| (f.id, f)).collect();
     for id in &granted {
         let f = by_id[id];
         let slot_no = free.next().ok_or_else(|| {
@@ -302,8 +324,9 @@ pub(crate) async fn allocate_round(
         }
         .update(txn)
         .await?;
+        out.push((f.id, slot_no, new_state));
     }
-    Ok(granted)
+    Ok(out)
 }
 
 /// The context of a system action (grant, not granted) on filing `f`.
@@ -403,7 +426,6 @@ pub async fn submit_filing(
             // S6: another institution's agreement does not exist for this user.
             return Err(StoreError::forbidden("不能使用其他培训机构的委托培训协议"));
         }
-        let r = lock_round(store, &txn, a.round_id).await?;
         if iq::Entity::find()
             .filter(iq::Column::InstitutionId.eq(own))
             .filter(iq::Column::Occupation.eq(&occupation))
@@ -418,6 +440,15 @@ pub async fn submit_filing(
                 "occupation",
             ));
         }
+        let r = lock_round(store, &txn, a.round_id).await?;
+        // Re-read under the lock: a termination committed meanwhile counts (R-AGR-1).
+        let a =
+            agreement::Entity::find_by_id(a.id)
+                .one(&txn)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    entity: "agreement",
+                })?;
         let policy = Policy::haizhu_default();
         let ctx = ClassContext {
             institution_id: own,
@@ -438,6 +469,16 @@ pub async fn submit_filing(
         )
         .map_err(wf_err)?;
         let seq = r.next_queue_seq;
+        // The submission time is the caller's clock, but never earlier than the filing before
+        // it: queue order and the times on the bulletin agree even when concurrent callers'
+        // clocks were read in another order than the writes ran.
+        let prev_at = filing::Entity::find()
+            .filter(filing::Column::RoundId.eq(r.id))
+            .filter(filing::Column::QueueSeq.eq(seq - 1))
+            .one(&txn)
+            .await?
+            .map(|p| p.submitted_at);
+        let submitted_at = prev_at.map_or(now, |p| p.max(now));
         let r = round::ActiveModel {
             id: Set(r.id),
             next_queue_seq: Set(seq + 1),
@@ -456,7 +497,7 @@ pub async fn submit_filing(
             status: Set(state.code().to_string()),
             slot_state: Set(SlotState::Waiting.code().to_string()),
             queue_seq: Set(seq),
-            submitted_at: Set(now),
+            submitted_at: Set(submitted_at),
             granted_at: Set(None),
             decided_at: Set(None),
             decided_by: Set(None),
@@ -472,10 +513,20 @@ pub async fn submit_filing(
         .map_err(|e| {
             crate::map_unique(e, "QUEUE_SEQ_TAKEN", "排队序号冲突，请重试", "queue_seq")
         })?;
-        let granted = allocate_round(&txn, &r, now).await?;
-        let v = load_view(&txn, f.id).await?;
+        let granted = allocate_round_slots(&txn, &r, now).await?;
+        // The view from what this transaction wrote (no second read).
+        let mut f = f;
+        let mut slot_no = None;
+        if let Some((_, n, state)) = granted.iter().find(|(id, _, _)| *id == f.id) {
+            f.state = state_json(state);
+            f.status = state.code().to_string();
+            f.slot_state = SlotState::Holding.code().to_string();
+            f.granted_at = Some(now);
+            slot_no = Some(*n);
+        }
+        let v = to_view(f, slot_no);
         let mut new = audit_value(&v);
-        new["granted"] = serde_json::json!(granted);
+        new["granted"] = serde_json::json!(granted.iter().map(|g| g.0).collect::<Vec<_>>());
         audit::append(
             &txn,
             actor,
