@@ -321,6 +321,53 @@ pub struct UserCreated {
     pub one_time_password: String,
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// Username or name contains.
+    pub q: Option<String>,
+    /// Role code, e.g. `institution_admin`.
+    pub role: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+    /// Pages only: the confirmation after a change.
+    #[param(ignore)]
+    pub saved: Option<String>,
+}
+
+impl UserQuery {
+    pub fn filter(&self) -> Result<peixun_store::accounts::UserFilter, crate::AppError> {
+        let role = match self
+            .role
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(r) => Some(r.parse().map_err(|_| {
+                crate::AppError::validation("ROLE_INVALID", "角色不正确", Some("role"))
+            })?),
+        };
+        Ok(peixun_store::accounts::UserFilter {
+            q: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            role,
+            ..Default::default()
+        })
+    }
+
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("q", self.q.clone().unwrap_or_default()),
+            ("role", self.role.clone().unwrap_or_default()),
+        ]
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     pub items: Vec<UserDto>,

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use peixun_domain::role::Role;
-use peixun_store::accounts::{self, NewUser, UserFilter};
+use peixun_store::accounts::{self, NewUser};
 use peixun_store::{audit, sessions};
 
 pub fn register(r: Registrar) -> Registrar {
@@ -23,15 +23,15 @@ pub fn register(r: Registrar) -> Registrar {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
-    params(PageQuery),
-    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)),
+    params(UserQuery),
+    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Json<UserPage>> {
     let page = page_request(q.page, q.per_page);
-    let res = accounts::list_users(&state.store, &UserFilter::default(), &page).await?;
+    let res = accounts::list_users(&state.store, &q.filter()?, &page).await?;
     Ok(Json(UserPage {
         items: res.items.into_iter().map(Into::into).collect(),
         total: res.total,

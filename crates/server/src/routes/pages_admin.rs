@@ -4,7 +4,7 @@ use super::Registrar;
 use super::api_admin::{do_reset_password, new_user};
 use super::forms::{audit_filter, page_request};
 use crate::AppState;
-use crate::api_types::AuditQuery;
+use crate::api_types::{AuditQuery, UserQuery};
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
 use crate::export::{self, MAX_EXPORT_ROWS};
@@ -17,7 +17,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use minijinja::context;
 use minijinja::value::Value;
 use peixun_domain::role::Role;
-use peixun_store::accounts::{self, UserFilter, UserView};
+use peixun_store::accounts::{self, UserView};
 use peixun_store::audit::{self, AuditEntry};
 use peixun_store::{PageRequest, institutions, sessions};
 use serde::Deserialize;
@@ -31,12 +31,6 @@ pub fn register(r: Registrar) -> Registrar {
         .post("/users/{id}/reset-password", user_reset_password)
         .get("/audit", audit_list)
         .get("/audit/export.xlsx", audit_export)
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PageOnly {
-    page: Option<u64>,
-    saved: Option<String>,
 }
 
 fn user_value(u: &UserView) -> Value {
@@ -54,11 +48,39 @@ fn user_value(u: &UserView) -> Value {
 async fn users_list(
     State(state): State<AppState>,
     user: CurrentUser,
-    ApiQuery(q): ApiQuery<PageOnly>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Response> {
     let page = page_request(q.page, None);
-    let res = accounts::list_users(&state.store, &UserFilter::default(), &page).await?;
-    let items: Vec<Value> = res.items.iter().map(user_value).collect();
+    let params = q.params();
+    let roles: Vec<Value> = Role::ALL
+        .iter()
+        .map(|r| context! { code => r.code(), label => r.label_zh() })
+        .collect();
+    let (items, pager_v, errors) = match q.filter() {
+        Ok(filter) => {
+            let res = accounts::list_users(&state.store, &filter, &page).await?;
+            (
+                res.items.iter().map(user_value).collect::<Vec<_>>(),
+                pager(
+                    "/users",
+                    &params,
+                    page.page.unwrap_or(1),
+                    res.per_page,
+                    res.total,
+                ),
+                no_errors(),
+            )
+        }
+        Err(e) => (
+            Vec::new(),
+            pager("/users", &params, 1, 1, 0),
+            form_errors(&e, |f| f.to_string()),
+        ),
+    };
+    let export_href = match query_string(&params) {
+        s if s.is_empty() => "/users/export.xlsx".to_string(),
+        s => format!("/users/export.xlsx?{s}"),
+    };
     render(
         &state,
         Some(&user),
@@ -66,8 +88,11 @@ async fn users_list(
         "users_list.html",
         "用户管理",
         context! {
-            items,
-            pager => pager("/users", &[], page.page.unwrap_or(1), res.per_page, res.total),
+            items, roles, export_href,
+            filter => context! { q => q.q.clone().unwrap_or_default(), role => q.role.clone().unwrap_or_default() },
+            pager => pager_v,
+            errors => errors.0,
+            field_errors => errors.1,
             flash => Saved { saved: q.saved.clone() }.flash(),
         },
     )
@@ -77,7 +102,9 @@ async fn users_export(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: RequestCtx,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Response> {
+    let filter = q.filter()?;
     let mut rows = Vec::new();
     let mut page_no = 1;
     loop {
@@ -86,7 +113,7 @@ async fn users_export(
             page: Some(page_no),
             per_page: PageRequest::MAX_PER_PAGE,
         };
-        let res = accounts::list_users(&state.store, &UserFilter::default(), &page).await?;
+        let res = accounts::list_users(&state.store, &filter, &page).await?;
         let n = res.items.len();
         for u in res.items {
             rows.push(vec![

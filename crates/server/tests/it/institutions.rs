@@ -460,3 +460,27 @@ async fn saving_shows_a_confirmation_and_pages_keep_working() {
     let r = app.get("/institutions?page=2", Who::CentreStaff).await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn users_list_filters_by_name_and_role() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let r = app
+        .get("/users?role=institution_admin", Who::Sysadmin)
+        .await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert!(html.contains("inst_a_admin") && html.contains("inst_b_admin"));
+    assert!(!html.contains(">centre_staff<"));
+    assert!(html.contains("共 2 条"));
+    let api = app
+        .get_api("/api/v1/users?q=spare", Who::Sysadmin)
+        .await
+        .json();
+    assert_eq!(api["total"], 1);
+    let bad = app.get_api("/api/v1/users?role=root", Who::Sysadmin).await;
+    assert_eq!(bad.status, 422);
+    let x = app
+        .get("/users/export.xlsx?role=auditor", Who::Sysadmin)
+        .await;
+    assert!(x.body.starts_with(b"PK"));
+}

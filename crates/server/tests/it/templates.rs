@@ -91,7 +91,9 @@ fn sample(name: &str) -> J {
         }
         "users_list.html" => {
             json!({ "items": [{ "id": 2, "username": XSS, "display_name": XSS, "role_label": "市职培中心",
-            "institution_label": "—", "active": true, "must_change_password": true }], "pager": pager() })
+            "institution_label": "—", "active": true, "must_change_password": true }], "pager": pager(),
+            "roles": [{ "code": "city", "label": "市职培中心" }], "filter": { "q": XSS, "role": "city" },
+            "export_href": "/users/export.xlsx", "errors": [], "field_errors": {} })
         }
         "user_form.html" => {
             json!({ "roles": [{ "code": "city", "label": "市职培中心" }], "institutions": [{ "id": 7, "name": XSS }],
