@@ -20,7 +20,6 @@ use peixun_domain::role::Role;
 use peixun_store::accounts::{self, UserView};
 use peixun_store::audit::{self, AuditEntry};
 use peixun_store::{PageRequest, institutions, sessions};
-use serde::Deserialize;
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/users", users_list)
