@@ -177,3 +177,20 @@ async fn oversized_bodies_are_refused() {
         .await;
     assert_eq!(r.status, 413);
 }
+
+#[tokio::test]
+async fn s5_head_requests_obey_the_table_like_get() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let s = app.session(Who::City).await.unwrap();
+    let head = |path: &str| {
+        Request::builder()
+            .method(Method::HEAD)
+            .uri(path)
+            .header(header::COOKIE, format!("peixun_session={}", s.token))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.send(head("/institutions")).await.status, 200);
+    assert_eq!(app.send(head("/users")).await.status, 403);
+    assert_eq!(app.send(head("/audit/export.xlsx")).await.status, 403);
+}
