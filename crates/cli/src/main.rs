@@ -30,7 +30,21 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Calc(cmd) => calc::run(cmd),
+        Command::Calc(cmd) => {
+            restore_default_sigpipe();
+            calc::run(cmd)
+        }
         Command::Admin(cmd) => admin::run(cmd),
+    }
+}
+
+/// The calculator is a filter-style tool (`peixun rules cap … | head`): like other Unix tools it
+/// should end quietly when its reader goes away, not panic on a broken pipe. Only for the
+/// calculator: the server relies on Rust's default (SIGPIPE ignored, EPIPE returned on sockets).
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start-up on the main thread before any other thread exists;
+    // `signal` with SIG_DFL has no other preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -360,3 +360,41 @@ fn check_credit_code_valid_and_invalid() {
     fails(&["check", "credit-code", "91350100M000100Y4"], 1);
     fails(&["check", "credit-code", "-"], 1);
 }
+
+/// `peixun rules cap … | head -1`: the reader goes away early; the calculator ends quietly
+/// (killed by SIGPIPE like other Unix filters) instead of panicking with exit code 101.
+#[test]
+fn calculator_piped_into_a_closed_reader_does_not_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peixun"))
+        .args([
+            "rules",
+            "cap",
+            "--planned",
+            "35",
+            "--prev-planned",
+            "24",
+            "--prev-completed",
+            "6",
+            "--score",
+            "95",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn peixun");
+    drop(child.stdout.take()); // the reader closes before anything is read
+    let out = child.wait_with_output().expect("wait");
+    assert_ne!(out.status.code(), Some(101), "panicked: {}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc_sigpipe()),
+        "{:?}",
+        out.status
+    );
+}
+
+fn libc_sigpipe() -> i32 {
+    13 // SIGPIPE on Linux
+}
