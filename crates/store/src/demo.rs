@@ -354,7 +354,274 @@ pub async fn seed_demo(store: &Store, now: DateTime<Utc>) -> Result<DemoInfo> {
         )
         .await?;
     }
+    seed_rounds(store, &ids, now).await?;
     Ok(info(true))
+}
+
+/// A demo actor in `role` (audited as `demo-seed`, like the rest of the seed).
+fn demo_actor(role: Role, institution_id: Option<i64>) -> Actor {
+    Actor {
+        user_id: None,
+        username: "demo-seed".into(),
+        role: Some(role),
+        institution_id,
+        ip: None,
+        request_id: None,
+    }
+}
+
+/// The year plan, a closed H1 round whose unconsumed quota rolled into a published H2 round,
+/// agreements with their cap trails, and filings in every queue state, so that the bulletin,
+/// the round pages and the agreement pages look real (R-PLAN-*, R-CAP-*, R-FIL-6).
+async fn seed_rounds(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    use crate::agreements::{
+        self, ApplicationInput, CapOverrideInput, PriorPerformanceInput, SignInput,
+    };
+    use crate::filings::{self, FilingSubmission};
+    use crate::plans::{self, PlanDecision, PlanInput};
+    use crate::rounds::{self, KEY_TARGET_GROUPS, RoundInput, TargetGroup};
+    use chrono::{Datelike, Duration};
+    use peixun_domain::workflow::class::CorrectionItem;
+    use peixun_domain::workflow::round::Half;
+
+    let admin = demo_actor(Role::CentreAdmin, None);
+    let staff = demo_actor(Role::CentreStaff, None);
+    let today = crate::workflow_glue::today(now);
+    let year = today.year();
+    let plan = plans::create_plan(
+        store,
+        &admin,
+        &PlanInput {
+            year,
+            total_classes: 60,
+            budget: rust_decimal::Decimal::from(1_800_000),
+            note: "按穗人社函〔2020〕143号及年度工作重点确定".into(),
+        },
+        now,
+    )
+    .await?;
+    plans::submit_plan(store, &admin, plan.id, now).await?;
+    plans::decide_plan(
+        store,
+        &demo_actor(Role::Bureau, None),
+        plan.id,
+        PlanDecision::Approve,
+        "同意",
+        now,
+    )
+    .await?;
+
+    let groups = |shares: &[u32]| -> Vec<TargetGroup> {
+        KEY_TARGET_GROUPS
+            .iter()
+            .zip(shares)
+            .map(|(n, s)| TargetGroup {
+                name: n.to_string(),
+                required_share_percent: *s,
+            })
+            .collect()
+    };
+    let call = |half: &str| {
+        format!(
+            "根据《海珠区职业技能培训合格证书培训工作指引（试行）》，现征集{year}年{half}职业技能培训合格证书培训任务承接机构。\
+             符合条件的培训机构可按自身培训资质申报培训需求。区培训中心按签约培训机构申请先后次序批复培训班，当次全区计划班次数额满为止。"
+        )
+    };
+    // Institutions with accounts (A, B) and six more; the last one in the directory is suspended.
+    let active: Vec<i64> = ids.iter().copied().take(8).collect();
+    let mut scope = Vec::new();
+    for &id in &active {
+        let v =
+            crate::institutions::get_institution(store, &Actor::system("demo-seed"), id).await?;
+        scope.push(v.qualifications[0].clone());
+    }
+    let sub = |agreement_id: i64, k: usize, days: i64| FilingSubmission {
+        agreement_id,
+        occupation: scope[k].occupation.clone(),
+        level: scope[k].level.clone(),
+        start_date: today + Duration::days(days),
+    };
+
+    // H1: published, filed, closed.
+    let h1 = rounds::create_round(
+        store,
+        &admin,
+        &RoundInput {
+            year,
+            half: Half::H1,
+            label: String::new(),
+            base_planned: 20,
+            window_start: today - Duration::days(150),
+            window_end: today + Duration::days(10),
+            target_groups: groups(&[10, 20, 5, 5, 10, 5]),
+            call_text: call("上半年"),
+        },
+        now - Duration::days(160),
+    )
+    .await?;
+    rounds::publish_round(store, &admin, h1.id, now - Duration::days(155)).await?;
+    let mut h1_agreements = Vec::new();
+    for (k, &id) in active.iter().enumerate() {
+        let inst = demo_actor(Role::InstitutionAdmin, Some(id));
+        let app = agreements::apply_to_round(
+            store,
+            &inst,
+            &ApplicationInput {
+                round_id: h1.id,
+                occupations: vec![scope[k].occupation.clone()],
+                classes_requested: 3 + (k as u32 % 4),
+                note: String::new(),
+            },
+            now,
+        )
+        .await?;
+        let a = agreements::sign_agreement(
+            store,
+            &admin,
+            &SignInput {
+                application_id: app.id,
+                first_cap: Some(2 + (k as u32 % 3)),
+                override_cap: None,
+            },
+            now,
+        )
+        .await?;
+        h1_agreements.push(a.id);
+    }
+    let mut h1_filings = Vec::new();
+    for (n, k) in [0usize, 1, 2, 0, 3, 4, 1, 5, 6, 0, 7, 2, 0]
+        .iter()
+        .enumerate()
+    {
+        let inst = demo_actor(Role::InstitutionStaff, Some(active[*k]));
+        let f = filings::submit_filing(
+            store,
+            &inst,
+            sub(h1_agreements[*k], *k, 20),
+            now - Duration::days(140) + Duration::minutes(37 * n as i64),
+        )
+        .await?;
+        h1_filings.push(f.id);
+    }
+    for &f in &h1_filings[..6] {
+        filings::approve_filing(store, &staff, f, now - Duration::days(130)).await?;
+    }
+    filings::reject_filing(
+        store,
+        &staff,
+        h1_filings[6],
+        "培训计划与课程表课时不一致",
+        now - Duration::days(129),
+    )
+    .await?;
+    filings::withdraw_filing(
+        store,
+        &demo_actor(Role::InstitutionAdmin, Some(active[5])),
+        h1_filings[7],
+        now - Duration::days(128),
+    )
+    .await?;
+    rounds::close_round(store, &admin, h1.id, now - Duration::days(20)).await?;
+
+    // H2: created after the close, so the pending rollover is added (R-PLAN-3).
+    let h2 = rounds::create_round(
+        store,
+        &admin,
+        &RoundInput {
+            year,
+            half: Half::H2,
+            label: String::new(),
+            base_planned: 24,
+            window_start: today - Duration::days(15),
+            window_end: today + Duration::days(30),
+            target_groups: groups(&[10, 20, 5, 5, 10, 5]),
+            call_text: call("下半年"),
+        },
+        now - Duration::days(18),
+    )
+    .await?;
+    rounds::publish_round(store, &admin, h2.id, now - Duration::days(15)).await?;
+    let scores = ["95", "88.5", "76", "65", "58", "91", "82", "72"];
+    let mut h2_agreements = Vec::new();
+    for (k, &id) in active.iter().enumerate() {
+        agreements::record_prior_performance(
+            store,
+            &admin,
+            &PriorPerformanceInput {
+                institution_id: id,
+                round_label: h1.label.clone(),
+                completed_on_time: 2 + (k as u32 % 3),
+                score: scores[k].parse().unwrap_or(peixun_domain::cap::Score::ZERO),
+                evidence: format!("{}绩效评估报告（海珠培训〔{year}〕{}号）", h1.label, 10 + k),
+            },
+            now - Duration::days(14),
+        )
+        .await?;
+        let app = agreements::apply_to_round(
+            store,
+            &demo_actor(Role::InstitutionAdmin, Some(id)),
+            &ApplicationInput {
+                round_id: h2.id,
+                occupations: vec![scope[k].occupation.clone()],
+                classes_requested: 4,
+                note: String::new(),
+            },
+            now,
+        )
+        .await?;
+        // Score 58 is suspended (R-CAP-3): not signed.
+        if scores[k] == "58" {
+            continue;
+        }
+        let override_cap = (k == 3).then(|| CapOverrideInput {
+            cap: 3,
+            reason: "新增养老护理定向培训需求，经中心研究上调".into(),
+        });
+        let a = agreements::sign_agreement(
+            store,
+            &admin,
+            &SignInput {
+                application_id: app.id,
+                first_cap: None,
+                override_cap,
+            },
+            now,
+        )
+        .await?;
+        h2_agreements.push((k, a.id));
+    }
+    let mut h2_filings = Vec::new();
+    let order = [
+        0usize, 1, 2, 0, 5, 3, 6, 1, 7, 0, 2, 5, 0, 1, 3, 6, 0, 7, 1, 0,
+    ];
+    for (n, j) in order.iter().enumerate() {
+        let (k, ag) = h2_agreements[*j % h2_agreements.len()];
+        let f = filings::submit_filing(
+            store,
+            &demo_actor(Role::InstitutionStaff, Some(active[k])),
+            sub(ag, k, 40),
+            now - Duration::days(10)
+                + Duration::minutes(23 * n as i64)
+                + Duration::seconds(n as i64 * 7),
+        )
+        .await?;
+        h2_filings.push(f.id);
+    }
+    for &f in &h2_filings[..5] {
+        filings::approve_filing(store, &staff, f, now - Duration::days(5)).await?;
+    }
+    filings::return_filing(
+        store,
+        &staff,
+        h2_filings[5],
+        vec![CorrectionItem {
+            field: "roster".into(),
+            message: "花名册中2名学员身份证号码校验位错误".into(),
+        }],
+        now - Duration::days(4),
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ support::on_both_backends!(
     r_cap_3_suspended_institution_cannot_sign_unless_overridden,
     r_agr_1_one_agreement_per_round_and_institution,
     applications_window_and_scope,
+    demo_seed_fills_the_bulletin,
 );
 
 fn plan_input(total: u32, budget: &str) -> PlanInput {
@@ -574,4 +575,31 @@ async fn applications_window_and_scope(store: Store) {
     assert!(matches!(centre, Err(StoreError::Forbidden { .. })));
     let ok = agreements::apply_to_round(&store, &inst_user(a, 0), &input(OCC), t0()).await.unwrap();
     assert_eq!(ok.institution_id, a);
+}
+
+async fn demo_seed_fills_the_bulletin(store: Store) {
+    peixun_store::demo::seed_demo(&store, t0()).await.unwrap();
+    let published = bulletin::published_rounds(&store).await.unwrap();
+    assert_eq!(published.len(), 2);
+    let h2 = published.iter().find(|r| r.half == Half::H2).unwrap();
+    let h1 = published.iter().find(|r| r.half == Half::H1).unwrap();
+    assert_eq!(h1.status, RoundState::Closed);
+    assert!(h2.rolled_over > 0, "H1's unconsumed quota rolled into H2");
+    assert_eq!(h2.planned_total, h2.base_planned + h2.rolled_over);
+    let b = bulletin::bulletin(&store, h2.id).await.unwrap();
+    assert_eq!(b.entries.len(), 20);
+    let labels: std::collections::BTreeSet<&str> =
+        b.entries.iter().map(|e| e.status_label.as_str()).collect();
+    for l in ["已批复", "占用名额", "退回修改（占用名额）"] {
+        assert!(labels.contains(l), "{l} in {labels:?}");
+    }
+    let b1 = bulletin::bulletin(&store, h1.id).await.unwrap();
+    let labels1: std::collections::BTreeSet<&str> =
+        b1.entries.iter().map(|e| e.status_label.as_str()).collect();
+    for l in ["已批复", "已退回（不予备案）", "已撤回"] {
+        assert!(labels1.contains(l), "{l} in {labels1:?}");
+    }
+    eprintln!("{}", serde_json::to_string_pretty(&b).unwrap());
+    eprintln!("H1 labels {labels1:?}");
+    assert!(audit::verify(&store).await.unwrap().is_ok());
 }
