@@ -512,14 +512,18 @@ pub async fn authenticate(
 }
 
 /// A user changes their own password (the old one is required). Clears `must_change_password`.
+/// Every other session of the user ends in the same transaction (S3; ASVS 3.3.3): all of them
+/// except `keep_session_id` (the session the change was made from), or all when `None` (the
+/// caller then starts a fresh session). Returns how many sessions ended.
 pub async fn change_password(
     store: &Store,
     actor: &Actor,
     user_id: i64,
     old: &str,
     new: &str,
+    keep_session_id: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<u64> {
     if actor.user_id != Some(user_id) {
         return Err(StoreError::forbidden("只能修改本人的密码"));
     }
@@ -558,6 +562,7 @@ pub async fn change_password(
     am.password_changed_at = Set(now);
     am.updated_at = Set(now);
     am.update(&txn).await?;
+    let ended = end_sessions(&txn, user_id, keep_session_id).await?;
     audit::append(
         &txn,
         actor,
@@ -570,10 +575,25 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(ended)
 }
 
-/// Activate or deactivate an account (sysadmin). Deactivation ends its sessions.
+/// Delete the sessions of `user_id` (but `keep`) inside the caller's write transaction.
+async fn end_sessions(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: i64,
+    keep: Option<i64>,
+) -> Result<u64> {
+    use crate::entity::session;
+    let mut q = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+    if let Some(k) = keep {
+        q = q.filter(session::Column::Id.ne(k));
+    }
+    Ok(q.exec(txn).await?.rows_affected)
+}
+
+/// Activate or deactivate an account (sysadmin). Deactivation ends its sessions in the same
+/// transaction.
 pub async fn set_user_active(
     store: &Store,
     actor: &Actor,
@@ -601,10 +621,7 @@ pub async fn set_user_active(
     am.updated_at = Set(now);
     let m = am.update(&txn).await?;
     if !active {
-        crate::entity::session::Entity::delete_many()
-            .filter(crate::entity::session::Column::UserId.eq(user_id))
-            .exec(&txn)
-            .await?;
+        end_sessions(&txn, user_id, None).await?;
     }
     audit::append(
         &txn,
@@ -627,7 +644,7 @@ pub async fn set_user_active(
 }
 
 /// Set a new (one-time) password (sysadmin): the user must change it at next login; clears a
-/// lockout and ends the user's sessions.
+/// lockout and ends the user's sessions in the same transaction.
 pub async fn reset_password(
     store: &Store,
     actor: &Actor,
@@ -653,10 +670,7 @@ pub async fn reset_password(
     am.password_changed_at = Set(now);
     am.updated_at = Set(now);
     let m = am.update(&txn).await?;
-    crate::entity::session::Entity::delete_many()
-        .filter(crate::entity::session::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await?;
+    end_sessions(&txn, user_id, None).await?;
     audit::append(
         &txn,
         actor,
@@ -699,12 +713,17 @@ pub async fn count_users(store: &Store) -> Result<u64> {
     Ok(user::Entity::find().count(store.db()).await?)
 }
 
-/// Accounts, ordered by id.
+/// Accounts, ordered by id. Only the sysadmin (or the system) may list them (S7; defence in
+/// depth behind the route table).
 pub async fn list_users(
     store: &Store,
+    viewer: &Actor,
     filter: &UserFilter,
     page: &PageRequest,
 ) -> Result<Page<UserView>> {
+    if !(viewer.is_system() || viewer.role == Some(Role::Sysadmin)) {
+        return Err(StoreError::forbidden("只有系统管理员可以查看账号"));
+    }
     let mut q = user::Entity::find();
     if let Some(s) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(

@@ -12,8 +12,9 @@
 //! of a write transaction, so the lock is held only briefly.
 
 use crate::entity::audit_log;
-use crate::{Actor, Page, PageRequest, Result, Store, db_time};
+use crate::{Actor, Page, PageRequest, Result, Store, StoreError, db_time};
 use chrono::{DateTime, SecondsFormat, Utc};
+use peixun_domain::role::Role;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -149,6 +150,34 @@ pub async fn append(
     Ok(id)
 }
 
+/// Record an event that changes no record (an export, a download, a logout): one write
+/// transaction holding just its audit row, committed before the caller goes on (S10). `detail`
+/// becomes the row's `new_value`. Returns the row's id.
+pub async fn record(
+    store: &Store,
+    actor: &Actor,
+    action: &str,
+    target_type: &str,
+    target_id: Option<String>,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let txn = store.begin_write().await?;
+    let id = append(
+        &txn,
+        actor,
+        action,
+        target_type,
+        target_id,
+        None,
+        Some(detail),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
 fn to_entry(m: audit_log::Model) -> AuditEntry {
     let parse = |s: Option<String>| {
         s.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)))
@@ -170,12 +199,17 @@ fn to_entry(m: audit_log::Model) -> AuditEntry {
     }
 }
 
-/// Search the log, newest first. `page.after_id` here means "older than this id".
+/// Search the log, newest first. `page.after_id` here means "older than this id". Only the
+/// auditor (or the system) may read the log (S7; defence in depth behind the route table).
 pub async fn search(
     store: &Store,
+    viewer: &Actor,
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<Page<AuditEntry>> {
+    if !(viewer.is_system() || viewer.role == Some(Role::Auditor)) {
+        return Err(StoreError::forbidden("只有审计管理员可以查看审计日志"));
+    }
     let mut q = audit_log::Entity::find();
     if let Some(u) = filter.username.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(audit_log::Column::Username.eq(u));

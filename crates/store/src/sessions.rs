@@ -5,7 +5,7 @@
 
 use crate::accounts::{self, UserView};
 use crate::entity::{session, user};
-use crate::{Result, Store, StoreError, db_time};
+use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -120,7 +120,42 @@ pub async fn delete_session(store: &Store, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// End every session of a user (password change, deactivation). Returns how many.
+/// Log out, audited (S3, S10): delete the session of `token` and write one `auth.logout` row in
+/// the same write transaction. Returns whether a session was ended; an unknown or already ended
+/// token deletes nothing and writes no row.
+pub async fn delete_session_audited(
+    store: &Store,
+    token: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let Some(s) = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(token_hash(token)))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    session::Entity::delete_by_id(s.id).exec(&txn).await?;
+    audit::append(
+        &txn,
+        actor,
+        "auth.logout",
+        "user",
+        Some(s.user_id.to_string()),
+        None,
+        Some(serde_json::json!({ "session_id": s.id })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// End every session of a user. Password changes, resets and deactivation end sessions inside
+/// their own transaction ([`accounts`]); this is for the CLI and tests. Returns how many.
 pub async fn delete_sessions_for_user(store: &Store, user_id: i64) -> Result<u64> {
     let r = session::Entity::delete_many()
         .filter(session::Column::UserId.eq(user_id))

@@ -1,5 +1,6 @@
 //! Teachers (授课师资) of an institution. ID numbers are stored and shown masked (R-PII-1);
-//! the full number only through [`reveal_id_number`], which is audited.
+//! the full number only through [`reveal_id_number`], which is audited and open only to those
+//! who may write the teacher ([`can_reveal_id_number`]).
 //!
 //! Access (S6, S7): institution roles read and manage their own institution's teachers; the
 //! centre reads and manages all; bureau and city read all; sysadmin and auditor see no personal
@@ -194,13 +195,16 @@ pub async fn get_teacher(store: &Store, viewer: &Actor, id: i64) -> Result<Teach
 
 struct Clean {
     name: String,
-    id_number: String,
+    /// `None` when the form left the number empty (on update: keep the stored one).
+    id_number: Option<String>,
     phone: String,
     qualifications: Vec<TeacherQualification>,
     active: bool,
 }
 
-fn clean(input: &TeacherInput) -> Result<Clean> {
+/// Validate the form. With `keep_empty_id` (update), an empty ID number is allowed and means
+/// "keep the stored one": the pages never show the full number (R-PII-1).
+fn clean(input: &TeacherInput, keep_empty_id: bool) -> Result<Clean> {
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 50 {
         return Err(StoreError::validation(
@@ -209,8 +213,14 @@ fn clean(input: &TeacherInput) -> Result<Clean> {
             "name",
         ));
     }
-    let id_number = checks::id_parse(&input.id_number)
-        .map_err(|(code, m)| StoreError::validation(code, m, "id_number"))?;
+    let id_number = if keep_empty_id && input.id_number.trim().is_empty() {
+        None
+    } else {
+        Some(
+            checks::id_parse(&input.id_number)
+                .map_err(|(code, m)| StoreError::validation(code, m, "id_number"))?,
+        )
+    };
     let phone = checks::phone_parse(&input.phone)
         .map_err(|m| StoreError::validation("PHONE_INVALID", m, "phone"))?;
     let mut qualifications = Vec::new();
@@ -314,7 +324,8 @@ pub async fn create_teacher(
     if !can_manage_teachers(actor, institution_id) {
         return Err(StoreError::forbidden("无权维护该机构的师资"));
     }
-    let c = clean(input)?;
+    let c = clean(input, false)?;
+    let id_number = c.id_number.clone().unwrap_or_default();
     let now = db_time(now);
     let txn = store.begin_write().await?;
     if !institutions::exists(&txn, institution_id).await? {
@@ -322,11 +333,11 @@ pub async fn create_teacher(
             entity: "institution",
         });
     }
-    check_unique(&txn, institution_id, &c.id_number, None).await?;
+    check_unique(&txn, institution_id, &id_number, None).await?;
     let m = teacher::ActiveModel {
         institution_id: Set(institution_id),
         name: Set(c.name.clone()),
-        id_number: Set(c.id_number.clone()),
+        id_number: Set(id_number),
         phone: Set(c.phone.clone()),
         active: Set(c.active),
         created_at: Set(now),
@@ -360,7 +371,8 @@ pub async fn create_teacher(
     Ok(v)
 }
 
-/// Change a teacher (the institution is fixed).
+/// Change a teacher (the institution is fixed). An empty `input.id_number` keeps the stored
+/// number (the edit form shows it masked only, R-PII-1); a filled one replaces it.
 pub async fn update_teacher(
     store: &Store,
     actor: &Actor,
@@ -374,8 +386,10 @@ pub async fn update_teacher(
     if !can_manage_teachers(actor, old_m.institution_id) {
         return Err(StoreError::forbidden("无权维护该机构的师资"));
     }
-    let c = clean(input)?;
-    check_unique(&txn, old_m.institution_id, &c.id_number, Some(id)).await?;
+    let c = clean(input, true)?;
+    if let Some(n) = &c.id_number {
+        check_unique(&txn, old_m.institution_id, n, Some(id)).await?;
+    }
     let old_quals = load_quals(&txn, &[id])
         .await?
         .remove(&id)
@@ -383,7 +397,9 @@ pub async fn update_teacher(
     let old = to_view(old_m.clone(), old_quals);
     let mut am: teacher::ActiveModel = old_m.into();
     am.name = Set(c.name.clone());
-    am.id_number = Set(c.id_number.clone());
+    if let Some(n) = c.id_number.clone() {
+        am.id_number = Set(n);
+    }
     am.phone = Set(c.phone.clone());
     am.active = Set(c.active);
     am.updated_at = Set(now);
@@ -405,7 +421,16 @@ pub async fn update_teacher(
     Ok(v)
 }
 
+/// May `actor` see a teacher's full ID number (with a reason)? Only those who may write the
+/// teacher: the centre (admin, staff) and the teacher's own institution (admin, staff). Bureau,
+/// city, sysadmin and auditor read masked numbers only (R-PII-1, S7, S13).
+pub fn can_reveal_id_number(actor: &Actor, institution_id: i64) -> bool {
+    can_manage_teachers(actor, institution_id)
+}
+
 /// Show a teacher's full ID number on purpose, with a reason; audited (R-PII-1, S13).
+/// Permission is checked before the reason: a viewer who may not reveal gets `Forbidden` whatever
+/// the reason, so the answer never says more than "no".
 pub async fn reveal_id_number(
     store: &Store,
     actor: &Actor,
@@ -413,6 +438,21 @@ pub async fn reveal_id_number(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<String> {
+    let forbidden = || StoreError::forbidden("无权查看完整身份证号码");
+    // Roles that may reveal nothing at all are refused before the record is looked up.
+    let role_may_reveal = match actor.role {
+        None => actor.is_system(),
+        Some(r) => r.is_centre() || r.is_institution(),
+    };
+    if !role_may_reveal {
+        return Err(forbidden());
+    }
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let m = load(&txn, id).await?;
+    if !can_reveal_id_number(actor, m.institution_id) {
+        return Err(forbidden());
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(StoreError::validation(
@@ -420,12 +460,6 @@ pub async fn reveal_id_number(
             "查看完整身份证号码须填写理由",
             "reason",
         ));
-    }
-    let now = db_time(now);
-    let txn = store.begin_write().await?;
-    let m = load(&txn, id).await?;
-    if !can_view_teachers(actor, m.institution_id) {
-        return Err(StoreError::forbidden("无权查看该机构的师资"));
     }
     audit::append(
         &txn,

@@ -64,6 +64,12 @@ on_both_backends!(
     s11_trigger_refuses_update_and_delete,
     s11_concurrent_writes_keep_the_chain,
     demo_seed_valid_and_not_duplicated,
+    teacher_update_with_empty_id_number_keeps_the_stored_one,
+    s13_reveal_checks_permission_before_reason_and_only_writers_reveal,
+    s3_password_change_reset_and_deactivation_end_sessions_in_their_transaction,
+    s3_s10_logout_is_audited_once,
+    s10_record_writes_one_audit_row_for_an_event,
+    s7_only_sysadmin_lists_users_and_only_auditor_reads_the_log,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -245,15 +251,23 @@ async fn s1_create_and_authenticate_user(store: Store) {
     assert!(!hash.contains(PW));
     // change password: old required, rules apply, must_change cleared.
     let me = Actor::from_user(&logged, None, None);
-    let e = accounts::change_password(&store, &me, u.id, "wrong-Old#123", "New#Password2026", t0())
-        .await
-        .unwrap_err();
+    let e = accounts::change_password(
+        &store,
+        &me,
+        u.id,
+        "wrong-Old#123",
+        "New#Password2026",
+        None,
+        t0(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(code_of(&e), "OLD_PASSWORD_WRONG");
-    let e = accounts::change_password(&store, &me, u.id, PW, "short", t0())
+    let e = accounts::change_password(&store, &me, u.id, PW, "short", None, t0())
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "PASSWORD_WEAK");
-    accounts::change_password(&store, &me, u.id, PW, "New#Password2026", t0())
+    accounts::change_password(&store, &me, u.id, PW, "New#Password2026", None, t0())
         .await
         .unwrap();
     assert!(
@@ -272,6 +286,7 @@ async fn s1_create_and_authenticate_user(store: Store) {
         u.id,
         "New#Password2026",
         "Another#Pass2026",
+        None,
         t0(),
     )
     .await
@@ -446,6 +461,7 @@ async fn s7_only_sysadmin_manages_accounts(store: Store) {
         .unwrap();
     let page = accounts::list_users(
         &store,
+        &admin,
         &accounts::UserFilter {
             role: Some(Role::City),
             ..Default::default()
@@ -493,28 +509,28 @@ async fn s2_lockout_after_five_failures_and_unlock_after_15_minutes(store: Store
     };
     let p = PageRequest::default();
     assert_eq!(
-        audit::search(&store, &f("auth.login_failed"), &p)
+        audit::search(&store, &sys(), &f("auth.login_failed"), &p)
             .await
             .unwrap()
             .total,
         5
     );
     assert_eq!(
-        audit::search(&store, &f("auth.lockout"), &p)
+        audit::search(&store, &sys(), &f("auth.lockout"), &p)
             .await
             .unwrap()
             .total,
         1
     );
     assert_eq!(
-        audit::search(&store, &f("auth.login_refused_locked"), &p)
+        audit::search(&store, &sys(), &f("auth.login_refused_locked"), &p)
             .await
             .unwrap()
             .total,
         1
     );
     assert_eq!(
-        audit::search(&store, &f("auth.login"), &p)
+        audit::search(&store, &sys(), &f("auth.login"), &p)
             .await
             .unwrap()
             .total,
@@ -818,6 +834,7 @@ async fn institution_create_update_list_search(store: Store) {
     );
     let entry = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             action: Some("institution.update".into()),
             ..Default::default()
@@ -902,11 +919,16 @@ async fn credit_code_checksum_warning_must_be_confirmed(store: Store) {
         .await
         .unwrap();
     assert!(v.credit_code_warning_confirmed);
-    let entry = audit::search(&store, &AuditFilter::default(), &PageRequest::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let entry = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter::default(),
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap()
+    .items
+    .remove(0);
     assert_eq!(entry.action, "institution.create");
     let new = entry.new_value.unwrap();
     assert_eq!(new["credit_code_warning_confirmed"], true);
@@ -1163,9 +1185,14 @@ async fn teachers_masked_and_reveal_audited(store: Store) {
         .unwrap();
     assert_eq!(list.items[0].id_number_masked, t.id_number_masked);
     // No full ID number in the audit log.
-    let entries = audit::search(&store, &AuditFilter::default(), &PageRequest::default())
-        .await
-        .unwrap();
+    let entries = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter::default(),
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
     for e in &entries.items {
         let text = format!("{:?}{:?}", e.old_value, e.new_value);
         assert!(
@@ -1179,14 +1206,20 @@ async fn teachers_masked_and_reveal_audited(store: Store) {
         .unwrap_err();
     assert_eq!(code_of(&e), "REASON_REQUIRED");
     let bureau = actor(&store, "bureau", Role::Bureau, None).await;
+    // Bureau reads masked numbers only (it may not write the teacher).
+    let e = teachers::reveal_id_number(&store, &bureau, t.id, "核查资质", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }), "{e:?}");
     assert_eq!(
-        teachers::reveal_id_number(&store, &bureau, t.id, "核查资质", t0())
+        teachers::reveal_id_number(&store, &centre, t.id, "核查资质", t0())
             .await
             .unwrap(),
         full
     );
     let r = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             action: Some("teacher.reveal_id_number".into()),
             ..Default::default()
@@ -1196,7 +1229,7 @@ async fn teachers_masked_and_reveal_audited(store: Store) {
     .await
     .unwrap();
     assert_eq!(r.total, 1);
-    assert_eq!(r.items[0].username, "bureau");
+    assert_eq!(r.items[0].username, "centre");
     // Bureau and city read but do not write.
     let e = teachers::update_teacher(&store, &bureau, t.id, &teacher_input(42), t0())
         .await
@@ -1304,7 +1337,7 @@ async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
     let _ = accounts::authenticate(&store, "nobody", "bad", None, t0()).await;
     step("unknown user", 1, audit_rows(&store).await);
     let me = Actor::from_user(&u, None, None);
-    accounts::change_password(&store, &me, u.id, PW, "Changed#Pass2026", t0())
+    accounts::change_password(&store, &me, u.id, PW, "Changed#Pass2026", None, t0())
         .await
         .unwrap();
     step("change password", 1, audit_rows(&store).await);
@@ -1321,6 +1354,7 @@ async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
     step("refused", 0, audit_rows(&store).await);
     let entry = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             username: Some("sys1".into()),
             ..Default::default()
@@ -1334,6 +1368,7 @@ async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
     // time-range search
     let none = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             from: Some(t0() + Duration::seconds(1)),
             ..Default::default()
@@ -1345,6 +1380,7 @@ async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
     assert_eq!(none.total, 0);
     let all = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             from: Some(t0()),
             to: Some(t0() + Duration::seconds(1)),
@@ -1546,6 +1582,7 @@ async fn demo_seed_valid_and_not_duplicated(store: Store) {
     // All audited under demo-seed, chain intact.
     let seeded = audit::search(
         &store,
+        &sys(),
         &AuditFilter {
             username: Some("demo-seed".into()),
             ..Default::default()
@@ -1629,4 +1666,529 @@ async fn s6_list_filter_and_record_check_agree_for_every_role(store: Store) {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// teachers: edit without retyping the ID number (R-PII-1); reveal (S13)
+
+async fn teacher_update_with_empty_id_number_keeps_the_stored_one(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let centre = actor(&store, "centre", Role::CentreStaff, None).await;
+    let t = teachers::create_teacher(&store, &centre, a.id, &teacher_input(7), t0())
+        .await
+        .unwrap();
+    teachers::create_teacher(&store, &centre, a.id, &teacher_input(8), t0())
+        .await
+        .unwrap();
+    let reveal = |store: Store, id: i64| {
+        let centre = centre.clone();
+        async move {
+            teachers::reveal_id_number(&store, &centre, id, "核对", t0())
+                .await
+                .unwrap()
+        }
+    };
+    // Empty and blank both mean "keep"; the other fields change.
+    for (k, blank) in ["", "   "].into_iter().enumerate() {
+        let mut input = teacher_input(7);
+        input.id_number = blank.into();
+        input.name = format!("改名{k}");
+        input.phone = "13800000000".into();
+        let v = teachers::update_teacher(&store, &centre, t.id, &input, t0())
+            .await
+            .unwrap();
+        assert_eq!(v.name, format!("改名{k}"));
+        assert_eq!(v.phone, "13800000000");
+        assert_eq!(v.id_number_masked, t.id_number_masked);
+        assert_eq!(reveal(store.clone(), t.id).await, id_number(7));
+    }
+    // The update's audit row holds the masked number only.
+    let upd = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter {
+            action: Some("teacher.update".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(upd.total, 2);
+    for e in &upd.items {
+        let text = format!("{:?}{:?}", e.old_value, e.new_value);
+        assert!(!text.contains(&id_number(7)), "{text}");
+        assert!(text.contains(&t.id_number_masked), "{text}");
+    }
+    // A filled-in number still replaces it, and is still checked.
+    let mut input = teacher_input(7);
+    input.id_number = id_number(9);
+    teachers::update_teacher(&store, &centre, t.id, &input, t0())
+        .await
+        .unwrap();
+    assert_eq!(reveal(store.clone(), t.id).await, id_number(9));
+    input.id_number = "44010519850612".into();
+    let e = teachers::update_teacher(&store, &centre, t.id, &input, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Validation { field: Some(f), .. } if f == "id_number"),
+        "{e:?}"
+    );
+    input.id_number = id_number(8);
+    let e = teachers::update_teacher(&store, &centre, t.id, &input, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "TEACHER_DUPLICATE");
+    // Creating still requires the number.
+    let mut new = teacher_input(10);
+    new.id_number = String::new();
+    let e = teachers::create_teacher(&store, &centre, a.id, &new, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Validation { field: Some(f), .. } if f == "id_number"),
+        "{e:?}"
+    );
+    // Keeping the number does not let another institution in.
+    let b = institutions::create_institution(&store, &sys(), &inst_input(2), t0())
+        .await
+        .unwrap();
+    let inst_b = actor(&store, "inst_b", Role::InstitutionAdmin, Some(b.id)).await;
+    let mut input = teacher_input(7);
+    input.id_number = String::new();
+    let e = teachers::update_teacher(&store, &inst_b, t.id, &input, t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden { .. }), "{e:?}");
+    assert_eq!(reveal(store.clone(), t.id).await, id_number(9));
+    assert_chain_ok(&store).await;
+}
+
+async fn s13_reveal_checks_permission_before_reason_and_only_writers_reveal(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let b = institutions::create_institution(&store, &sys(), &inst_input(2), t0())
+        .await
+        .unwrap();
+    let t = teachers::create_teacher(&store, &sys(), a.id, &teacher_input(5), t0())
+        .await
+        .unwrap();
+    let full = id_number(5);
+    let mut refused = vec![];
+    for role in [Role::Bureau, Role::City, Role::Sysadmin, Role::Auditor] {
+        refused.push(actor(&store, role.code(), role, None).await);
+    }
+    refused.push(actor(&store, "inst_b_admin", Role::InstitutionAdmin, Some(b.id)).await);
+    refused.push(actor(&store, "inst_b_staff", Role::InstitutionStaff, Some(b.id)).await);
+    let allowed = vec![
+        actor(&store, "centre_admin", Role::CentreAdmin, None).await,
+        actor(&store, "centre_staff", Role::CentreStaff, None).await,
+        actor(&store, "inst_a_admin", Role::InstitutionAdmin, Some(a.id)).await,
+        actor(&store, "inst_a_staff", Role::InstitutionStaff, Some(a.id)).await,
+    ];
+    let before = audit_rows(&store).await;
+    for who in &refused {
+        // Permission first: an empty reason still gets Forbidden, never a validation error.
+        for reason in ["", "  ", "核对资质"] {
+            let e = teachers::reveal_id_number(&store, who, t.id, reason, t0())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, StoreError::Forbidden { .. }),
+                "{:?} reason {reason:?}: {e:?}",
+                who.role
+            );
+            assert!(!format!("{e:?}{e}").contains(&full));
+        }
+        assert!(!teachers::can_reveal_id_number(who, a.id));
+    }
+    assert_eq!(audit_rows(&store).await, before, "refusals write nothing");
+    for who in &allowed {
+        assert!(teachers::can_reveal_id_number(who, a.id));
+        let e = teachers::reveal_id_number(&store, who, t.id, " ", t0())
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&e), "REASON_REQUIRED", "{:?}", who.role);
+        assert_eq!(
+            teachers::reveal_id_number(&store, who, t.id, " 核对资质 ", t0())
+                .await
+                .unwrap(),
+            full,
+            "{:?}",
+            who.role
+        );
+    }
+    // A missing teacher: NotFound for those who may reveal.
+    let e = teachers::reveal_id_number(&store, &allowed[0], 987_654, "核对", t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e:?}");
+    // Exactly one audit row per reveal, with the trimmed reason and the revealer.
+    let log = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter {
+            action: Some("teacher.reveal_id_number".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.total, allowed.len() as u64);
+    assert_eq!(audit_rows(&store).await, before + allowed.len() as u64);
+    for (e, who) in log.items.iter().rev().zip(&allowed) {
+        assert_eq!(e.username, who.username);
+        assert_eq!(e.target_id.as_deref(), Some(t.id.to_string().as_str()));
+        assert_eq!(e.new_value.as_ref().unwrap()["reason"], "核对资质");
+    }
+    assert_chain_ok(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sessions end in the transaction that changes the credential (S3)
+
+async fn live(store: &Store, token: &str) -> bool {
+    sessions::lookup_session(store, token, t0())
+        .await
+        .unwrap()
+        .is_some()
+}
+
+async fn session_count(store: &Store, user_id: i64) -> i64 {
+    let row = store
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.db().get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM sessions WHERE user_id = {user_id}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+async fn s3_password_change_reset_and_deactivation_end_sessions_in_their_transaction(store: Store) {
+    let admin = actor(&store, "sys1", Role::Sysadmin, None).await;
+    let u = user(&store, "ses_pw", Role::CentreStaff, None).await;
+    let other = user(&store, "ses_other", Role::CentreStaff, None).await;
+    let other_token = sessions::create_session(&store, other.id, t0())
+        .await
+        .unwrap();
+    let me = Actor::from_user(&u, None, None);
+    let mut tokens = vec![];
+    for _ in 0..3 {
+        tokens.push(sessions::create_session(&store, u.id, t0()).await.unwrap());
+    }
+    let current = sessions::lookup_session(&store, &tokens[0], t0())
+        .await
+        .unwrap()
+        .unwrap();
+    // A refused change ends nothing.
+    let e = accounts::change_password(
+        &store,
+        &me,
+        u.id,
+        "Wrong#Password1",
+        "New#Password2026",
+        Some(current.session_id),
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code_of(&e), "OLD_PASSWORD_WRONG");
+    assert_eq!(session_count(&store, u.id).await, 3);
+    // Change keeping the current session: the two others end, the current one lives.
+    let ended = accounts::change_password(
+        &store,
+        &me,
+        u.id,
+        PW,
+        "New#Password2026",
+        Some(current.session_id),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 2);
+    assert!(live(&store, &tokens[0]).await);
+    assert!(!live(&store, &tokens[1]).await);
+    assert!(!live(&store, &tokens[2]).await);
+    // A session id of someone else does not protect anything of mine, nor end theirs.
+    let others = sessions::lookup_session(&store, &other_token, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let ended = accounts::change_password(
+        &store,
+        &me,
+        u.id,
+        "New#Password2026",
+        "Newer#Password2026",
+        Some(others.session_id),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(session_count(&store, u.id).await, 0);
+    assert!(live(&store, &other_token).await);
+    // Without a session to keep: all end.
+    for _ in 0..2 {
+        sessions::create_session(&store, u.id, t0()).await.unwrap();
+    }
+    let ended = accounts::change_password(
+        &store,
+        &me,
+        u.id,
+        "Newer#Password2026",
+        "Newest#Password2026",
+        None,
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended, 2);
+    assert_eq!(session_count(&store, u.id).await, 0);
+    // Reset by the sysadmin ends every session of the user (and no one else's).
+    let t = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let e = accounts::reset_password(&store, &admin, u.id, "weak", t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "PASSWORD_WEAK");
+    assert!(live(&store, &t).await, "a refused reset ends nothing");
+    accounts::reset_password(&store, &admin, u.id, "Reset#Password99", t0())
+        .await
+        .unwrap();
+    assert!(!live(&store, &t).await);
+    assert_eq!(session_count(&store, u.id).await, 0);
+    // Deactivation likewise; activation ends nothing.
+    let t = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    accounts::set_user_active(&store, &admin, u.id, true, t0())
+        .await
+        .unwrap();
+    assert!(live(&store, &t).await);
+    accounts::set_user_active(&store, &admin, u.id, false, t0())
+        .await
+        .unwrap();
+    assert_eq!(session_count(&store, u.id).await, 0);
+    assert!(live(&store, &other_token).await);
+    assert_chain_ok(&store).await;
+}
+
+async fn s3_s10_logout_is_audited_once(store: Store) {
+    let u = user(&store, "ses_out", Role::CentreStaff, None).await;
+    let me = Actor::from_user(&u, Some("10.9.9.9".into()), Some("req-out".into()));
+    let a = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let b = sessions::create_session(&store, u.id, t0()).await.unwrap();
+    let sa = sessions::lookup_session(&store, &a, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let before = audit_rows(&store).await;
+    assert!(
+        sessions::delete_session_audited(&store, &a, &me, t0())
+            .await
+            .unwrap()
+    );
+    assert!(!live(&store, &a).await, "a replayed token is refused");
+    assert!(live(&store, &b).await, "other sessions live on");
+    assert_eq!(audit_rows(&store).await, before + 1);
+    let log = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter {
+            action: Some("auth.logout".into()),
+            ..Default::default()
+        },
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.total, 1);
+    let e = &log.items[0];
+    assert_eq!(e.username, "ses_out");
+    assert_eq!(e.user_id, Some(u.id));
+    assert_eq!(e.ip.as_deref(), Some("10.9.9.9"));
+    assert_eq!(e.request_id.as_deref(), Some("req-out"));
+    assert_eq!(e.target_type, "user");
+    assert_eq!(e.target_id.as_deref(), Some(u.id.to_string().as_str()));
+    assert_eq!(e.new_value.as_ref().unwrap()["session_id"], sa.session_id);
+    assert!(!format!("{e:?}").contains(&a), "no token in the audit log");
+    // Logging out twice (or with a made-up token) ends nothing and writes nothing.
+    assert!(
+        !sessions::delete_session_audited(&store, &a, &me, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sessions::delete_session_audited(&store, "not-a-token", &me, t0())
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_rows(&store).await, before + 1);
+    assert_chain_ok(&store).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit::record (events that change no record) and who may read users and the log (S7)
+
+async fn s10_record_writes_one_audit_row_for_an_event(store: Store) {
+    let centre = actor(&store, "centre", Role::CentreStaff, None).await;
+    let centre = Actor {
+        request_id: Some("req-x".into()),
+        ..centre
+    };
+    let before = audit_rows(&store).await;
+    let id = audit::record(
+        &store,
+        &centre,
+        "export.institutions",
+        "institution",
+        None,
+        serde_json::json!({ "rows": 3, "filter": { "q": "海珠" } }),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(id as u64, before + 1);
+    let id2 = audit::record(
+        &store,
+        &centre,
+        "file.download",
+        "file",
+        Some("17".into()),
+        serde_json::json!({}),
+        t0() + Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(id2, id + 1);
+    assert_eq!(audit_rows(&store).await, before + 2);
+    let log = audit::search(
+        &store,
+        &sys(),
+        &AuditFilter::default(),
+        &PageRequest::first(2),
+    )
+    .await
+    .unwrap();
+    let (second, first) = (&log.items[0], &log.items[1]);
+    assert_eq!(first.id, id);
+    assert_eq!(first.action, "export.institutions");
+    assert_eq!(first.target_type, "institution");
+    assert_eq!(first.target_id, None);
+    assert_eq!(first.old_value, None);
+    assert_eq!(first.new_value.as_ref().unwrap()["filter"]["q"], "海珠");
+    assert_eq!(first.username, "centre");
+    assert_eq!(first.role.as_deref(), Some("centre_staff"));
+    assert_eq!(first.request_id.as_deref(), Some("req-x"));
+    assert_eq!(first.at, t0());
+    assert_eq!(second.target_id.as_deref(), Some("17"));
+    // Concurrent records keep the chain.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (s, a) = (store.clone(), centre.clone());
+            tokio::spawn(async move {
+                audit::record(
+                    &s,
+                    &a,
+                    "export.teachers",
+                    "teacher",
+                    None,
+                    serde_json::json!({ "i": i }),
+                    t0(),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(assert_chain_ok(&store).await, before + 10);
+}
+
+async fn s7_only_sysadmin_lists_users_and_only_auditor_reads_the_log(store: Store) {
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let mut viewers = vec![];
+    for role in Role::ALL {
+        let i = role.is_institution().then_some(inst.id);
+        viewers.push((
+            role,
+            actor(&store, &format!("v_{}", role.code()), role, i).await,
+        ));
+    }
+    let total_users = accounts::count_users(&store).await.unwrap();
+    for (role, who) in &viewers {
+        let users =
+            accounts::list_users(&store, who, &Default::default(), &PageRequest::default()).await;
+        if *role == Role::Sysadmin {
+            assert_eq!(users.unwrap().total, total_users);
+        } else {
+            assert!(
+                matches!(users, Err(StoreError::Forbidden { .. })),
+                "{role:?} listed users: {users:?}"
+            );
+        }
+        let log = audit::search(
+            &store,
+            who,
+            &AuditFilter::default(),
+            &PageRequest::default(),
+        )
+        .await;
+        if *role == Role::Auditor {
+            assert_eq!(log.unwrap().total, audit_rows(&store).await);
+        } else {
+            assert!(
+                matches!(log, Err(StoreError::Forbidden { .. })),
+                "{role:?} read the audit log: {log:?}"
+            );
+        }
+    }
+    // The system (CLI, jobs) may do both.
+    accounts::list_users(&store, &sys(), &Default::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    audit::search(
+        &store,
+        &sys(),
+        &AuditFilter::default(),
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    // A user id without a role is not the system.
+    let roleless = Actor {
+        user_id: Some(viewers[0].1.user_id.unwrap()),
+        role: None,
+        ..sys()
+    };
+    assert!(matches!(
+        accounts::list_users(
+            &store,
+            &roleless,
+            &Default::default(),
+            &PageRequest::default()
+        )
+        .await,
+        Err(StoreError::Forbidden { .. })
+    ));
+    assert!(matches!(
+        audit::search(
+            &store,
+            &roleless,
+            &AuditFilter::default(),
+            &PageRequest::default()
+        )
+        .await,
+        Err(StoreError::Forbidden { .. })
+    ));
 }
