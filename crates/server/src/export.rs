@@ -63,25 +63,15 @@ pub async fn audit_export(
     target_type: &str,
     detail: serde_json::Value,
 ) -> AppResult<()> {
-    let actor = user.actor(ctx);
-    let now = state.clock.now();
-    let txn = state
-        .store
-        .begin_write()
-        .await
-        .map_err(peixun_store::StoreError::from)?;
-    peixun_store::audit::append(
-        &txn,
-        &actor,
+    peixun_store::audit::record(
+        &state.store,
+        &user.actor(ctx),
         &format!("export.{what}"),
         target_type,
         None,
-        None,
-        Some(detail),
-        now,
+        detail,
+        state.clock.now(),
     )
-    .await
-    .map_err(peixun_store::StoreError::from)?;
-    txn.commit().await.map_err(peixun_store::StoreError::from)?;
+    .await?;
     Ok(())
 }

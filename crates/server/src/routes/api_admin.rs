@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, NewUser};
-use peixun_store::{audit, sessions};
+use peixun_store::audit;
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/api/v1/users", list_users)
@@ -28,10 +28,12 @@ pub fn register(r: Registrar) -> Registrar {
     security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Json<UserPage>> {
     let page = page_request(q.page, q.per_page);
-    let res = accounts::list_users(&state.store, &q.filter()?, &page).await?;
+    let res = accounts::list_users(&state.store, &user.actor(&ctx), &q.filter()?, &page).await?;
     Ok(Json(UserPage {
         items: res.items.into_iter().map(Into::into).collect(),
         total: res.total,
@@ -109,11 +111,13 @@ pub async fn new_user(
     security(("bearer" = [])))]
 pub async fn search_audit(
     State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
     let filter = audit_filter(&q)?;
     let page = page_request(q.page, q.per_page);
-    let res = audit::search(&state.store, &filter, &page).await?;
+    let res = audit::search(&state.store, &user.actor(&ctx), &filter, &page).await?;
     Ok(Json(AuditPage {
         items: res.items.into_iter().map(Into::into).collect(),
         total: res.total,
@@ -143,9 +147,6 @@ pub async fn set_active(
         state.clock.now(),
     )
     .await?;
-    if !req.active {
-        sessions::delete_sessions_for_user(&state.store, id).await?;
-    }
     Ok(Json(u.into()))
 }
 
@@ -183,6 +184,5 @@ pub async fn do_reset_password(
         state.clock.now(),
     )
     .await?;
-    sessions::delete_sessions_for_user(&state.store, id).await?;
     Ok((u, password))
 }

@@ -55,8 +55,18 @@ pub async fn do_login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<StatusCode> {
-    sessions::delete_session(&state.store, &user.token).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+) -> AppResult<StatusCode> {
+    sessions::delete_session_audited(
+        &state.store,
+        &user.token,
+        &user.actor(&ctx),
+        state.clock.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,9 +125,9 @@ pub async fn do_change_password(
         user.user.id,
         current,
         new,
+        None, // every session ends in the change's transaction, this one too: a new one follows
         now,
     )
     .await?;
-    sessions::delete_sessions_for_user(&state.store, user.user.id).await?;
     Ok(sessions::create_session(&state.store, user.user.id, now).await?)
 }

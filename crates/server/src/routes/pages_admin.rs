@@ -19,7 +19,7 @@ use minijinja::value::Value;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, UserView};
 use peixun_store::audit::{self, AuditEntry};
-use peixun_store::{PageRequest, institutions, sessions};
+use peixun_store::{PageRequest, institutions};
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/users", users_list)
@@ -47,6 +47,7 @@ fn user_value(u: &UserView) -> Value {
 async fn users_list(
     State(state): State<AppState>,
     user: CurrentUser,
+    ctx: RequestCtx,
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Response> {
     let page = page_request(q.page, None);
@@ -57,7 +58,7 @@ async fn users_list(
         .collect();
     let (items, pager_v, errors) = match q.filter() {
         Ok(filter) => {
-            let res = accounts::list_users(&state.store, &filter, &page).await?;
+            let res = accounts::list_users(&state.store, &user.actor(&ctx), &filter, &page).await?;
             (
                 res.items.iter().map(user_value).collect::<Vec<_>>(),
                 pager(
@@ -112,7 +113,7 @@ async fn users_export(
             page: Some(page_no),
             per_page: PageRequest::MAX_PER_PAGE,
         };
-        let res = accounts::list_users(&state.store, &filter, &page).await?;
+        let res = accounts::list_users(&state.store, &user.actor(&ctx), &filter, &page).await?;
         let n = res.items.len();
         for u in res.items {
             rows.push(vec![
@@ -277,9 +278,6 @@ async fn user_set_active(
         state.clock.now(),
     )
     .await?;
-    if !active {
-        sessions::delete_sessions_for_user(&state.store, id).await?;
-    }
     Ok(Redirect::to("/users?saved=user").into_response())
 }
 
@@ -334,6 +332,7 @@ fn audit_params(q: &AuditQuery) -> Vec<(&'static str, String)> {
 async fn audit_list(
     State(state): State<AppState>,
     user: CurrentUser,
+    ctx: RequestCtx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
     let params = audit_params(&q);
@@ -348,7 +347,7 @@ async fn audit_list(
     let page = page_request(q.page, None);
     let (items, pager_v, errors) = match audit_filter(&q) {
         Ok(filter) => {
-            let res = audit::search(&state.store, &filter, &page).await?;
+            let res = audit::search(&state.store, &user.actor(&ctx), &filter, &page).await?;
             let items: Vec<Value> = res
                 .items
                 .iter()
@@ -421,7 +420,7 @@ async fn audit_export(
             page: Some(page_no),
             per_page: PageRequest::MAX_PER_PAGE,
         };
-        let res = audit::search(&state.store, &filter, &page).await?;
+        let res = audit::search(&state.store, &user.actor(&ctx), &filter, &page).await?;
         let n = res.items.len();
         for e in res.items {
             rows.push(vec![

@@ -121,9 +121,16 @@ async fn login_submit(
 async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
+    ctx: RequestCtx,
     CsrfForm(_): CsrfForm,
 ) -> AppResult<Response> {
-    sessions::delete_session(&state.store, &user.token).await?;
+    sessions::delete_session_audited(
+        &state.store,
+        &user.token,
+        &user.actor(&ctx),
+        state.clock.now(),
+    )
+    .await?;
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,

@@ -4,7 +4,7 @@
 use crate::both_backends;
 use crate::harness::{TestApp, Who};
 use peixun_store::audit::AuditFilter;
-use peixun_store::{Backend, PageRequest, audit};
+use peixun_store::{Actor, Backend, PageRequest, audit};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -52,6 +52,7 @@ async fn exports_are_xlsx_and_guarded(backend: Backend) {
     }
     let exports = audit::search(
         &app.store,
+        &Actor::system("test"),
         &AuditFilter {
             action: Some("export.institutions".into()),
             ..Default::default()

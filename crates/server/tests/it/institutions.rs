@@ -425,6 +425,7 @@ async fn r_pii_1_full_id_number_only_on_purpose_with_a_reason_and_audited() {
     assert_eq!(r.json()["id_number"], full.as_str());
     let log = peixun_store::audit::search(
         &app.store,
+        &Actor::system("test"),
         &peixun_store::audit::AuditFilter {
             action: Some("teacher.reveal_id_number".into()),
             ..Default::default()
