@@ -369,3 +369,47 @@ async fn s2_a_login_flood_never_gets_5xx(backend: Backend) {
 }
 
 both_backends!(s2_a_login_flood_never_gets_5xx);
+
+/// S10: a logout (page or API) writes exactly one `auth.logout` row; a replay writes none.
+async fn s10_logout_is_audited(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let logouts = |app: &TestApp| {
+        let store = app.store.clone();
+        async move {
+            peixun_store::audit::search(
+                &store,
+                &peixun_store::Actor::system("t"),
+                &peixun_store::audit::AuditFilter {
+                    action: Some("auth.logout".into()),
+                    ..Default::default()
+                },
+                &peixun_store::PageRequest::first(10),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let s = app.fresh_session(Who::CentreStaff).await;
+    let out = app
+        .post_form_raw("/logout", Some(&s.token), &[("csrf_token", &s.csrf)], &[])
+        .await;
+    assert_eq!(out.status, 303);
+    let s = app.fresh_session(Who::Bureau).await;
+    let call = |t: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/auth/logout")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(app.send(call(&s.token)).await.status, 204);
+    assert_eq!(app.send(call(&s.token)).await.status, 401);
+    let log = logouts(&app).await;
+    assert_eq!(log.total, 2);
+    assert_eq!(log.items[0].role.as_deref(), Some("bureau"));
+    assert_eq!(log.items[1].role.as_deref(), Some("centre_staff"));
+    assert!(log.items.iter().all(|e| e.request_id.is_some()));
+}
+
+both_backends!(s10_logout_is_audited);

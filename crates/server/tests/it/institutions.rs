@@ -485,3 +485,57 @@ async fn users_list_filters_by_name_and_role() {
         .await;
     assert!(x.body.starts_with(b"PK"));
 }
+
+/// R-PII-1: the edit page and the API save a teacher without the full ID number (empty = keep).
+async fn teacher_edit_without_retyping_the_id_number(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (a, t) = (app.inst_a, app.teacher_a);
+    let full = citizen_id("44010519800101123");
+    let stored = |app: &TestApp| {
+        let (store, now) = (app.store.clone(), app.clock_now());
+        async move {
+            teachers::reveal_id_number(&store, &Actor::system("t"), t, "测试核对", now)
+                .await
+                .unwrap()
+        }
+    };
+    let edit = app
+        .get(&format!("/teachers/{t}/edit"), Who::InstAAdmin)
+        .await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.text().contains("留空则不修改"));
+    assert!(!edit.text().contains(&full));
+    let r = app
+        .post_form(
+            &format!("/teachers/{t}/edit"),
+            Who::InstAAdmin,
+            &[
+                ("name", "李老师（改）"),
+                ("id_number", ""),
+                ("phone", "13700137001"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        teacher_names(&app, a)
+            .await
+            .contains(&"李老师（改）".to_string())
+    );
+    assert_eq!(stored(&app).await, full);
+    // The API: an absent id_number keeps it too.
+    let r = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teachers/{t}"),
+            Who::CentreStaff,
+            Some(json!({ "name": "李老师", "phone": "13700137002" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["phone"], "13700137002");
+    assert_eq!(stored(&app).await, full);
+}
+
+both_backends!(teacher_edit_without_retyping_the_id_number);
