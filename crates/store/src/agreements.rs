@@ -848,3 +848,28 @@ pub async fn list_agreements(
         })
         .collect()
 }
+
+/// One application (its institution's users, the centre, bureau and city): the same scope rule
+/// as [`list_applications`] (S6). Added for the application page of the server.
+pub async fn get_application(store: &Store, viewer: &Actor, id: i64) -> Result<ApplicationView> {
+    let m = application::Entity::find_by_id(id)
+        .one(store.db())
+        .await?
+        .ok_or(StoreError::NotFound {
+            entity: "application",
+        })?;
+    if !can_view(viewer, m.institution_id) || viewer.role == Some(Role::Sysadmin) {
+        return Err(StoreError::forbidden("无权查看该申报"));
+    }
+    let name = rounds::institution_names(store.db(), [m.institution_id])
+        .await?
+        .remove(&m.institution_id)
+        .unwrap_or_default();
+    let agreement_id = agreement::Entity::find()
+        .filter(agreement::Column::RoundId.eq(m.round_id))
+        .filter(agreement::Column::InstitutionId.eq(m.institution_id))
+        .one(store.db())
+        .await?
+        .map(|a| a.id);
+    Ok(app_view(m, name, agreement_id))
+}
