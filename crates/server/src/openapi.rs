@@ -2,7 +2,7 @@
 
 use crate::api_types::*;
 use crate::error::ErrorBody;
-use crate::routes::{api_admin, api_auth, api_institutions, ops};
+use crate::routes::{api_admin, api_auth, api_institutions, api_rounds, ops};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -33,6 +33,42 @@ use utoipa::{Modify, OpenApi};
         api_admin::set_active,
         api_admin::reset_password,
         api_admin::search_audit,
+        api_rounds::list_plans,
+        api_rounds::create_plan,
+        api_rounds::get_plan,
+        api_rounds::update_plan,
+        api_rounds::submit_plan,
+        api_rounds::decide_plan,
+        api_rounds::list_rounds,
+        api_rounds::create_round,
+        api_rounds::get_round,
+        api_rounds::update_round,
+        api_rounds::publish_round,
+        api_rounds::close_round,
+        api_rounds::round_history,
+        api_rounds::list_applications,
+        api_rounds::list_agreements,
+        api_rounds::list_filings,
+        api_rounds::round_bulletin,
+        api_rounds::bulletin_index,
+        api_rounds::apply,
+        api_rounds::get_application,
+        api_rounds::cap_preview,
+        api_rounds::sign,
+        api_rounds::get_agreement,
+        api_rounds::override_cap,
+        api_rounds::terminate,
+        api_rounds::list_performance,
+        api_rounds::record_performance,
+        api_rounds::submit_filing,
+        api_rounds::get_filing,
+        api_rounds::withdraw_filing,
+        api_rounds::resubmit_filing,
+        api_rounds::return_filing,
+        api_rounds::reject_filing,
+        api_rounds::approve_filing,
+        api_rounds::calc_cap,
+        api_rounds::list_inbox,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -42,6 +78,14 @@ use utoipa::{Modify, OpenApi};
         (name = "teachers", description = "授课师资"),
         (name = "users", description = "用户管理（系统管理员）"),
         (name = "audit", description = "审计日志（审计管理员）"),
+        (name = "plans", description = "年度培训任务计划（R-PLAN-1、R-PLAN-4）"),
+        (name = "rounds", description = "培训批次与结转（R-PLAN-2、R-PLAN-3）"),
+        (name = "applications", description = "申报与签约班次上限核定（R-CAP-1…7）"),
+        (name = "agreements", description = "委托培训协议（R-AGR-1、R-CAP-8）"),
+        (name = "filings", description = "开班备案与名额排队（R-FIL-6）"),
+        (name = "bulletin", description = "公示（无需登录）"),
+        (name = "tools", description = "试算工具"),
+        (name = "inbox", description = "机构消息"),
         (name = "ops", description = "运行状态"),
     )
 )]

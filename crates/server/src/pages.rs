@@ -29,9 +29,18 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     match role {
         Role::CentreAdmin | Role::CentreStaff | Role::Bureau | Role::City => {
             items.push(("/institutions", "培训机构目录"));
+            items.push(("/plans", "年度计划"));
+            items.push(("/rounds", "培训批次"));
+            if role.is_centre() {
+                items.push(("/tools/cap", "上限试算"));
+            }
+            items.push(("/bulletin", "公示"));
         }
         Role::InstitutionAdmin | Role::InstitutionStaff => {
             items.push(("/institutions", "本机构信息"));
+            items.push(("/rounds", "培训批次"));
+            items.push(("/inbox", "消息"));
+            items.push(("/bulletin", "公示"));
         }
         Role::Sysadmin => items.push(("/users", "用户管理")),
         Role::Auditor => items.push(("/audit", "审计日志")),

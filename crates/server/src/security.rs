@@ -45,8 +45,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("public, max-age=3600"));
     } else {
-        // Pages and API responses may carry personal data (S19): never cache them.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Pages and API responses may carry personal data (S19): never cache them, unless the
+        // handler said otherwise (the public bulletin: `no-cache` with an ETag).
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
     }
     resp
 }

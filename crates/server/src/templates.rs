@@ -53,6 +53,67 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "audit_list.html",
         include_str!("../templates/audit_list.html"),
     ),
+    (
+        "plans_list.html",
+        include_str!("../templates/plans_list.html"),
+    ),
+    (
+        "plan_form.html",
+        include_str!("../templates/plan_form.html"),
+    ),
+    (
+        "plan_detail.html",
+        include_str!("../templates/plan_detail.html"),
+    ),
+    (
+        "rounds_list.html",
+        include_str!("../templates/rounds_list.html"),
+    ),
+    (
+        "round_form.html",
+        include_str!("../templates/round_form.html"),
+    ),
+    (
+        "round_detail.html",
+        include_str!("../templates/round_detail.html"),
+    ),
+    (
+        "round_apply.html",
+        include_str!("../templates/round_apply.html"),
+    ),
+    (
+        "applications_list.html",
+        include_str!("../templates/applications_list.html"),
+    ),
+    (
+        "application_detail.html",
+        include_str!("../templates/application_detail.html"),
+    ),
+    (
+        "agreement_detail.html",
+        include_str!("../templates/agreement_detail.html"),
+    ),
+    (
+        "filing_detail.html",
+        include_str!("../templates/filing_detail.html"),
+    ),
+    (
+        "round_filings.html",
+        include_str!("../templates/round_filings.html"),
+    ),
+    (
+        "bulletin_index.html",
+        include_str!("../templates/bulletin_index.html"),
+    ),
+    (
+        "bulletin_round.html",
+        include_str!("../templates/bulletin_round.html"),
+    ),
+    (
+        "calculator.html",
+        include_str!("../templates/calculator.html"),
+    ),
+    ("inbox.html", include_str!("../templates/inbox.html")),
 ];
 
 pub const APP_CSS: &str = include_str!("../static/app.css");

@@ -7,11 +7,15 @@
 pub mod api_admin;
 pub mod api_auth;
 pub mod api_institutions;
+pub mod api_rounds;
 pub mod forms;
 pub mod ops;
 pub mod pages_admin;
 pub mod pages_auth;
+pub mod pages_bulletin;
 pub mod pages_institutions;
+pub mod pages_rounds;
+pub mod rounds_forms;
 
 use crate::AppState;
 use axum::Router;
@@ -62,6 +66,14 @@ pub const BUSINESS: &[Role] = &[
 /// Teachers: the centre manages all, an institution its own.
 pub const TEACHER_WRITE: &[Role] = &[CentreAdmin, CentreStaff, InstitutionAdmin, InstitutionStaff];
 pub const SYSADMIN: &[Role] = &[Sysadmin];
+/// Plans, rounds, caps and agreements (R-PLAN-*, R-CAP-*, R-AGR-1): the centre admin decides.
+pub const CENTRE_ADMIN: &[Role] = &[CentreAdmin];
+/// The bureau co-approves the year plan (R-PLAN-1).
+pub const BUREAU: &[Role] = &[Bureau];
+/// Who reads plans and caps: the centre, the bureau and the city.
+pub const PLAN_READ: &[Role] = &[CentreAdmin, CentreStaff, Bureau, City];
+/// Institutions apply, file and read their inbox (their own records only, S6).
+pub const INSTITUTION: &[Role] = &[InstitutionAdmin, InstitutionStaff];
 pub const AUDITOR: &[Role] = &[Auditor];
 
 /// One row of the role × route table.
@@ -177,6 +189,175 @@ pub const ROUTES: &[RouteDef] = &[
         "/users/{id}/reset-password",
         Access::Roles(SYSADMIN),
     ),
+    // plans and rounds (R-PLAN-1..4), applications, caps and agreements (R-CAP-*, R-AGR-1),
+    // the quota queue (R-FIL-6), the public bulletin, the cap calculator and the inbox (API)
+    r("GET", "/api/v1/plans", Access::Roles(PLAN_READ)),
+    r("POST", "/api/v1/plans", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/api/v1/plans/{id}", Access::Roles(PLAN_READ)),
+    r("PUT", "/api/v1/plans/{id}", Access::Roles(CENTRE_ADMIN)),
+    r(
+        "POST",
+        "/api/v1/plans/{id}/submit",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("POST", "/api/v1/plans/{id}/decision", Access::Roles(BUREAU)),
+    r("GET", "/api/v1/rounds", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/rounds", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/api/v1/rounds/{id}", Access::Roles(BUSINESS)),
+    r("PUT", "/api/v1/rounds/{id}", Access::Roles(CENTRE_ADMIN)),
+    r(
+        "POST",
+        "/api/v1/rounds/{id}/publish",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/rounds/{id}/close",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/history",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/applications",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/agreements",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/filings",
+        Access::Roles(BUSINESS),
+    ),
+    r("GET", "/api/v1/rounds/{id}/bulletin", Access::Public),
+    r("GET", "/api/v1/bulletin", Access::Public),
+    r("POST", "/api/v1/applications", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/applications/{id}", Access::Roles(BUSINESS)),
+    r(
+        "GET",
+        "/api/v1/applications/{id}/cap",
+        Access::Roles(PLAN_READ),
+    ),
+    r("POST", "/api/v1/agreements", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/api/v1/agreements/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/api/v1/agreements/{id}/override",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/agreements/{id}/terminate",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "GET",
+        "/api/v1/institutions/{id}/performance",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "POST",
+        "/api/v1/institutions/{id}/performance",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("POST", "/api/v1/filings", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/filings/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/api/v1/filings/{id}/withdraw",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/api/v1/filings/{id}/resubmit",
+        Access::Roles(INSTITUTION),
+    ),
+    r("POST", "/api/v1/filings/{id}/return", Access::Roles(CENTRE)),
+    r("POST", "/api/v1/filings/{id}/reject", Access::Roles(CENTRE)),
+    r(
+        "POST",
+        "/api/v1/filings/{id}/approve",
+        Access::Roles(CENTRE),
+    ),
+    r("POST", "/api/v1/tools/cap", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/inbox", Access::Roles(INSTITUTION)),
+    // the same, as pages
+    r("GET", "/plans", Access::Roles(PLAN_READ)),
+    r("GET", "/plans/new", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/plans/new", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/plans/{id}", Access::Roles(PLAN_READ)),
+    r("GET", "/plans/{id}/edit", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/plans/{id}/edit", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/plans/{id}/submit", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/plans/{id}/decide", Access::Roles(BUREAU)),
+    r("GET", "/rounds", Access::Roles(BUSINESS)),
+    r("GET", "/rounds/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/rounds/new", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/rounds/new", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/rounds/{id}", Access::Roles(BUSINESS)),
+    r("GET", "/rounds/{id}/edit", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/rounds/{id}/edit", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/rounds/{id}/publish", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/rounds/{id}/close", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/rounds/{id}/apply", Access::Roles(INSTITUTION)),
+    r("POST", "/rounds/{id}/apply", Access::Roles(INSTITUTION)),
+    r("GET", "/rounds/{id}/applications", Access::Roles(BUSINESS)),
+    r(
+        "GET",
+        "/rounds/{id}/applications/export.xlsx",
+        Access::Roles(BUSINESS),
+    ),
+    r("GET", "/rounds/{id}/filings", Access::Roles(BUSINESS)),
+    r(
+        "GET",
+        "/rounds/{id}/filings/export.xlsx",
+        Access::Roles(BUSINESS),
+    ),
+    r("GET", "/applications/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/applications/{id}/sign",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/applications/{id}/performance",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("GET", "/agreements/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/agreements/{id}/override",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/agreements/{id}/terminate",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/agreements/{id}/filings",
+        Access::Roles(INSTITUTION),
+    ),
+    r("GET", "/filings/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/filings/{id}/withdraw", Access::Roles(INSTITUTION)),
+    r("POST", "/filings/{id}/resubmit", Access::Roles(INSTITUTION)),
+    r("POST", "/filings/{id}/return", Access::Roles(CENTRE)),
+    r("POST", "/filings/{id}/reject", Access::Roles(CENTRE)),
+    r("POST", "/filings/{id}/approve", Access::Roles(CENTRE)),
+    r("GET", "/bulletin", Access::Public),
+    r("GET", "/bulletin/rounds/{id}", Access::Public),
+    r("GET", "/bulletin/rounds/{id}/export.xlsx", Access::Public),
+    r("GET", "/tools/cap", Access::Roles(CENTRE)),
+    r("GET", "/inbox", Access::Roles(INSTITUTION)),
+    r("POST", "/inbox/{id}/read", Access::Roles(INSTITUTION)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -248,6 +429,9 @@ fn build() -> Registrar {
     let r = api_institutions::register(r);
     let r = pages_institutions::register(r);
     let r = api_admin::register(r);
+    let r = api_rounds::register(r);
+    let r = pages_rounds::register(r);
+    let r = pages_bulletin::register(r);
     pages_admin::register(r)
 }
 

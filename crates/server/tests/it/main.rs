@@ -5,9 +5,12 @@
 mod harness;
 
 mod auth;
+mod bulletin;
 mod exports;
 mod institutions;
 mod openapi;
+mod queue_http;
+mod rounds;
 mod route_table;
 mod security;
 mod startup;

@@ -66,6 +66,38 @@ const API_AUDITOR: [u16; 10] = [401, 403, 403, 403, 403, 403, 403, 403, 200, 403
 const BAD_INSTITUTION: &str = r#"{"name":"","credit_code":"","registered_address":"","contact_person":"","contact_phone":""}"#;
 const BAD_TEACHER: &str = r#"{"name":"","id_number":"","phone":""}"#;
 
+// Plans, rounds, caps, agreements, filings (issue 4).
+const PAGE_PLAN_READ: [u16; 10] = [303, 200, 200, 200, 200, 403, 403, 403, 403, 403];
+const API_PLAN_READ: [u16; 10] = [401, 200, 200, 200, 200, 403, 403, 403, 403, 403];
+const PAGE_CA: [u16; 10] = [303, 200, 403, 403, 403, 403, 403, 403, 403, 403];
+const PAGE_CA_FORM: [u16; 10] = [303, 422, 403, 403, 403, 403, 403, 403, 403, 403];
+/// The centre admin's action succeeds (publish, close, submit a draft).
+const PAGE_CA_DONE: [u16; 10] = [303, 303, 403, 403, 403, 403, 403, 403, 403, 403];
+const API_CA_WRITE: [u16; 10] = [401, 422, 403, 403, 403, 403, 403, 403, 403, 403];
+const API_CA_DONE: [u16; 10] = [401, 200, 403, 403, 403, 403, 403, 403, 403, 403];
+const PAGE_INST: [u16; 10] = [303, 403, 403, 403, 403, 200, 200, 200, 403, 403];
+const API_INST: [u16; 10] = [401, 403, 403, 403, 403, 200, 200, 200, 403, 403];
+const PAGE_INST_FORM: [u16; 10] = [303, 403, 403, 403, 403, 422, 422, 422, 403, 403];
+const API_INST_WRITE: [u16; 10] = [401, 403, 403, 403, 403, 422, 422, 422, 403, 403];
+/// Acting on institution A's record: A may (and fails validation), B is refused (S6).
+const PAGE_INST_A_FORM: [u16; 10] = [303, 403, 403, 403, 403, 422, 422, 403, 403, 403];
+const API_INST_A_WRITE: [u16; 10] = [401, 403, 403, 403, 403, 422, 422, 403, 403, 403];
+/// A withdraws its filing (then it is withdrawn: the staff member's try is 422); B is refused.
+const PAGE_WITHDRAW_A: [u16; 10] = [303, 403, 403, 403, 403, 303, 422, 403, 403, 403];
+const API_WITHDRAW_A: [u16; 10] = [401, 403, 403, 403, 403, 200, 422, 403, 403, 403];
+/// The centre approves a filing holding a slot (then it is approved: the second try is 422).
+const PAGE_APPROVE: [u16; 10] = [303, 303, 422, 403, 403, 403, 403, 403, 403, 403];
+const API_APPROVE: [u16; 10] = [401, 200, 422, 403, 403, 403, 403, 403, 403, 403];
+const PAGE_BUREAU_FORM: [u16; 10] = [303, 403, 403, 422, 403, 403, 403, 403, 403, 403];
+const API_BUREAU_WRITE: [u16; 10] = [401, 403, 403, 422, 403, 403, 403, 403, 403, 403];
+const BAD_PLAN: &str = r#"{"year":1,"total_classes":0,"budget":"0"}"#;
+const BAD_ROUND: &str = r#"{"year":1,"half":"h1","base_planned":1,"window_start":"2026-03-01","window_end":"2026-03-31"}"#;
+const BAD_APPLICATION: &str = r#"{"round_id":0,"occupations":[],"classes_requested":1}"#;
+const BAD_PERFORMANCE: &str =
+    r#"{"round_label":"","completed_on_time":1,"score":"90","evidence":""}"#;
+const BAD_FILING: &str =
+    r#"{"agreement_id":0,"occupation":"","level":"","start_date":"2026-04-01"}"#;
+
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
     row("GET", "/healthz", Call::Api, ALL_200),
@@ -118,6 +150,86 @@ const TABLE: &[Row] = &[
     row("POST", "/users/new", Call::Form(&[("username", "")]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     row("POST", "/users/{id}/active", Call::Form(&[("active", "1")]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 303]),
     row("POST", "/users/{id}/reset-password", Call::Form(&[]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 200]),
+    // plans and rounds, caps and agreements, the quota queue, bulletin, calculator, inbox (API)
+    row("GET", "/api/v1/plans", Call::Api, API_PLAN_READ),
+    row("POST", "/api/v1/plans", Call::ApiBody(BAD_PLAN), API_CA_WRITE),
+    row("GET", "/api/v1/plans/{id}", Call::Api, API_PLAN_READ),
+    row("PUT", "/api/v1/plans/{id}", Call::ApiBody(BAD_PLAN), API_CA_WRITE),
+    row("POST", "/api/v1/plans/{id}/submit", Call::Api, API_CA_DONE),
+    row("POST", "/api/v1/plans/{id}/decision", Call::ApiBody(r#"{"decision":"return","comment":""}"#), API_BUREAU_WRITE),
+    row("GET", "/api/v1/rounds", Call::Api, API_BUSINESS_LIST),
+    row("POST", "/api/v1/rounds", Call::ApiBody(BAD_ROUND), API_CA_WRITE),
+    row("GET", "/api/v1/rounds/{id}", Call::Api, API_BUSINESS_LIST),
+    row("PUT", "/api/v1/rounds/{id}", Call::ApiBody(BAD_ROUND), API_CA_WRITE),
+    row("POST", "/api/v1/rounds/{id}/publish", Call::Api, API_CA_DONE),
+    row("POST", "/api/v1/rounds/{id}/close", Call::Api, API_CA_DONE),
+    row("GET", "/api/v1/rounds/{id}/history", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/rounds/{id}/applications", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/rounds/{id}/agreements", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/rounds/{id}/filings", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/rounds/{id}/bulletin", Call::Api, ALL_200),
+    row("GET", "/api/v1/bulletin", Call::Api, ALL_200),
+    row("POST", "/api/v1/applications", Call::ApiBody(BAD_APPLICATION), API_INST_WRITE),
+    row("GET", "/api/v1/applications/{id}", Call::Api, API_READ_A),
+    row("GET", "/api/v1/applications/{id}/cap", Call::Api, API_PLAN_READ),
+    row("POST", "/api/v1/agreements", Call::ApiBody(r#"{"application_id":0}"#), [401, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/api/v1/agreements/{id}", Call::Api, API_READ_A),
+    row("POST", "/api/v1/agreements/{id}/override", Call::ApiBody(r#"{"cap":1,"reason":""}"#), API_CA_WRITE),
+    row("POST", "/api/v1/agreements/{id}/terminate", Call::ApiBody(r#"{"cause":"x","reason":""}"#), API_CA_WRITE),
+    row("GET", "/api/v1/institutions/{id}/performance", Call::Api, API_READ_A),
+    row("POST", "/api/v1/institutions/{id}/performance", Call::ApiBody(BAD_PERFORMANCE), API_CA_WRITE),
+    row("POST", "/api/v1/filings", Call::ApiBody(BAD_FILING), API_INST_WRITE),
+    row("GET", "/api/v1/filings/{id}", Call::Api, API_READ_A),
+    row("POST", "/api/v1/filings/{id}/withdraw", Call::Api, API_WITHDRAW_A),
+    row("POST", "/api/v1/filings/{id}/resubmit", Call::Api, API_INST_A_WRITE),
+    row("POST", "/api/v1/filings/{id}/return", Call::ApiBody(r#"{"items":[]}"#), API_CENTRE_WRITE),
+    row("POST", "/api/v1/filings/{id}/reject", Call::ApiBody(r#"{"reason":""}"#), API_CENTRE_WRITE),
+    row("POST", "/api/v1/filings/{id}/approve", Call::Api, API_APPROVE),
+    row("POST", "/api/v1/tools/cap", Call::ApiBody("{}"), API_CENTRE_WRITE),
+    row("GET", "/api/v1/inbox", Call::Api, API_INST),
+    // the same, as pages
+    row("GET", "/plans", Call::Page, PAGE_PLAN_READ),
+    row("GET", "/plans/new", Call::Page, PAGE_CA),
+    row("POST", "/plans/new", Call::Form(&[("year", "")]), PAGE_CA_FORM),
+    row("GET", "/plans/{id}", Call::Page, PAGE_PLAN_READ),
+    row("GET", "/plans/{id}/edit", Call::Page, PAGE_CA),
+    row("POST", "/plans/{id}/edit", Call::Form(&[("year", "")]), PAGE_CA_FORM),
+    row("POST", "/plans/{id}/submit", Call::Form(&[]), PAGE_CA_DONE),
+    row("POST", "/plans/{id}/decide", Call::Form(&[]), PAGE_BUREAU_FORM),
+    row("GET", "/rounds", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/new", Call::Page, PAGE_CA),
+    row("POST", "/rounds/new", Call::Form(&[("year", "")]), PAGE_CA_FORM),
+    row("GET", "/rounds/{id}", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/{id}/edit", Call::Page, PAGE_CA),
+    row("POST", "/rounds/{id}/edit", Call::Form(&[("year", "")]), PAGE_CA_FORM),
+    row("POST", "/rounds/{id}/publish", Call::Form(&[]), PAGE_CA_DONE),
+    row("POST", "/rounds/{id}/close", Call::Form(&[]), PAGE_CA_DONE),
+    row("GET", "/rounds/{id}/apply", Call::Page, PAGE_INST),
+    row("POST", "/rounds/{id}/apply", Call::Form(&[]), PAGE_INST_FORM),
+    row("GET", "/rounds/{id}/applications", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/{id}/applications/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/{id}/filings", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/rounds/{id}/filings/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/applications/{id}", Call::Page, PAGE_READ_A),
+    row("POST", "/applications/{id}/sign", Call::Form(&[("override_reason", "x")]), PAGE_CA_FORM),
+    row("POST", "/applications/{id}/performance", Call::Form(&[]), PAGE_CA_FORM),
+    row("GET", "/agreements/{id}", Call::Page, PAGE_READ_A),
+    row("POST", "/agreements/{id}/override", Call::Form(&[]), PAGE_CA_FORM),
+    row("POST", "/agreements/{id}/terminate", Call::Form(&[]), PAGE_CA_FORM),
+    row("POST", "/agreements/{id}/filings", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("GET", "/filings/{id}", Call::Page, PAGE_READ_A),
+    row("POST", "/filings/{id}/withdraw", Call::Form(&[]), PAGE_WITHDRAW_A),
+    row("POST", "/filings/{id}/resubmit", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("POST", "/filings/{id}/return", Call::Form(&[]), PAGE_CENTRE_FORM),
+    row("POST", "/filings/{id}/reject", Call::Form(&[]), PAGE_CENTRE_FORM),
+    row("POST", "/filings/{id}/approve", Call::Form(&[]), PAGE_APPROVE),
+    row("GET", "/bulletin", Call::Page, ALL_200),
+    row("GET", "/bulletin/rounds/{id}", Call::Page, ALL_200),
+    row("GET", "/bulletin/rounds/{id}/export.xlsx", Call::Page, ALL_200),
+    row("GET", "/tools/cap", Call::Page, PAGE_CENTRE),
+    row("GET", "/inbox", Call::Page, PAGE_INST),
+    row("POST", "/inbox/{id}/read", Call::Form(&[]), [303, 403, 403, 403, 403, 303, 303, 403, 403, 403]),
     row("GET", "/api/v1/audit", Call::Api, API_AUDITOR),
     row("GET", "/audit", Call::Page, PAGE_AUDITOR),
     row("GET", "/audit/export.xlsx", Call::Page, PAGE_AUDITOR),
@@ -154,8 +266,10 @@ fn s5_every_registered_route_has_a_row_and_every_row_a_route() {
     );
 }
 
-fn concrete(app: &TestApp, path: &str) -> String {
-    let id = if path.starts_with("/teachers/") || path.starts_with("/api/v1/teachers/") {
+fn concrete(app: &TestApp, fx: &crate::rounds::Fixture, path: &str) -> String {
+    let id = if let Some(id) = fx.id_for(path) {
+        id
+    } else if path.starts_with("/teachers/") || path.starts_with("/api/v1/teachers/") {
         app.teacher_a
     } else if path.starts_with("/users/") || path.starts_with("/api/v1/users/") {
         app.spare_user
@@ -167,9 +281,10 @@ fn concrete(app: &TestApp, path: &str) -> String {
 
 async fn role_route_table(backend: peixun_store::Backend) {
     let app = TestApp::new(backend).await;
+    let fx = crate::rounds::Fixture::new(&app).await;
     let mut mismatches = Vec::new();
     for r in TABLE {
-        let path = concrete(&app, r.path);
+        let path = concrete(&app, &fx, r.path);
         let method: Method = r.method.parse().expect("method");
         for (i, who) in Who::ALL.into_iter().enumerate() {
             let resp = match r.call {

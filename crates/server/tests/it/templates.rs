@@ -107,7 +107,8 @@ fn sample(name: &str) -> J {
             "filter": { "username": "", "action": "", "target_type": "", "target_id": "", "from": "", "to": "" },
             "export_href": "/audit/export.xlsx", "pager": pager(), "errors": [], "field_errors": {} })
         }
-        other => panic!("no sample context for template {other}: add one"),
+        other => crate::rounds::template_sample(other, XSS, &errs, &field_errs)
+            .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }
 
