@@ -416,131 +416,158 @@ pub async fn submit_filing(
     let now = db_time(now);
     with_retry!({
         let txn = store.begin_write().await?;
-        let a = agreement::Entity::find_by_id(input.agreement_id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound {
-                entity: "agreement",
-            })?;
-        if a.institution_id != own {
-            // S6: another institution's agreement does not exist for this user.
-            return Err(StoreError::forbidden("不能使用其他培训机构的委托培训协议"));
-        }
-        if iq::Entity::find()
-            .filter(iq::Column::InstitutionId.eq(own))
-            .filter(iq::Column::Occupation.eq(&occupation))
-            .filter(iq::Column::Level.eq(&level))
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::validation(
-                "FIL_SCOPE",
-                format!("“{occupation}（{level}）”不在本机构核准的培训资质范围内"),
-                "occupation",
-            ));
-        }
-        let r = lock_round(store, &txn, a.round_id).await?;
-        // Re-read under the lock: a termination committed meanwhile counts (R-AGR-1).
-        let a =
-            agreement::Entity::find_by_id(a.id)
-                .one(&txn)
-                .await?
-                .ok_or(StoreError::NotFound {
-                    entity: "agreement",
-                })?;
-        let policy = Policy::haizhu_default();
-        let ctx = ClassContext {
-            institution_id: own,
-            submitted_by: actor.user_id,
-            agreement: agreement_state(&a),
-            round: parse_state(&r.status),
-            package_ok: true,
-            start: input.start_date,
-            today: today(now),
-            under_violation: false,
-            policy: &policy,
-        };
-        let state = wf_class::apply(
-            &ClassState::Draft,
-            &ClassAction::Submit,
-            &wf_actor(actor),
-            &ctx,
-        )
-        .map_err(wf_err)?;
-        let seq = r.next_queue_seq;
-        // The submission time is the caller's clock, but never earlier than the filing before
-        // it: queue order and the times on the bulletin agree even when concurrent callers'
-        // clocks were read in another order than the writes ran.
-        let prev_at = filing::Entity::find()
-            .filter(filing::Column::RoundId.eq(r.id))
-            .filter(filing::Column::QueueSeq.eq(seq - 1))
-            .one(&txn)
-            .await?
-            .map(|p| p.submitted_at);
-        let submitted_at = prev_at.map_or(now, |p| p.max(now));
-        let r = round::ActiveModel {
-            id: Set(r.id),
-            next_queue_seq: Set(seq + 1),
-            ..Default::default()
-        }
-        .update(&txn)
-        .await?;
-        let f = filing::ActiveModel {
-            round_id: Set(r.id),
-            agreement_id: Set(a.id),
-            institution_id: Set(own),
-            occupation: Set(occupation.clone()),
-            level: Set(level.clone()),
-            start_date: Set(input.start_date),
-            state: Set(state_json(&state)),
-            status: Set(state.code().to_string()),
-            slot_state: Set(SlotState::Waiting.code().to_string()),
-            queue_seq: Set(seq),
-            submitted_at: Set(submitted_at),
-            granted_at: Set(None),
-            decided_at: Set(None),
-            decided_by: Set(None),
-            decision_reason: Set(None),
-            created_by: Set(actor.user_id),
-            created_by_name: Set(actor.username.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| {
-            crate::map_unique(e, "QUEUE_SEQ_TAKEN", "排队序号冲突，请重试", "queue_seq")
-        })?;
-        let granted = allocate_round_slots(&txn, &r, now).await?;
-        // The view from what this transaction wrote (no second read).
-        let mut f = f;
-        let mut slot_no = None;
-        if let Some((_, n, state)) = granted.iter().find(|(id, _, _)| *id == f.id) {
-            f.state = state_json(state);
-            f.status = state.code().to_string();
-            f.slot_state = SlotState::Holding.code().to_string();
-            f.granted_at = Some(now);
-            slot_no = Some(*n);
-        }
-        let v = to_view(f, slot_no);
-        let mut new = audit_value(&v);
-        new["granted"] = serde_json::json!(granted.iter().map(|g| g.0).collect::<Vec<_>>());
-        audit::append(
+        let v = submit_in_txn(
+            store,
             &txn,
             actor,
-            "filing.submit",
-            "filing",
-            Some(v.id.to_string()),
-            None,
-            Some(new),
+            own,
+            &occupation,
+            &level,
+            &input,
+            true,
             now,
         )
         .await?;
         txn.commit().await?;
         Ok(v)
     })
+}
+
+/// [`submit_filing`]'s work inside the caller's write transaction: the one path into the queue
+/// (R-FIL-6). `package_ok` is the filing package's check (R-FIL-1…5: `check_filing` found no
+/// blocking problem); the workflow refuses a submission without it. Writes the audit row.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn submit_in_txn(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    own: i64,
+    occupation: &str,
+    level: &str,
+    input: &FilingSubmission,
+    package_ok: bool,
+    now: DateTime<Utc>,
+) -> Result<FilingView> {
+    let a = agreement::Entity::find_by_id(input.agreement_id)
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound {
+            entity: "agreement",
+        })?;
+    if a.institution_id != own {
+        // S6: another institution's agreement does not exist for this user.
+        return Err(StoreError::forbidden("不能使用其他培训机构的委托培训协议"));
+    }
+    if iq::Entity::find()
+        .filter(iq::Column::InstitutionId.eq(own))
+        .filter(iq::Column::Occupation.eq(occupation))
+        .filter(iq::Column::Level.eq(level))
+        .one(txn)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::validation(
+            "FIL_SCOPE",
+            format!("“{occupation}（{level}）”不在本机构核准的培训资质范围内"),
+            "occupation",
+        ));
+    }
+    let r = lock_round(store, txn, a.round_id).await?;
+    // Re-read under the lock: a termination committed meanwhile counts (R-AGR-1).
+    let a = agreement::Entity::find_by_id(a.id)
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound {
+            entity: "agreement",
+        })?;
+    let policy = Policy::haizhu_default();
+    let ctx = ClassContext {
+        institution_id: own,
+        submitted_by: actor.user_id,
+        agreement: agreement_state(&a),
+        round: parse_state(&r.status),
+        package_ok,
+        start: input.start_date,
+        today: today(now),
+        under_violation: false,
+        policy: &policy,
+    };
+    let state = wf_class::apply(
+        &ClassState::Draft,
+        &ClassAction::Submit,
+        &wf_actor(actor),
+        &ctx,
+    )
+    .map_err(wf_err)?;
+    let seq = r.next_queue_seq;
+    // The submission time is the caller's clock, but never earlier than the filing before
+    // it: queue order and the times on the bulletin agree even when concurrent callers'
+    // clocks were read in another order than the writes ran.
+    let prev_at = filing::Entity::find()
+        .filter(filing::Column::RoundId.eq(r.id))
+        .filter(filing::Column::QueueSeq.eq(seq - 1))
+        .one(txn)
+        .await?
+        .map(|p| p.submitted_at);
+    let submitted_at = prev_at.map_or(now, |p| p.max(now));
+    let r = round::ActiveModel {
+        id: Set(r.id),
+        next_queue_seq: Set(seq + 1),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    let f = filing::ActiveModel {
+        round_id: Set(r.id),
+        agreement_id: Set(a.id),
+        institution_id: Set(own),
+        occupation: Set(occupation.to_string()),
+        level: Set(level.to_string()),
+        start_date: Set(input.start_date),
+        state: Set(state_json(&state)),
+        status: Set(state.code().to_string()),
+        slot_state: Set(SlotState::Waiting.code().to_string()),
+        queue_seq: Set(seq),
+        submitted_at: Set(submitted_at),
+        granted_at: Set(None),
+        decided_at: Set(None),
+        decided_by: Set(None),
+        decision_reason: Set(None),
+        created_by: Set(actor.user_id),
+        created_by_name: Set(actor.username.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| crate::map_unique(e, "QUEUE_SEQ_TAKEN", "排队序号冲突，请重试", "queue_seq"))?;
+    let granted = allocate_round_slots(txn, &r, now).await?;
+    // The view from what this transaction wrote (no second read).
+    let mut f = f;
+    let mut slot_no = None;
+    if let Some((_, n, state)) = granted.iter().find(|(id, _, _)| *id == f.id) {
+        f.state = state_json(state);
+        f.status = state.code().to_string();
+        f.slot_state = SlotState::Holding.code().to_string();
+        f.granted_at = Some(now);
+        slot_no = Some(*n);
+    }
+    let v = to_view(f, slot_no);
+    let mut new = audit_value(&v);
+    new["granted"] = serde_json::json!(granted.iter().map(|g| g.0).collect::<Vec<_>>());
+    audit::append(
+        txn,
+        actor,
+        "filing.submit",
+        "filing",
+        Some(v.id.to_string()),
+        None,
+        Some(new),
+        now,
+    )
+    .await?;
+    Ok(v)
 }
 
 /// The context of a person's action on an existing filing.
@@ -585,89 +612,125 @@ async fn act(
     let now = db_time(now);
     with_retry!({
         let txn = store.begin_write().await?;
-        let f0 = filing::Entity::find_by_id(filing_id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "filing" })?;
-        // S6: an institution user never learns about another institution's filing.
-        if actor.role.is_some_and(|r| r.is_institution())
-            && actor.institution_id != Some(f0.institution_id)
-        {
-            return Err(StoreError::forbidden("不能操作其他培训机构的开班备案"));
-        }
-        let r = lock_round(store, &txn, f0.round_id).await?;
-        // Re-read under the lock (PostgreSQL: another writer may have granted it meanwhile).
-        let f = filing::Entity::find_by_id(filing_id)
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::NotFound { entity: "filing" })?;
-        let old = load_view(&txn, f.id).await?;
-        let policy = Policy::haizhu_default();
-        let ctx = person_ctx(&txn, &f, &r, now, &policy).await?;
-        let state = parse_class_state(&f.state);
-        let new_state = wf_class::apply(&state, action, &wf_actor(actor), &ctx).map_err(wf_err)?;
-        let was_holding = holds_slot(&state);
-        let new_slot = slot_state_of(&new_state);
-        let decided = matches!(
-            action,
-            ClassAction::Approve
-                | ClassAction::Reject { .. }
-                | ClassAction::ReturnForCorrection { .. }
-                | ClassAction::Cancel { .. }
-        );
-        filing::ActiveModel {
-            id: Set(f.id),
-            state: Set(state_json(&new_state)),
-            status: Set(new_state.code().to_string()),
-            slot_state: Set(new_slot.code().to_string()),
-            decided_at: Set(if decided { Some(now) } else { f.decided_at }),
-            decided_by: Set(if decided {
-                Some(actor.username.clone())
-            } else {
-                f.decided_by.clone()
-            }),
-            decision_reason: Set(match reason {
-                Some(r) => Some(r.trim().to_string()),
-                None => f.decision_reason.clone(),
-            }),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .update(&txn)
-        .await?;
-        let mut promoted = Vec::new();
-        let mut rolled_into = None;
-        if was_holding && new_slot != SlotState::Holding {
-            quota_slot::Entity::delete_many()
-                .filter(quota_slot::Column::FilingId.eq(f.id))
-                .exec(&txn)
-                .await?;
-            if parse_state(&r.status) == RoundState::Closed {
-                rolled_into = rounds::late_release(store, &txn, actor, &r, f.id, now).await?;
-            } else {
-                promoted = allocate_round(&txn, &r, now).await?;
-            }
-        }
-        let v = load_view(&txn, f.id).await?;
-        let mut new = audit_value(&v);
-        new["promoted"] = serde_json::json!(promoted);
-        if let Some(rid) = rolled_into {
-            new["rolled_into_round"] = serde_json::json!(rid);
-        }
-        audit::append(
+        let v = act_in_txn(
+            store,
             &txn,
             actor,
+            filing_id,
+            action,
             audit_action,
-            "filing",
-            Some(f.id.to_string()),
-            Some(audit_value(&old)),
-            Some(new),
+            reason,
+            None,
             now,
         )
         .await?;
         txn.commit().await?;
         Ok(v)
     })
+}
+
+/// [`act`]'s work inside the caller's write transaction (the filing package's resubmission and
+/// roster changes run it next to their own writes). `package_ok` overrides the context's
+/// package check (R-FIL-1…5) when the caller ran it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn act_in_txn(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    filing_id: i64,
+    action: &ClassAction,
+    audit_action: &str,
+    reason: Option<&str>,
+    package_ok: Option<bool>,
+    now: DateTime<Utc>,
+) -> Result<FilingView> {
+    let f0 = filing::Entity::find_by_id(filing_id)
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "filing" })?;
+    // S6: an institution user never learns about another institution's filing.
+    if actor.role.is_some_and(|r| r.is_institution())
+        && actor.institution_id != Some(f0.institution_id)
+    {
+        return Err(StoreError::forbidden("不能操作其他培训机构的开班备案"));
+    }
+    let r = lock_round(store, txn, f0.round_id).await?;
+    // Re-read under the lock (PostgreSQL: another writer may have granted it meanwhile).
+    let f = filing::Entity::find_by_id(filing_id)
+        .one(txn)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "filing" })?;
+    let old = load_view(txn, f.id).await?;
+    let policy = Policy::haizhu_default();
+    let mut ctx = person_ctx(txn, &f, &r, now, &policy).await?;
+    if let Some(ok) = package_ok {
+        ctx.package_ok = ok;
+    } else if matches!(action, ClassAction::Resubmit) {
+        // One path for resubmissions (R-FIL-5): a filing with a package is checked again.
+        ctx.package_ok = crate::filing_package::resubmission_ok(txn, f.id, today(now)).await?;
+    }
+    let state = parse_class_state(&f.state);
+    let new_state = wf_class::apply(&state, action, &wf_actor(actor), &ctx).map_err(wf_err)?;
+    let was_holding = holds_slot(&state);
+    let new_slot = slot_state_of(&new_state);
+    let decided = matches!(
+        action,
+        ClassAction::Approve
+            | ClassAction::Reject { .. }
+            | ClassAction::ReturnForCorrection { .. }
+            | ClassAction::Cancel { .. }
+    );
+    filing::ActiveModel {
+        id: Set(f.id),
+        state: Set(state_json(&new_state)),
+        status: Set(new_state.code().to_string()),
+        slot_state: Set(new_slot.code().to_string()),
+        decided_at: Set(if decided { Some(now) } else { f.decided_at }),
+        decided_by: Set(if decided {
+            Some(actor.username.clone())
+        } else {
+            f.decided_by.clone()
+        }),
+        decision_reason: Set(match reason {
+            Some(r) => Some(r.trim().to_string()),
+            None => f.decision_reason.clone(),
+        }),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    let mut promoted = Vec::new();
+    let mut rolled_into = None;
+    if was_holding && new_slot != SlotState::Holding {
+        quota_slot::Entity::delete_many()
+            .filter(quota_slot::Column::FilingId.eq(f.id))
+            .exec(txn)
+            .await?;
+        if parse_state(&r.status) == RoundState::Closed {
+            rolled_into = rounds::late_release(store, txn, actor, &r, f.id, now).await?;
+        } else {
+            promoted = allocate_round(txn, &r, now).await?;
+        }
+    }
+    let v = load_view(txn, f.id).await?;
+    let mut new = audit_value(&v);
+    new["promoted"] = serde_json::json!(promoted);
+    if let Some(rid) = rolled_into {
+        new["rolled_into_round"] = serde_json::json!(rid);
+    }
+    audit::append(
+        txn,
+        actor,
+        audit_action,
+        "filing",
+        Some(f.id.to_string()),
+        Some(audit_value(&old)),
+        Some(new),
+        now,
+    )
+    .await?;
+    Ok(v)
 }
 
 /// The institution withdraws its filing (submitted or returned); its slot goes to the next
@@ -859,4 +922,18 @@ pub fn centre_may_decide(actor: &Actor) -> bool {
 /// Whether a state is on the waiting list (候补).
 pub fn is_waiting(state: &ClassState) -> bool {
     peixun_domain::workflow::round::is_waiting(state)
+}
+
+/// A filing's workflow state, inside the caller's transaction.
+pub(crate) async fn load_state<C: sea_orm::ConnectionTrait>(db: &C, id: i64) -> Result<ClassState> {
+    let m = filing::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "filing" })?;
+    Ok(parse_class_state(&m.state))
+}
+
+/// One filing's view inside the caller's transaction (no access check: the caller made it).
+pub(crate) async fn view_in<C: sea_orm::ConnectionTrait>(db: &C, id: i64) -> Result<FilingView> {
+    load_view(db, id).await
 }

@@ -1,0 +1,694 @@
+//! The roster (花名册) of a filing package: import, list, overlap check (R-FIL-2, R-VAL-1,
+//! SECURITY.md S13, S14, S22; SPEC.md §4).
+//!
+//! * **All or nothing.** [`import_roster`] reads the file ([`peixun_import::read_roster_detailed`]),
+//!   checks every row ([`validate_roster`]) and, only when every row is good and the class is
+//!   large enough, replaces the package's roster in **one** write transaction (delete + insert +
+//!   audit). A refused import changes nothing and lists every bad row; a killed import rolls
+//!   back with its transaction, leaving the previous roster whole.
+//! * **After approval** the import is a roster *change*: the new rows are stored `pending`, the
+//!   class goes to [`ClassState::RosterReview`] in the same transaction, and the centre approves
+//!   (pending rows replace the roster) or rejects (they are dropped) — [`crate::review`].
+//! * **Overlaps.** Each ID number's keyed hash ([`RosterKey::person_key`], HMAC-SHA256 with a
+//!   server key, S14) finds the same person on another active class (any institution) whose dates
+//!   overlap; these are flagged, not refused (SPEC.md §4). The ID number itself is stored as is
+//!   for now (S14's encryption at rest is a later layer) and never leaves the store unmasked.
+
+use crate::filing_package::{self, package};
+use crate::filings::{self, parse_class_state};
+use crate::rounds::TargetGroup;
+use crate::workflow_glue::with_retry;
+use crate::{Actor, Result, Store, StoreError, audit, db_time};
+use chrono::{DateTime, NaiveDate, Utc};
+use peixun_domain::ids::mask_id;
+use peixun_domain::policy::Policy;
+use peixun_domain::roster::{
+    EnrollmentElsewhere, RetirementAges, RosterContext, RowProblem, ValidTrainee,
+    overlapping_enrollments, validate_roster,
+};
+use peixun_domain::workflow::class::{ClassAction, ClassState};
+use peixun_import::FileType;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The `roster_entries` table.
+pub mod entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "roster_entries")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub package_id: i64,
+        /// A roster change awaiting the centre (R-RUN-2).
+        pub pending: bool,
+        pub row_number: i32,
+        pub name: String,
+        pub id_kind: String,
+        pub id_number: String,
+        /// HMAC-SHA256 (hex) of the ID number (S14).
+        pub person_key: String,
+        pub phone: String,
+        pub residence: String,
+        /// JSON list of key-target groups.
+        pub groups: String,
+        pub age: Option<i32>,
+        pub over_retirement: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Minimum age at the class start (SPEC.md §4).
+pub const MIN_AGE: u32 = 16;
+/// The statutory retirement ages used for the over-age warning (men 60, women 55; the 2025
+/// gradual reform moves these by birth month — a warning only, never a refusal).
+pub const RETIREMENT: RetirementAges = RetirementAges {
+    male: 60,
+    female: 55,
+};
+/// Largest roster file accepted.
+pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The server's key for person lookups (S14): HMAC-SHA256 over the normalised ID number. Kept
+/// outside the database: `PEIXUN_ROSTER_KEY` (64 hex characters) or `<data_dir>/roster.key`
+/// (created on first start with 32 random bytes, mode 0600). Never printed.
+#[derive(Clone)]
+pub struct RosterKey([u8; 32]);
+
+impl std::fmt::Debug for RosterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RosterKey(..)")
+    }
+}
+
+impl RosterKey {
+    pub fn new(bytes: [u8; 32]) -> RosterKey {
+        RosterKey(bytes)
+    }
+
+    /// From `PEIXUN_ROSTER_KEY`, else `<data_dir>/roster.key` (created when missing).
+    pub fn load_or_create(data_dir: &Path) -> std::io::Result<RosterKey> {
+        if let Ok(hex_key) = std::env::var("PEIXUN_ROSTER_KEY") {
+            let b = hex::decode(hex_key.trim()).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "PEIXUN_ROSTER_KEY must be 64 hex characters",
+                )
+            })?;
+            let k: [u8; 32] = b.try_into().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "PEIXUN_ROSTER_KEY must be 64 hex characters",
+                )
+            })?;
+            return Ok(RosterKey(k));
+        }
+        let path = data_dir.join("roster.key");
+        match std::fs::read(&path) {
+            Ok(b) if b.len() == 32 => {
+                let mut k = [0u8; 32];
+                k.copy_from_slice(&b);
+                Ok(RosterKey(k))
+            }
+            Ok(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "roster.key must hold 32 bytes",
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use rand::RngCore;
+                let mut k = [0u8; 32];
+                rand::rng().fill_bytes(&mut k);
+                std::fs::create_dir_all(data_dir)?;
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                use std::io::Write;
+                let mut f = opts.open(&path)?;
+                f.write_all(&k)?;
+                f.sync_all()?;
+                Ok(RosterKey(k))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of the trimmed, upper-cased ID number, hex.
+    pub fn person_key(&self, id_number: &str) -> String {
+        let msg = id_number.trim().to_uppercase();
+        hex::encode(hmac_sha256(&self.0, msg.as_bytes()))
+    }
+}
+
+/// HMAC-SHA256 over `sha2` (RFC 2104; the key is 32 bytes, under the 64-byte block).
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for i in 0..64 {
+        ipad[i] ^= k[i];
+        opad[i] ^= k[i];
+    }
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// One trainee as lists show it: ID number masked (R-PII-1, S13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraineeView {
+    pub id: i64,
+    pub row_number: u32,
+    pub name: String,
+    pub id_kind: String,
+    pub id_number_masked: String,
+    pub phone_masked: String,
+    pub residence: String,
+    pub groups: Vec<String>,
+    pub age: Option<u32>,
+    /// At or over the retirement age: subsidy not payable (warning).
+    pub over_retirement_age: bool,
+}
+
+fn mask_phone(p: &str) -> String {
+    let c: Vec<char> = p.chars().collect();
+    if c.len() == 11 {
+        format!(
+            "{}****{}",
+            c[..3].iter().collect::<String>(),
+            c[7..].iter().collect::<String>()
+        )
+    } else {
+        mask_id(p)
+    }
+}
+
+fn to_view(m: entry::Model) -> TraineeView {
+    TraineeView {
+        id: m.id,
+        row_number: m.row_number.max(0) as u32,
+        name: m.name,
+        id_kind: m.id_kind,
+        id_number_masked: mask_id(&m.id_number),
+        phone_masked: mask_phone(&m.phone),
+        residence: m.residence,
+        groups: serde_json::from_str(&m.groups).unwrap_or_default(),
+        age: m.age.map(|a| a.max(0) as u32),
+        over_retirement_age: m.over_retirement,
+    }
+}
+
+/// The same person on another class whose dates overlap (SPEC.md §4): flagged, not refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlapView {
+    /// Row in the imported file.
+    pub row_number: u32,
+    pub name: String,
+    pub id_number_masked: String,
+    /// The other class (its filing id when it was submitted, else the package id).
+    pub other_package_id: i64,
+    pub other_filing_id: Option<i64>,
+    pub other_start: NaiveDate,
+    pub other_end: NaiveDate,
+    /// Another institution's class (its name is not shown to the importing institution).
+    pub other_institution: bool,
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    /// Warnings (over retirement age, notes about cells).
+    pub warnings: Vec<RowProblem>,
+    pub overlaps: Vec<OverlapView>,
+    /// The roster was a change after approval: it waits for the centre (R-RUN-2).
+    pub pending_review: bool,
+}
+
+/// An import's outcome: done, or refused with every problem (nothing changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    Imported(ImportReport),
+    Refused { problems: Vec<RowProblem> },
+}
+
+/// Overlapping enrolments of `keys` (person key → (row, name, masked id)) on other active
+/// classes whose dates meet `start..=end`.
+pub(crate) async fn find_overlaps<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    package_id: i64,
+    institution_id: i64,
+    start: NaiveDate,
+    end: NaiveDate,
+    keys: &HashMap<String, (u32, String, String)>,
+) -> Result<Vec<OverlapView>> {
+    let all: Vec<String> = keys.keys().cloned().collect();
+    let mut others: Vec<entry::Model> = Vec::new();
+    for chunk in all.chunks(500) {
+        others.extend(
+            entry::Entity::find()
+                .filter(entry::Column::PersonKey.is_in(chunk.to_vec()))
+                .filter(entry::Column::PackageId.ne(package_id))
+                .filter(entry::Column::Pending.eq(false))
+                .all(db)
+                .await?,
+        );
+    }
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pkg_ids: HashSet<i64> = others.iter().map(|e| e.package_id).collect();
+    let pkgs: HashMap<i64, package::Model> = package::Entity::find()
+        .filter(package::Column::Id.is_in(pkg_ids.into_iter().collect::<Vec<_>>()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    // Only classes that are in the queue or running count (a draft or a closed filing does not).
+    let filing_ids: Vec<i64> = pkgs.values().filter_map(|p| p.filing_id).collect();
+    let live: HashSet<i64> = crate::entity::filing::Entity::find()
+        .filter(crate::entity::filing::Column::Id.is_in(filing_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|f| !parse_class_state(&f.state).is_final())
+        .map(|f| f.id)
+        .collect();
+    let mut elsewhere = Vec::new();
+    for e in &others {
+        let Some(p) = pkgs.get(&e.package_id) else {
+            continue;
+        };
+        let (Some(s), Some(t), Some(fid)) = (p.start_date, p.planned_end, p.filing_id) else {
+            continue;
+        };
+        if !live.contains(&fid) {
+            continue;
+        }
+        elsewhere.push((e.person_key.clone(), p.id, s, t, fid, p.institution_id));
+    }
+    let refs: Vec<EnrollmentElsewhere<'_>> = elsewhere
+        .iter()
+        .map(|(k, pid, s, t, _, _)| EnrollmentElsewhere {
+            person_key: k,
+            class_id: *pid,
+            start: *s,
+            end: *t,
+        })
+        .collect();
+    let persons: Vec<&str> = keys.keys().map(String::as_str).collect();
+    let mut out: Vec<OverlapView> = overlapping_enrollments(start, end, &persons, &refs)
+        .into_iter()
+        .filter_map(|o| {
+            let (row, name, masked) = keys.get(&o.person_key)?;
+            let (_, pid, _, _, fid, inst) = elsewhere
+                .iter()
+                .find(|x| x.1 == o.other_class_id && x.0 == o.person_key)?;
+            Some(OverlapView {
+                row_number: *row,
+                name: name.clone(),
+                id_number_masked: masked.clone(),
+                other_package_id: *pid,
+                other_filing_id: Some(*fid),
+                other_start: o.other_start,
+                other_end: o.other_end,
+                other_institution: *inst != institution_id,
+                message: format!(
+                    "第{row}行 {name}（{masked}）已在另一培训班（{}至{}{}）参训，培训时间重叠",
+                    o.other_start,
+                    o.other_end,
+                    if *inst != institution_id {
+                        "，其他机构"
+                    } else {
+                        ""
+                    }
+                ),
+            })
+        })
+        .collect();
+    out.sort_by_key(|o| (o.row_number, o.other_package_id));
+    out.dedup_by_key(|o| (o.row_number, o.other_package_id));
+    Ok(out)
+}
+
+fn import_error_problems(e: peixun_import::ImportError) -> Vec<RowProblem> {
+    if e.problems.is_empty() {
+        vec![RowProblem {
+            row_number: None,
+            column: None,
+            code: e.code,
+            message: e.message,
+        }]
+    } else {
+        let mut v = vec![RowProblem {
+            row_number: None,
+            column: None,
+            code: e.code,
+            message: e.message,
+        }];
+        v.extend(e.problems);
+        v
+    }
+}
+
+/// R-FIL-2, R-VAL-1, S22: import a roster file into package `package_id` — every row checked,
+/// nothing imported unless all are good, the roster replaced atomically; after approval the
+/// import is a roster change for the centre to review (R-RUN-2).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_roster(
+    store: &Store,
+    actor: &Actor,
+    key: &RosterKey,
+    package_id: i64,
+    bytes: &[u8],
+    declared: Option<FileType>,
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome> {
+    let now = db_time(now);
+    let p = filing_package::load_own(store.db(), actor, package_id).await?;
+    let Some(start) = p.start_date else {
+        return Err(StoreError::validation(
+            "ROSTER_START_MISSING",
+            "请先在备案材料中填写开班日期（年龄按开班日期计算），再导入花名册",
+            "start_date",
+        ));
+    };
+    let end = p.planned_end.unwrap_or(start);
+    if bytes.len() > MAX_ROSTER_BYTES {
+        return Ok(ImportOutcome::Refused {
+            problems: vec![RowProblem {
+                row_number: None,
+                column: None,
+                code: "IMPORT_TOO_LARGE",
+                message: format!("花名册文件不能超过{} MB", MAX_ROSTER_BYTES / 1024 / 1024),
+            }],
+        });
+    }
+    let read = match peixun_import::read_roster_detailed(bytes, declared) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(ImportOutcome::Refused {
+                problems: import_error_problems(e),
+            });
+        }
+    };
+    let groups: Vec<String> = round_groups(store, p.agreement_id).await?;
+    let policy = Policy::haizhu_default();
+    let ctx = RosterContext {
+        start_date: start,
+        policy: &policy,
+        known_groups: &groups,
+        min_age: MIN_AGE,
+        retirement: RETIREMENT,
+    };
+    let valid = match validate_roster(&read.rows, &ctx) {
+        Ok(v) => v,
+        Err(mut problems) => {
+            // Notes (an ID stored as a number) explain some problems: show them too.
+            problems.extend(read.notes);
+            return Ok(ImportOutcome::Refused { problems });
+        }
+    };
+    let mut warnings = read.notes;
+    warnings.extend(valid.warnings.iter().cloned());
+    let keyed: Vec<(String, &ValidTrainee)> = valid
+        .trainees
+        .iter()
+        .map(|t| (key.person_key(t.id.as_str()), t))
+        .collect();
+    let key_map: HashMap<String, (u32, String, String)> = keyed
+        .iter()
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                (t.row_number, t.name.clone(), mask_id(t.id.as_str())),
+            )
+        })
+        .collect();
+    let overlaps = find_overlaps(store.db(), p.id, p.institution_id, start, end, &key_map).await?;
+    let count = keyed.len();
+    let pending_review = with_retry!({
+        let txn = store.begin_write().await?;
+        let p = filing_package::load_own(&txn, actor, package_id).await?;
+        let state = match p.filing_id {
+            Some(fid) => Some(filings::load_state(&txn, fid).await?),
+            None => None,
+        };
+        let pending = match &state {
+            None | Some(ClassState::Returned { .. }) => false,
+            Some(ClassState::Approved) | Some(ClassState::InTraining) => true,
+            Some(s) => {
+                return Err(StoreError::conflict(
+                    "ROSTER_LOCKED",
+                    format!("开班备案当前状态为“{}”，不能导入花名册", s.label_zh()),
+                    "roster",
+                ));
+            }
+        };
+        let old_count = entry::Entity::find()
+            .filter(entry::Column::PackageId.eq(p.id))
+            .filter(entry::Column::Pending.eq(false))
+            .all(&txn)
+            .await?
+            .len();
+        // Replace: a pending change replaces an earlier pending one; otherwise the roster.
+        entry::Entity::delete_many()
+            .filter(entry::Column::PackageId.eq(p.id))
+            .filter(entry::Column::Pending.eq(pending))
+            .exec(&txn)
+            .await?;
+        let rows: Vec<entry::ActiveModel> = keyed
+            .iter()
+            .map(|(k, t)| entry::ActiveModel {
+                package_id: Set(p.id),
+                pending: Set(pending),
+                row_number: Set(t.row_number as i32),
+                name: Set(t.name.clone()),
+                id_kind: Set(t.id.kind().label_zh().to_string()),
+                id_number: Set(t.id.as_str().to_string()),
+                person_key: Set(k.clone()),
+                phone: Set(t.phone.clone()),
+                residence: Set(t.residence.label_zh().to_string()),
+                groups: Set(serde_json::to_string(&t.groups).unwrap_or("[]".into())),
+                age: Set(t.age.map(|a| a as i32)),
+                over_retirement: Set(t.over_retirement_age),
+                ..Default::default()
+            })
+            .collect();
+        for chunk in rows.chunks(200) {
+            entry::Entity::insert_many(chunk.to_vec())
+                .exec(&txn)
+                .await?;
+        }
+        if pending && let Some(fid) = p.filing_id {
+            filings::act_in_txn(
+                store,
+                &txn,
+                actor,
+                fid,
+                &ClassAction::ChangeRoster,
+                "filing.change_roster",
+                None,
+                None,
+                now,
+            )
+            .await?;
+        }
+        package::ActiveModel {
+            id: Set(p.id),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+        audit::append(
+            &txn,
+            actor,
+            if pending {
+                "roster.change"
+            } else {
+                "roster.import"
+            },
+            "filing_package",
+            Some(p.id.to_string()),
+            Some(serde_json::json!({ "trainees": old_count })),
+            Some(serde_json::json!({
+                "trainees": count,
+                "pending": pending,
+                "overlaps": overlaps.len(),
+            })),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pending)
+    })?;
+    Ok(ImportOutcome::Imported(ImportReport {
+        imported: count,
+        warnings,
+        overlaps,
+        pending_review,
+    }))
+}
+
+async fn round_groups(store: &Store, agreement_id: i64) -> Result<Vec<String>> {
+    let Some(a) = crate::entity::agreement::Entity::find_by_id(agreement_id)
+        .one(store.db())
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(r) = crate::entity::round::Entity::find_by_id(a.round_id)
+        .one(store.db())
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let groups: Vec<TargetGroup> = serde_json::from_str(&r.target_groups).unwrap_or_default();
+    Ok(groups.into_iter().map(|g| g.name).collect())
+}
+
+/// The package's roster (`pending`: the change awaiting review), masked. Who may read the
+/// package may read its roster (S6).
+pub async fn list_roster(
+    store: &Store,
+    viewer: &Actor,
+    package_id: i64,
+    pending: bool,
+) -> Result<Vec<TraineeView>> {
+    let p = filing_package::load_visible(store.db(), viewer, package_id).await?;
+    Ok(entry::Entity::find()
+        .filter(entry::Column::PackageId.eq(p.id))
+        .filter(entry::Column::Pending.eq(pending))
+        .order_by_asc(entry::Column::RowNumber)
+        .order_by_asc(entry::Column::Id)
+        .all(store.db())
+        .await?
+        .into_iter()
+        .map(to_view)
+        .collect())
+}
+
+/// Trainees on the current roster and on a pending change.
+pub(crate) async fn counts<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    package_id: i64,
+) -> Result<(usize, usize)> {
+    let all = entry::Entity::find()
+        .filter(entry::Column::PackageId.eq(package_id))
+        .all(db)
+        .await?;
+    let pending = all.iter().filter(|e| e.pending).count();
+    Ok((all.len() - pending, pending))
+}
+
+/// Overlaps of the package's current roster with other classes (for the package check).
+pub(crate) async fn overlaps_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    p: &package::Model,
+) -> Result<Vec<OverlapView>> {
+    let (Some(s), Some(e)) = (p.start_date, p.planned_end) else {
+        return Ok(Vec::new());
+    };
+    let rows = entry::Entity::find()
+        .filter(entry::Column::PackageId.eq(p.id))
+        .filter(entry::Column::Pending.eq(false))
+        .all(db)
+        .await?;
+    let keys: HashMap<String, (u32, String, String)> = rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.person_key,
+                (r.row_number.max(0) as u32, r.name, mask_id(&r.id_number)),
+            )
+        })
+        .collect();
+    find_overlaps(db, p.id, p.institution_id, s, e, &keys).await
+}
+
+/// The centre decided a roster change: approved → pending rows become the roster; rejected →
+/// they are dropped. Inside the caller's transaction.
+pub(crate) async fn settle_pending<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    package_id: i64,
+    approved: bool,
+) -> Result<()> {
+    if approved {
+        entry::Entity::delete_many()
+            .filter(entry::Column::PackageId.eq(package_id))
+            .filter(entry::Column::Pending.eq(false))
+            .exec(txn)
+            .await?;
+        entry::Entity::update_many()
+            .col_expr(
+                entry::Column::Pending,
+                sea_orm::sea_query::Expr::value(false),
+            )
+            .filter(entry::Column::PackageId.eq(package_id))
+            .exec(txn)
+            .await?;
+    } else {
+        entry::Entity::delete_many()
+            .filter(entry::Column::PackageId.eq(package_id))
+            .filter(entry::Column::Pending.eq(true))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_sha256_rfc4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn person_key_normalises_and_is_keyed() {
+        let a = RosterKey::new([1; 32]);
+        let b = RosterKey::new([2; 32]);
+        let id = "11010519491231002x";
+        assert_eq!(a.person_key(id), a.person_key(" 11010519491231002X "));
+        assert_ne!(a.person_key(id), b.person_key(id));
+        assert_eq!(a.person_key(id).len(), 64);
+        assert!(!format!("{a:?}").contains('1'));
+    }
+
+    #[test]
+    fn phone_masked() {
+        assert_eq!(mask_phone("13800138000"), "138****8000");
+    }
+}
