@@ -43,7 +43,10 @@ fn check_round(all: &[FilingView], quota: u32, caps: &HashMap<i64, u32>, k: u32)
     let expected: Vec<i64> = (1..=all.len() as i64).collect();
     assert_eq!(seqs, expected, "queue_seq must be 1..=n in order");
     // Submission order is queue order.
-    assert!(all.windows(2).all(|w| w[0].submitted_at <= w[1].submitted_at));
+    assert!(
+        all.windows(2)
+            .all(|w| w[0].submitted_at <= w[1].submitted_at)
+    );
     let holding: Vec<&FilingView> = all
         .iter()
         .filter(|f| f.slot_state == SlotState::Holding)
@@ -52,7 +55,11 @@ fn check_round(all: &[FilingView], quota: u32, caps: &HashMap<i64, u32>, k: u32)
         .iter()
         .filter(|f| f.slot_state == SlotState::Waiting)
         .count();
-    assert_eq!(holding.len() as u32, PREFILL + k, "exactly k granted in the race");
+    assert_eq!(
+        holding.len() as u32,
+        PREFILL + k,
+        "exactly k granted in the race"
+    );
     assert_eq!(holding.len() + waiting, all.len());
     let slots: BTreeSet<u32> = holding.iter().map(|f| f.slot_no.unwrap()).collect();
     assert_eq!(slots.len(), holding.len(), "no duplicate slot");
@@ -179,12 +186,25 @@ async fn r_fil_6_release_promotes_first_waiting_that_its_cap_allows(store: Store
     let ag_b = signed(&store, r.id, b, 1).await;
     let ag_c = signed(&store, r.id, c, 2).await;
     // Queue: A1 A2 B1 A3 B2 C1 C2  → A1 A2 B1 C1 hold (A at cap 2, B at cap 1), A3 B2 C2 wait.
-    let order = [(a, ag_a), (a, ag_a), (b, ag_b), (a, ag_a), (b, ag_b), (c, ag_c), (c, ag_c)];
+    let order = [
+        (a, ag_a),
+        (a, ag_a),
+        (b, ag_b),
+        (a, ag_a),
+        (b, ag_b),
+        (c, ag_c),
+        (c, ag_c),
+    ];
     let mut ids = Vec::new();
     for (i, (inst, ag)) in order.iter().enumerate() {
-        let f = filings::submit_filing(&store, &inst_user(*inst, 1), submission(*ag), later(i as i64))
-            .await
-            .unwrap();
+        let f = filings::submit_filing(
+            &store,
+            &inst_user(*inst, 1),
+            submission(*ag),
+            later(i as i64),
+        )
+        .await
+        .unwrap();
         ids.push(f.id);
     }
     let state = |store: Store| async move {
@@ -207,7 +227,11 @@ async fn r_fil_6_release_promotes_first_waiting_that_its_cap_allows(store: Store
         .unwrap();
     assert_eq!(rej.slot_state, SlotState::Released);
     assert_eq!(rej.slot_no, None);
-    assert_eq!(audit::count(&store).await.unwrap(), before + 1, "one audit row");
+    assert_eq!(
+        audit::count(&store).await.unwrap(),
+        before + 1,
+        "one audit row"
+    );
     let v = state(store.clone()).await;
     assert_eq!(holding(&v), vec![ids[0], ids[1], ids[4], ids[5]]);
     let promoted = v.iter().find(|f| f.id == ids[4]).unwrap();
@@ -256,7 +280,16 @@ async fn r_fil_6_release_promotes_first_waiting_that_its_cap_allows(store: Store
     ));
     // A withdrawn filing cannot be withdrawn again.
     let again = filings::withdraw_filing(&store, &inst_user(a, 0), ids[0], later(13)).await;
-    assert!(matches!(again, Err(StoreError::Validation { code: "WF_INVALID_TRANSITION", .. })), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::Validation {
+                code: "WF_INVALID_TRANSITION",
+                ..
+            })
+        ),
+        "{again:?}"
+    );
     assert!(audit::verify(&store).await.unwrap().is_ok());
 }
 
@@ -274,7 +307,13 @@ async fn r_fil_6_return_keeps_slot_and_place(store: Store) {
     assert_eq!(f2.slot_state, SlotState::Waiting, "cap 1 reached");
     // Items are required.
     let bad = filings::return_filing(&store, &centre_staff(), f1.id, vec![], later(2)).await;
-    assert!(matches!(bad, Err(StoreError::Validation { code: "WF_CORRECTION_ITEMS_REQUIRED", .. })));
+    assert!(matches!(
+        bad,
+        Err(StoreError::Validation {
+            code: "WF_CORRECTION_ITEMS_REQUIRED",
+            ..
+        })
+    ));
     let ret = filings::return_filing(
         &store,
         &centre_staff(),
@@ -291,16 +330,28 @@ async fn r_fil_6_return_keeps_slot_and_place(store: Store) {
     assert_eq!(ret.slot_state, SlotState::Holding);
     assert_eq!(ret.slot_no, f1.slot_no);
     assert_eq!(ret.queue_seq, f1.queue_seq);
-    let f2_now = filings::get_filing(&store, &centre_staff(), f2.id).await.unwrap();
-    assert_eq!(f2_now.slot_state, SlotState::Waiting, "a return releases nothing");
+    let f2_now = filings::get_filing(&store, &centre_staff(), f2.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        f2_now.slot_state,
+        SlotState::Waiting,
+        "a return releases nothing"
+    );
     let re = filings::resubmit_filing(&store, &inst_user(a, 1), f1.id, later(4))
         .await
         .unwrap();
-    assert_eq!((re.status.as_str(), re.slot_state), ("submitted", SlotState::Holding));
+    assert_eq!(
+        (re.status.as_str(), re.slot_state),
+        ("submitted", SlotState::Holding)
+    );
     let ap = filings::approve_filing(&store, &centre_staff(), f1.id, later(5))
         .await
         .unwrap();
-    assert_eq!((ap.status.as_str(), ap.slot_state), ("approved", SlotState::Holding));
+    assert_eq!(
+        (ap.status.as_str(), ap.slot_state),
+        ("approved", SlotState::Holding)
+    );
 }
 
 async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
@@ -322,7 +373,13 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
         later(1),
     )
     .await;
-    assert!(matches!(no_reason, Err(StoreError::Validation { code: "WF_REASON_REQUIRED", .. })));
+    assert!(matches!(
+        no_reason,
+        Err(StoreError::Validation {
+            code: "WF_REASON_REQUIRED",
+            ..
+        })
+    ));
     // Staff may not terminate.
     let staff = agreements::terminate_agreement(
         &store,
@@ -333,7 +390,10 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
         later(1),
     )
     .await;
-    assert!(matches!(staff, Err(StoreError::Forbidden { .. })), "{staff:?}");
+    assert!(
+        matches!(staff, Err(StoreError::Forbidden { .. })),
+        "{staff:?}"
+    );
     let t = agreements::terminate_agreement(
         &store,
         &centre_admin(),
@@ -345,15 +405,29 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
     .await
     .unwrap();
     assert_eq!(t.status_label, "已中止");
-    let refused = filings::submit_filing(&store, &inst_user(a, 1), submission(ag_a), later(3)).await;
+    let refused =
+        filings::submit_filing(&store, &inst_user(a, 1), submission(ag_a), later(3)).await;
     assert!(
-        matches!(refused, Err(StoreError::Validation { code: "WF_AGREEMENT_TERMINATED", .. })),
+        matches!(
+            refused,
+            Err(StoreError::Validation {
+                code: "WF_AGREEMENT_TERMINATED",
+                ..
+            })
+        ),
         "{refused:?}"
     );
     // The slot A already held is released by cancelling; B's filings still go through.
-    filings::cancel_filing(&store, &centre_admin(), a1.id, CancelCause::Violation, "违规", later(4))
-        .await
-        .unwrap();
+    filings::cancel_filing(
+        &store,
+        &centre_admin(),
+        a1.id,
+        CancelCause::Violation,
+        "违规",
+        later(4),
+    )
+    .await
+    .unwrap();
     let b1 = filings::submit_filing(&store, &inst_user(b, 1), submission(ag_b), later(5))
         .await
         .unwrap();
@@ -385,24 +459,39 @@ async fn s6_institution_b_cannot_use_or_touch_a_s_agreement_and_filings(store: S
         Err(StoreError::Forbidden { .. })
     ));
     // Lists show B only its own.
-    let fl = filings::list_round_filings(&store, &inst_user(b, 0), r.id).await.unwrap();
+    let fl = filings::list_round_filings(&store, &inst_user(b, 0), r.id)
+        .await
+        .unwrap();
     assert!(fl.is_empty());
-    let al = agreements::list_agreements(&store, &inst_user(b, 0), r.id).await.unwrap();
+    let al = agreements::list_agreements(&store, &inst_user(b, 0), r.id)
+        .await
+        .unwrap();
     assert!(al.iter().all(|x| x.institution_id == b) && al.len() == 1);
-    let apps = agreements::list_applications(&store, &inst_user(b, 0), r.id).await.unwrap();
+    let apps = agreements::list_applications(&store, &inst_user(b, 0), r.id)
+        .await
+        .unwrap();
     assert!(apps.iter().all(|x| x.institution_id == b));
     // The centre cannot file or apply on an institution's behalf; an institution cannot decide.
     let centre = filings::submit_filing(&store, &centre_admin(), submission(ag_a), later(1)).await;
     assert!(matches!(centre, Err(StoreError::Forbidden { .. })));
     let own_reject = filings::reject_filing(&store, &inst_user(a, 0), fa.id, "x", later(1)).await;
-    assert!(matches!(own_reject, Err(StoreError::Forbidden { .. })), "{own_reject:?}");
+    assert!(
+        matches!(own_reject, Err(StoreError::Forbidden { .. })),
+        "{own_reject:?}"
+    );
     // Refusals write nothing.
     assert_eq!(audit::count(&store).await.unwrap(), before);
     // Out of scope occupation refused.
     let mut s = submission(ag_a);
     s.occupation = "中式烹调师".into();
     let scope = filings::submit_filing(&store, &inst_user(a, 1), s, later(2)).await;
-    assert!(matches!(scope, Err(StoreError::Validation { code: "FIL_SCOPE", .. })));
+    assert!(matches!(
+        scope,
+        Err(StoreError::Validation {
+            code: "FIL_SCOPE",
+            ..
+        })
+    ));
 }
 
 async fn s7_approver_is_not_the_submitter_and_waiting_cannot_be_approved(store: Store) {
@@ -422,11 +511,34 @@ async fn s7_approver_is_not_the_submitter_and_waiting_cannot_be_approved(store: 
         ..centre_staff()
     };
     let selfie = filings::approve_filing(&store, &same_person, f1.id, later(2)).await;
-    assert!(matches!(selfie, Err(StoreError::Validation { code: "WF_SELF_APPROVAL", .. })), "{selfie:?}");
+    assert!(
+        matches!(
+            selfie,
+            Err(StoreError::Validation {
+                code: "WF_SELF_APPROVAL",
+                ..
+            })
+        ),
+        "{selfie:?}"
+    );
     let waiting = filings::approve_filing(&store, &centre_staff(), f2.id, later(2)).await;
-    assert!(matches!(waiting, Err(StoreError::Validation { code: "WF_NO_SLOT", .. })), "{waiting:?}");
-    let ok = filings::approve_filing(&store, &centre_staff(), f1.id, later(3)).await.unwrap();
-    assert_eq!(ok.decided_by.as_deref(), Some(centre_staff().username.as_str()));
+    assert!(
+        matches!(
+            waiting,
+            Err(StoreError::Validation {
+                code: "WF_NO_SLOT",
+                ..
+            })
+        ),
+        "{waiting:?}"
+    );
+    let ok = filings::approve_filing(&store, &centre_staff(), f1.id, later(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.decided_by.as_deref(),
+        Some(centre_staff().username.as_str())
+    );
 }
 
 async fn bulletin_shows_quota_queue_and_labels_nothing_personal(store: Store) {
@@ -436,15 +548,25 @@ async fn bulletin_shows_quota_queue_and_labels_nothing_personal(store: Store) {
     let ag_a = signed(&store, r.id, a, 2).await;
     let ag_b = signed(&store, r.id, b, 2).await;
     let mut ids = Vec::new();
-    for (i, (inst, ag)) in [(a, ag_a), (b, ag_b), (a, ag_a), (b, ag_b), (b, ag_b)].iter().enumerate() {
+    for (i, (inst, ag)) in [(a, ag_a), (b, ag_b), (a, ag_a), (b, ag_b), (b, ag_b)]
+        .iter()
+        .enumerate()
+    {
         ids.push(
-            filings::submit_filing(&store, &inst_user(*inst, 1), submission(*ag), later(i as i64))
-                .await
-                .unwrap()
-                .id,
+            filings::submit_filing(
+                &store,
+                &inst_user(*inst, 1),
+                submission(*ag),
+                later(i as i64),
+            )
+            .await
+            .unwrap()
+            .id,
         );
     }
-    filings::approve_filing(&store, &centre_staff(), ids[0], later(10)).await.unwrap();
+    filings::approve_filing(&store, &centre_staff(), ids[0], later(10))
+        .await
+        .unwrap();
     filings::return_filing(
         &store,
         &centre_staff(),
@@ -457,21 +579,42 @@ async fn bulletin_shows_quota_queue_and_labels_nothing_personal(store: Store) {
     )
     .await
     .unwrap();
-    filings::withdraw_filing(&store, &inst_user(b, 0), ids[3], later(12)).await.unwrap();
+    filings::withdraw_filing(&store, &inst_user(b, 0), ids[3], later(12))
+        .await
+        .unwrap();
     let bl = bulletin::bulletin(&store, r.id).await.unwrap();
-    assert_eq!((bl.base_planned, bl.rolled_over, bl.planned_total), (3, 0, 3));
+    assert_eq!(
+        (bl.base_planned, bl.rolled_over, bl.planned_total),
+        (3, 0, 3)
+    );
     assert_eq!((bl.granted, bl.remaining), (3, 0));
     let labels: Vec<&str> = bl.entries.iter().map(|e| e.status_label.as_str()).collect();
     assert_eq!(
         labels,
-        vec!["已批复", "退回修改（占用名额）", "占用名额", "已撤回", "候补"]
+        vec![
+            "已批复",
+            "退回修改（占用名额）",
+            "占用名额",
+            "已撤回",
+            "候补"
+        ]
     );
     assert_eq!(bl.entries[0].submitted_at, "2026-03-02 09:00:00");
     assert_eq!(bl.entries[4].submitted_at, "2026-03-02 09:04:00");
-    let a_row = bl.institutions.iter().find(|x| x.institution_name.contains("测试1号")).unwrap();
+    let a_row = bl
+        .institutions
+        .iter()
+        .find(|x| x.institution_name.contains("测试1号"))
+        .unwrap();
     assert_eq!((a_row.approved, a_row.holding), (1, 2));
     let json = serde_json::to_string(&bl).unwrap();
-    for personal in ["institution_staff-", "institution_admin-", "centre_staff-", "陈志强", "13800138000"] {
+    for personal in [
+        "institution_staff-",
+        "institution_admin-",
+        "centre_staff-",
+        "陈志强",
+        "13800138000",
+    ] {
         assert!(!json.contains(personal), "bulletin leaks {personal}");
     }
     let listed = bulletin::published_rounds(&store).await.unwrap();
@@ -485,6 +628,15 @@ async fn bulletin_shows_quota_queue_and_labels_nothing_personal(store: Store) {
     )
     .await
     .unwrap();
-    assert!(matches!(bulletin::bulletin(&store, draft.id).await, Err(StoreError::NotFound { .. })));
-    assert!(!bulletin::published_rounds(&store).await.unwrap().iter().any(|x| x.id == draft.id));
+    assert!(matches!(
+        bulletin::bulletin(&store, draft.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(
+        !bulletin::published_rounds(&store)
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == draft.id)
+    );
 }

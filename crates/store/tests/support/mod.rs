@@ -139,10 +139,21 @@ pub fn round_input(year: i32, half: Half, label: &str, base: u32) -> RoundInput 
     }
 }
 
-pub async fn published_round(store: &Store, year: i32, half: Half, label: &str, base: u32) -> RoundView {
-    let r = rounds::create_round(store, &centre_admin(), &round_input(year, half, label, base), t0())
-        .await
-        .unwrap();
+pub async fn published_round(
+    store: &Store,
+    year: i32,
+    half: Half,
+    label: &str,
+    base: u32,
+) -> RoundView {
+    let r = rounds::create_round(
+        store,
+        &centre_admin(),
+        &round_input(year, half, label, base),
+        t0(),
+    )
+    .await
+    .unwrap();
     rounds::publish_round(store, &centre_admin(), r.id, t0())
         .await
         .unwrap()
