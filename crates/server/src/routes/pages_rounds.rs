@@ -994,13 +994,30 @@ async fn round_close(
     user: CurrentUser,
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
-    CsrfForm(_f): CsrfForm,
+    CsrfForm(form): CsrfForm,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
-    match rounds::close_round(&state.store, &actor, id, state.clock.now()).await {
+    let res = if form.checked("confirm") {
+        rounds::close_round(&state.store, &actor, id, state.clock.now())
+            .await
+            .map_err(AppError::from)
+    } else {
+        Err(AppError::validation(
+            "CONFIRM_REQUIRED",
+            "请勾选确认后再结束批次",
+            Some("confirm"),
+        ))
+    };
+    match res {
         Ok(_) => Ok(Redirect::to(&format!("/rounds/{id}?saved=closed")).into_response()),
         Err(e) => {
-            let pe = page_err(e.into(), |_| "main".into())?;
+            let pe = page_err(e, |f| {
+                if f == "confirm" {
+                    f.into()
+                } else {
+                    "main".into()
+                }
+            })?;
             with_status(
                 render_round_detail(&state, &user, &actor, id, Value::from(()), pe.errors).await,
                 Some(pe.status),

@@ -330,7 +330,13 @@ async fn r_plan_3_rollover_via_http(backend: Backend) {
     for _ in 0..4 {
         file(&app, ag, Who::InstAStaff).await;
     }
+    // Closing asks for a confirmation (no JavaScript: a checkbox the server checks).
     let r = app.post_form(&format!("/rounds/{h1}/close"), ca, &[]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("id=\"confirm-error\""));
+    let r = app
+        .post_form(&format!("/rounds/{h1}/close"), ca, &[("confirm", "1")])
+        .await;
     assert_eq!(r.status, 303, "{}", r.text());
     let html = app.get(&format!("/rounds/{h1}"), ca).await.text();
     assert!(html.contains("批次结束结果"), "{html}");

@@ -204,7 +204,7 @@ const TABLE: &[Row] = &[
     row("GET", "/rounds/{id}/edit", Call::Page, PAGE_CA),
     row("POST", "/rounds/{id}/edit", Call::Form(&[("year", "")]), PAGE_CA_FORM),
     row("POST", "/rounds/{id}/publish", Call::Form(&[]), PAGE_CA_DONE),
-    row("POST", "/rounds/{id}/close", Call::Form(&[]), PAGE_CA_DONE),
+    row("POST", "/rounds/{id}/close", Call::Form(&[("confirm", "1")]), PAGE_CA_DONE),
     row("GET", "/rounds/{id}/apply", Call::Page, PAGE_INST),
     row("POST", "/rounds/{id}/apply", Call::Form(&[]), PAGE_INST_FORM),
     row("GET", "/rounds/{id}/applications", Call::Page, PAGE_BUSINESS_LIST),
