@@ -54,6 +54,10 @@ pub struct AppState {
     /// Bounds concurrent password checks (argon2 is deliberately slow): a login flood is
     /// answered 429, never with an exhausted server (S2).
     pub login_gate: Arc<tokio::sync::Semaphore>,
+    /// Uploaded files (S16): `<data_dir>/files`, outside any served folder.
+    pub files: peixun_store::files::FileStore,
+    /// The key of the ID numbers' keyed hash for roster lookups (S14).
+    pub roster_key: peixun_store::roster::RosterKey,
 }
 
 impl AppState {
@@ -70,7 +74,26 @@ impl AppState {
             templates: Arc::new(templates::Templates::new()?),
             config: Arc::new(config),
             login_gate: Arc::new(tokio::sync::Semaphore::new(LOGIN_CONCURRENCY)),
+            // Until `with_data_dir`: a scratch folder and a random key (tests, tools).
+            files: peixun_store::files::FileStore::local(
+                &std::env::temp_dir().join(format!("peixun-files-{}", std::process::id())),
+            ),
+            roster_key: {
+                use rand::RngCore;
+                let mut k = [0u8; 32];
+                rand::rng().fill_bytes(&mut k);
+                peixun_store::roster::RosterKey::new(k)
+            },
         })
+    }
+
+    /// Files under `<data_dir>/files` and the roster key from `PEIXUN_ROSTER_KEY` or
+    /// `<data_dir>/roster.key` (created on first start).
+    pub fn with_data_dir(mut self, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        self.files = peixun_store::files::FileStore::local(data_dir);
+        self.roster_key = peixun_store::roster::RosterKey::load_or_create(data_dir)
+            .map_err(|e| anyhow::anyhow!("roster key: {e}"))?;
+        Ok(self)
     }
 }
 

@@ -2,7 +2,9 @@
 
 use crate::api_types::*;
 use crate::error::ErrorBody;
-use crate::routes::{api_admin, api_auth, api_institutions, api_rounds, ops};
+use crate::routes::{
+    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, ops,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -69,6 +71,29 @@ use utoipa::{Modify, OpenApi};
         api_rounds::approve_filing,
         api_rounds::calc_cap,
         api_rounds::list_inbox,
+        api_filing_package::list_packages,
+        api_filing_package::create_package,
+        api_filing_package::get_package,
+        api_filing_package::update_package,
+        api_filing_package::package_problems,
+        api_filing_package::submit_package,
+        api_filing_package::upload_file,
+        api_filing_package::download_file,
+        api_filing_package::import_roster,
+        api_filing_package::list_roster,
+        api_filing_package::roster_template_xlsx,
+        api_filing_package::roster_template_csv,
+        api_filing_package::review_queue,
+        api_filing_package::approve_roster,
+        api_filing_package::reject_roster,
+        api_filing_package::list_requests,
+        api_filing_package::submit_request,
+        api_filing_package::get_request,
+        api_filing_package::upload_evidence,
+        api_filing_package::request_notes,
+        api_filing_package::download_evidence,
+        api_filing_package::approve_request,
+        api_filing_package::refuse_request,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -86,6 +111,9 @@ use utoipa::{Modify, OpenApi};
         (name = "bulletin", description = "公示（无需登录）"),
         (name = "tools", description = "试算工具"),
         (name = "inbox", description = "机构消息"),
+        (name = "packages", description = "开班备案材料与花名册（R-FIL-1…5、R-FIL-2、R-VAL-1）"),
+        (name = "review", description = "备案审核与名册变更审核（R-FIL-5、R-RUN-2）"),
+        (name = "requests", description = "培训地址申请与线上培训申请（R-FIL-7、R-FIL-8）"),
         (name = "ops", description = "运行状态"),
     )
 )]

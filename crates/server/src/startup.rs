@@ -125,7 +125,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     store.migrate().await.context("database migration failed")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     bootstrap(&store, clock.as_ref(), opts.demo).await?;
-    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?;
+    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
+        .with_data_dir(&opts.data_dir)?;
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo = opts.demo, "peixun listening");

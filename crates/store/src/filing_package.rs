@@ -94,6 +94,7 @@ pub const QUESTION_BANK: &str = "question_bank";
 
 /// What the institution fills in (all optional until submission).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct PackageInput {
     pub occupation: String,
     pub level: String,
@@ -414,6 +415,8 @@ pub async fn update_package(
     input: &PackageInput,
     now: DateTime<Utc>,
 ) -> Result<PackageView> {
+    // S6 first: another institution's package is refused before its input is looked at.
+    load_own(store.db(), actor, id).await?;
     if input.occupation.chars().count() > 100 || input.level.chars().count() > 50 {
         return Err(StoreError::validation(
             "TOO_LONG",

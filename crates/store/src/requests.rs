@@ -103,6 +103,7 @@ fn parse_state(s: &str) -> RequestState {
 
 /// Online request details besides the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct OnlineDetails {
     pub platform_name: String,
     pub platform_url: String,

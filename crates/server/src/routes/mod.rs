@@ -5,6 +5,7 @@
 //! table does not know is answered 403 by [`crate::auth::authorize`].
 
 pub mod api_admin;
+pub mod api_filing_package;
 pub mod api_auth;
 pub mod api_institutions;
 pub mod api_rounds;
@@ -358,6 +359,31 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/tools/cap", Access::Roles(CENTRE)),
     r("GET", "/inbox", Access::Roles(INSTITUTION)),
     r("POST", "/inbox/{id}/read", Access::Roles(INSTITUTION)),
+    // the filing package, roster import, review queue, address / online requests (issue 5:
+    // R-FIL-1…5, R-FIL-7, R-FIL-8, R-RUN-2); records are checked in the store (S6)
+    r("GET", "/api/v1/packages", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/packages", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/packages/{id}", Access::Roles(BUSINESS)),
+    r("PUT", "/api/v1/packages/{id}", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/packages/{id}/problems", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/packages/{id}/submit", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/packages/{id}/files/{kind}", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/packages/{id}/files/{kind}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/packages/{id}/roster", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/packages/{id}/roster", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/roster-template.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/roster-template.csv", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/review", Access::Roles(CENTRE)),
+    r("POST", "/api/v1/filings/{id}/roster-change/approve", Access::Roles(CENTRE)),
+    r("POST", "/api/v1/filings/{id}/roster-change/reject", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/requests", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/requests", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/requests/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/requests/{id}/evidence/{kind}", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/requests/{id}/notes", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/requests/{id}/evidence/{kind}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/requests/{id}/approve", Access::Roles(CENTRE)),
+    r("POST", "/api/v1/requests/{id}/refuse", Access::Roles(CENTRE)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -432,6 +458,7 @@ fn build() -> Registrar {
     let r = api_rounds::register(r);
     let r = pages_rounds::register(r);
     let r = pages_bulletin::register(r);
+    let r = api_filing_package::register(r);
     pages_admin::register(r)
 }
 

@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod bulletin;
 mod exports;
+mod filing_package;
 mod institutions;
 mod openapi;
 mod queue_http;
