@@ -12,6 +12,7 @@ pub mod api_rounds;
 pub mod forms;
 pub mod ops;
 pub mod pages_admin;
+pub mod pages_agreements;
 pub mod pages_auth;
 pub mod pages_bulletin;
 pub mod pages_institutions;
@@ -457,6 +458,7 @@ fn build() -> Registrar {
     let r = api_admin::register(r);
     let r = api_rounds::register(r);
     let r = pages_rounds::register(r);
+    let r = pages_agreements::register(r);
     let r = pages_bulletin::register(r);
     let r = api_filing_package::register(r);
     pages_admin::register(r)
