@@ -32,6 +32,10 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/plans", "年度计划"));
             items.push(("/rounds", "培训批次"));
             if role.is_centre() {
+                items.push(("/review", "备案审核"));
+            }
+            items.push(("/requests", "地址/线上申请"));
+            if role.is_centre() {
                 items.push(("/tools/cap", "上限试算"));
             }
             items.push(("/bulletin", "公示"));
@@ -39,6 +43,8 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         Role::InstitutionAdmin | Role::InstitutionStaff => {
             items.push(("/institutions", "本机构信息"));
             items.push(("/rounds", "培训批次"));
+            items.push(("/packages", "开班备案"));
+            items.push(("/requests", "地址/线上申请"));
             items.push(("/inbox", "消息"));
             items.push(("/bulletin", "公示"));
         }

@@ -98,6 +98,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/filing_detail.html"),
     ),
     (
+        "package_detail.html",
+        include_str!("../templates/package_detail.html"),
+    ),
+    (
+        "packages_list.html",
+        include_str!("../templates/packages_list.html"),
+    ),
+    (
+        "review_queue.html",
+        include_str!("../templates/review_queue.html"),
+    ),
+    (
+        "requests_list.html",
+        include_str!("../templates/requests_list.html"),
+    ),
+    (
+        "request_new.html",
+        include_str!("../templates/request_new.html"),
+    ),
+    (
+        "request_detail.html",
+        include_str!("../templates/request_detail.html"),
+    ),
+    (
         "round_filings.html",
         include_str!("../templates/round_filings.html"),
     ),

@@ -213,7 +213,11 @@ async fn r_fil_api_package_roster_submit_return_resubmit(backend: peixun_store::
     let roster = app
         .get_api(&format!("/api/v1/packages/{id}/roster"), Who::InstAStaff)
         .await;
-    assert_eq!(roster.json().as_array().unwrap().len(), 0, "nothing imported");
+    assert_eq!(
+        roster.json().as_array().unwrap().len(),
+        0,
+        "nothing imported"
+    );
     // 20 good rows.
     let good = peixun_store::roster::synthetic_rows(20, 6);
     let resp = upload(
@@ -252,7 +256,10 @@ async fn r_fil_api_package_roster_submit_return_resubmit(backend: peixun_store::
         .expect("lead time")
         .clone();
     assert_eq!(lead["field"], "start_date");
-    assert!(lead["message"].as_str().unwrap().contains("2026-02-25"), "{lead}");
+    assert!(
+        lead["message"].as_str().unwrap().contains("2026-02-25"),
+        "{lead}"
+    );
     // Fixed: start 2026-04-01.
     let resp = app
         .api(
@@ -377,7 +384,10 @@ async fn s6_s16_downloads_and_other_institution(backend: peixun_store::Backend) 
     assert_eq!(resp.status, 422);
     assert_eq!(resp.json()["code"], "FILE_DANGEROUS");
     // B's package list never shows A's.
-    let list = app.get_api("/api/v1/packages", Who::InstBAdmin).await.json();
+    let list = app
+        .get_api("/api/v1/packages", Who::InstBAdmin)
+        .await
+        .json();
     assert!(list.as_array().unwrap().is_empty());
 }
 
@@ -447,3 +457,250 @@ async fn r_fil_8_online_request_over_http(backend: peixun_store::Backend) {
 both_backends!(r_fil_api_package_roster_submit_return_resubmit);
 both_backends!(s6_s16_downloads_and_other_institution);
 both_backends!(r_fil_8_online_request_over_http);
+
+/// Sample contexts for this issue's templates (the strict-undefined template test).
+pub fn template_sample(
+    name: &str,
+    x: &str,
+    errs: &serde_json::Value,
+    field_errs: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    let filing = json!({"id": 5, "queue_seq": 3, "status": "returned", "status_label": x});
+    let doc = json!({"kind": "brochure", "label": "培训简章", "file": {"id": "ab", "original_name": x, "size": 10, "mime": "application/pdf", "uploaded_at": "2026-03-02T02:00:00Z"}});
+    let trainee = json!({"id": 1, "row_number": 2, "name": x, "id_kind": "居民身份证", "id_number_masked": "4401**********123X",
+        "phone_masked": "138****8000", "residence": "广东省内", "groups": [x], "age": 30, "over_retirement_age": true});
+    Some(match name {
+        "package_detail.html" => json!({
+            "pkg": {"id": 1, "institution_id": 7, "agreement_id": 2, "filing": filing, "trainees": 20, "pending_trainees": 21,
+                    "documents": [doc, {"kind": "syllabus", "label": "培训大纲", "file": null}]},
+            "institution": {"name": x, "registered_address": x},
+            "scope": [{"value": "育婴员|初级", "label": x}],
+            "teachers": [{"id": "3", "name": x, "quals": x}],
+            "addresses": [{"value": "addr:1", "label": x}],
+            "f": {"occupation": "育婴员|初级", "hours": x, "start_date": "2026-04-01", "planned_end": "", "location": "addr:1", "exam_content": x},
+            "selected_teachers": ["3"],
+            "sessions": [{"i": 0, "date": "2026-04-01", "start": "09:00", "end": "12:00", "topic": x, "teacher": "3", "hours": "3"}],
+            "editable": true, "own": true, "may_roster": true, "may_review": true, "roster_review": true, "submitted": true,
+            "blocking": [{"field": "start_date", "message": x, "code": "FIL_LEAD_TIME"}],
+            "warnings": [{"field": "roster", "message": x, "code": "ROSTER_OVERLAP"}],
+            "corrections": [{"field": "documents-textbook", "label": "培训教材", "message": x}],
+            "trainees": [trainee.clone()], "pending": [trainee],
+            "import_problems": [{"row": 3, "column": "姓名", "message": x}, {"row": null, "column": "", "message": x}],
+            "import_report": {"imported": 20, "warnings": [{"row_number": 4, "column": "证件号码", "code": "W", "message": x}],
+                              "overlaps": [{"message": x}], "pending_review": false},
+            "return_fields": [{"value": "roster", "label": "花名册"}],
+            "return_rows": [{"i": 0, "field": "roster", "message": x}],
+            "reject_reason": x,
+            "errors": errs, "field_errors": field_errs,
+        }),
+        "packages_list.html" => json!({
+            "items": [{"id": 1, "occupation": x, "level": x, "start_date": "2026-04-01", "status_label": x, "updated_at": "2026-03-02T02:00:00Z"},
+                      {"id": 2, "occupation": "", "level": "", "start_date": null, "status_label": x, "updated_at": "2026-03-02T02:00:00Z"}],
+            "agreements": [{"id": 2, "label": x}], "is_institution": true,
+        }),
+        "review_queue.html" => json!({
+            "items": [{"filing_id": 5, "package_id": 1, "institution": x, "kind": "开班备案", "occupation": x, "start_date": "2026-04-01",
+                       "submitted_at": "2026-03-02 10:00", "queue_seq": 3, "slot": x, "trainees": 20, "pending_trainees": 0,
+                       "blocking": 1, "warnings": 1, "problems": [x], "more": 2},
+                      {"filing_id": 6, "package_id": null, "institution": x, "kind": "名册变更", "occupation": x, "start_date": "2026-04-01",
+                       "submitted_at": "2026-03-02 10:00", "queue_seq": 4, "slot": x, "trainees": 20, "pending_trainees": 22,
+                       "blocking": 0, "warnings": 0, "problems": [], "more": 0}],
+            "pager": {"page": 1, "pages": 2, "total": 25, "prev_href": null, "next_href": "/review?page=2"},
+        }),
+        "requests_list.html" => json!({
+            "items": [{"id": 1, "institution": x, "kind": x, "state": x, "summary": x, "submitted_at": "2026-03-02 10:00", "missing": 2}],
+            "q": {"kind": "address", "state": ""}, "export_href": "/requests/export.xlsx", "is_institution": true,
+            "pager": {"page": 1, "pages": 1, "total": 1, "prev_href": null, "next_href": null},
+        }),
+        "request_new.html" => json!({
+            "kind": "online_training",
+            "slots": [{"slot": "commission_letter", "label": x}, {"slot": "exams", "label": x}],
+            "f": {"address": x, "reason": x, "reason_kind": "other", "reason_text": x, "platform_name": x, "platform_url": x,
+                  "notes": {"exams": x, "real_name_login": "", "learning_records": "", "city_supervision_link": ""}},
+            "errors": errs, "field_errors": field_errs,
+        }),
+        "request_detail.html" => json!({
+            "r": {"id": 1, "institution_name": x, "kind": "online_training", "state_label": x, "decision_reason": x, "address": x,
+                  "platform_name": x, "platform_url": x, "reason": x, "submitted_by_name": x, "decided_by": x,
+                  "evidence": [{"slot": "exams", "label": x, "file_id": "ab", "file_name": x, "note": x, "complete": false}]},
+            "submitted_at": "2026-03-02 10:00", "decided_at": "2026-03-03 10:00",
+            "missing": [{"field": "exams", "message": x}], "may_add": true, "may_decide": true, "reason": x,
+            "errors": errs, "field_errors": field_errs,
+        }),
+        _ => return None,
+    })
+}
+
+/// A multipart page form with the session cookie and CSRF token.
+async fn post_multipart(
+    app: &TestApp,
+    path: &str,
+    who: Who,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> TestResponse {
+    let s = app.session(who).await.expect("session");
+    let boundary = "----peixunBoundary7MA4YWxkTrZu0gW";
+    let mut body: Vec<u8> = Vec::new();
+    let mut part = |name: &str, filename: Option<&str>, data: &[u8]| {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    };
+    part("csrf_token", None, s.csrf.as_bytes());
+    for (k, v) in fields {
+        part(k, None, v.as_bytes());
+    }
+    if let Some((name, filename, data)) = file {
+        part(name, Some(filename), data);
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::COOKIE, format!("peixun_session={}", s.token))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    app.send(req).await
+}
+
+async fn r_val_1_pages_show_every_problem_and_keep_values(backend: peixun_store::Backend) {
+    let app = TestApp::new(backend).await;
+    let r = round(&app, Half::Other, "页面备案批次", 5, false).await;
+    let (_, agreement) = signed(&app, r, Who::InstAAdmin, 3).await;
+    let resp = app
+        .post_form(
+            &format!("/agreements/{agreement}/packages"),
+            Who::InstAStaff,
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.text());
+    let loc = resp.header("location").to_string();
+    let id: i64 = loc
+        .trim_start_matches("/packages/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let page = app.get(&format!("/packages/{id}"), Who::InstAStaff).await;
+    assert_eq!(page.status, 200);
+    // A bad value: refused beside its field, the other values kept.
+    let resp = app
+        .post_form(
+            &format!("/packages/{id}"),
+            Who::InstAStaff,
+            &[
+                ("hours", "十二"),
+                ("start_date", "2026-04-01"),
+                ("exam_content", "实操考核"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 422);
+    let html = resp.text();
+    assert!(html.contains("提交内容有误"));
+    assert!(html.contains("href=\"#hours\""));
+    assert!(html.contains("培训课时“十二”不是数字"));
+    assert!(html.contains("value=\"2026-04-01\""), "value kept");
+    assert!(html.contains("实操考核"));
+    // "再加5行" adds rows without saving.
+    let resp = app
+        .post_form(
+            &format!("/packages/{id}"),
+            Who::InstAStaff,
+            &[("action", "add_rows")],
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    assert!(resp.text().matches("name=\"s_date\"").count() >= 8);
+    // Submitting the empty draft: every problem listed, each linked to its field.
+    let resp = app
+        .post_form(&format!("/packages/{id}/submit"), Who::InstAStaff, &[])
+        .await;
+    assert_eq!(resp.status, 422);
+    let html = resp.text();
+    for anchor in [
+        "#occupation",
+        "#start_date",
+        "#teachers",
+        "#sessions",
+        "#documents-brochure",
+        "#roster",
+    ] {
+        assert!(html.contains(&format!("href=\"{anchor}\"")), "{anchor}");
+    }
+    // A roster with bad rows: a table of every row, nothing imported.
+    filing_package::update_package(
+        &app.store,
+        &actor_of(&app, Who::InstAStaff),
+        id,
+        &PackageInput {
+            occupation: OCC.into(),
+            level: LEVEL.into(),
+            start_date: Some(crate::rounds::d(2026, 4, 1)),
+            planned_end: Some(crate::rounds::d(2026, 4, 10)),
+            ..Default::default()
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let mut rows = peixun_store::roster::synthetic_rows(22, 9);
+    rows[2][3] = "12".into();
+    rows[7][4] = "月球".into();
+    let resp = post_multipart(
+        &app,
+        &format!("/packages/{id}/roster"),
+        Who::InstAStaff,
+        &[],
+        Some(("file", "花名册.csv", &csv(&rows))),
+    )
+    .await;
+    assert_eq!(resp.status, 422, "{}", resp.text());
+    let html = resp.text();
+    assert!(
+        html.contains("第4行") && html.contains("第9行"),
+        "rows named"
+    );
+    assert!(html.contains("未导入任何数据"));
+    // A disguised HTML upload through the page: refused beside the document.
+    let resp = post_multipart(
+        &app,
+        &format!("/packages/{id}/files"),
+        Who::InstAStaff,
+        &[("kind", "brochure")],
+        Some((
+            "file",
+            "简章.pdf",
+            b"<html><script>alert(1)</script></html>",
+        )),
+    )
+    .await;
+    assert_eq!(resp.status, 422);
+    assert!(resp.text().contains("href=\"#documents-brochure\""));
+    // B sees none of it.
+    assert_eq!(
+        app.get(&format!("/packages/{id}"), Who::InstBAdmin)
+            .await
+            .status,
+        403
+    );
+    // The review queue page for the centre.
+    assert_eq!(app.get("/review", Who::CentreStaff).await.status, 200);
+}
+
+both_backends!(r_val_1_pages_show_every_problem_and_keep_values);

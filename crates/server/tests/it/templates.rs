@@ -108,6 +108,7 @@ fn sample(name: &str) -> J {
             "export_href": "/audit/export.xlsx", "pager": pager(), "errors": [], "field_errors": {} })
         }
         other => crate::rounds::template_sample(other, XSS, &errs, &field_errs)
+            .or_else(|| crate::filing_package::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }
