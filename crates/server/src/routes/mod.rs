@@ -15,7 +15,9 @@ pub mod pages_admin;
 pub mod pages_agreements;
 pub mod pages_auth;
 pub mod pages_bulletin;
+pub mod pages_filing_package;
 pub mod pages_institutions;
+pub mod pages_requests;
 pub mod pages_rounds;
 pub mod rounds_forms;
 
@@ -385,6 +387,31 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/api/v1/requests/{id}/evidence/{kind}", Access::Roles(BUSINESS)),
     r("POST", "/api/v1/requests/{id}/approve", Access::Roles(CENTRE)),
     r("POST", "/api/v1/requests/{id}/refuse", Access::Roles(CENTRE)),
+    r("GET", "/packages", Access::Roles(BUSINESS)),
+    r("POST", "/agreements/{id}/packages", Access::Roles(INSTITUTION)),
+    r("GET", "/packages/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/packages/{id}", Access::Roles(INSTITUTION)),
+    r("POST", "/packages/{id}/files", Access::Roles(INSTITUTION)),
+    r("GET", "/packages/{id}/files/{kind}", Access::Roles(BUSINESS)),
+    r("POST", "/packages/{id}/roster", Access::Roles(INSTITUTION)),
+    r("POST", "/packages/{id}/submit", Access::Roles(INSTITUTION)),
+    r("POST", "/packages/{id}/return", Access::Roles(CENTRE)),
+    r("GET", "/filings/{id}/package", Access::Roles(BUSINESS)),
+    r("GET", "/roster-template.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/roster-template.csv", Access::Roles(BUSINESS)),
+    r("GET", "/review", Access::Roles(CENTRE)),
+    r("GET", "/review/export.xlsx", Access::Roles(CENTRE)),
+    r("POST", "/filings/{id}/roster-change/approve", Access::Roles(CENTRE)),
+    r("POST", "/filings/{id}/roster-change/reject", Access::Roles(CENTRE)),
+    r("GET", "/requests", Access::Roles(BUSINESS)),
+    r("GET", "/requests/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/requests/new", Access::Roles(INSTITUTION)),
+    r("POST", "/requests/new", Access::Roles(INSTITUTION)),
+    r("GET", "/requests/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/requests/{id}/evidence", Access::Roles(INSTITUTION)),
+    r("GET", "/requests/{id}/evidence/{kind}", Access::Roles(BUSINESS)),
+    r("POST", "/requests/{id}/approve", Access::Roles(CENTRE)),
+    r("POST", "/requests/{id}/refuse", Access::Roles(CENTRE)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -461,6 +488,8 @@ fn build() -> Registrar {
     let r = pages_agreements::register(r);
     let r = pages_bulletin::register(r);
     let r = api_filing_package::register(r);
+    let r = pages_filing_package::register(r);
+    let r = pages_requests::register(r);
     pages_admin::register(r)
 }
 
