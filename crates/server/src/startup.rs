@@ -127,6 +127,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     bootstrap(&store, clock.as_ref(), opts.demo).await?;
     let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
         .with_data_dir(&opts.data_dir)?;
+    if opts.demo {
+        // Demo filing packages need the file store and the roster key (issue 5).
+        peixun_store::demo_packages::seed_packages(
+            &state.store,
+            &state.files,
+            &state.roster_key,
+            state.clock.now(),
+        )
+        .await?;
+    }
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo = opts.demo, "peixun listening");
