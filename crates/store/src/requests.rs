@@ -351,7 +351,7 @@ fn validate(input: &RequestInput) -> Result<()> {
                 ));
             }
             let url = details.platform_url.trim();
-            if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
                 return Err(StoreError::validation(
                     "URL_INVALID",
                     "平台网址须以 https:// 或 http:// 开头",

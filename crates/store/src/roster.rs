@@ -663,6 +663,24 @@ pub(crate) async fn settle_pending<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// The roster template (.xlsx, Chinese headers, drop-downs) for the round's key-target groups.
+pub fn template_xlsx(
+    groups: &[String],
+) -> std::result::Result<Vec<u8>, peixun_import::ImportError> {
+    peixun_import::roster_template_xlsx_for(groups)
+}
+
+/// The roster template as CSV (UTF-8 with BOM).
+pub fn template_csv() -> Vec<u8> {
+    peixun_import::roster_template_csv()
+}
+
+/// Deterministic valid roster rows (for the demo seed and tests): cells in
+/// [`peixun_domain::roster::ROSTER_HEADERS`] order.
+pub fn synthetic_rows(rows: usize, seed: u64) -> Vec<[String; 6]> {
+    peixun_import::synthetic_rows(rows, seed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,20 +709,4 @@ mod tests {
     fn phone_masked() {
         assert_eq!(mask_phone("13800138000"), "138****8000");
     }
-}
-
-/// The roster template (.xlsx, Chinese headers, drop-downs) for the round's key-target groups.
-pub fn template_xlsx(groups: &[String]) -> std::result::Result<Vec<u8>, peixun_import::ImportError> {
-    peixun_import::roster_template_xlsx_for(groups)
-}
-
-/// The roster template as CSV (UTF-8 with BOM).
-pub fn template_csv() -> Vec<u8> {
-    peixun_import::roster_template_csv()
-}
-
-/// Deterministic valid roster rows (for the demo seed and tests): cells in
-/// [`peixun_domain::roster::ROSTER_HEADERS`] order.
-pub fn synthetic_rows(rows: usize, seed: u64) -> Vec<[String; 6]> {
-    peixun_import::synthetic_rows(rows, seed)
 }
