@@ -233,8 +233,17 @@ async fn user_add(a: UserAddArgs) -> ExitCode {
         }
         Err(e) => {
             match &e {
-                peixun_store::StoreError::Validation { message, field, .. }
-                | peixun_store::StoreError::Conflict { message, field, .. } => match field {
+                peixun_store::StoreError::Validation { .. }
+                | peixun_store::StoreError::Invalid { .. } => {
+                    // Every problem, each with its field (R-VAL-1).
+                    for p in e.problems() {
+                        match &p.field {
+                            Some(f) => eprintln!("错误（{f}）：{}", p.message),
+                            None => eprintln!("错误：{}", p.message),
+                        }
+                    }
+                }
+                peixun_store::StoreError::Conflict { message, field, .. } => match field {
                     Some(f) => eprintln!("错误（{f}）：{message}"),
                     None => eprintln!("错误：{message}"),
                 },

@@ -1,7 +1,8 @@
 //! One application error, mapped once to HTTP (STYLE.md).
 //!
 //! API responses carry `{"code", "message", "field"?}` with a stable `code` and a Chinese
-//! `message`. Page routes get the same error rendered as HTML by [`crate::pages::page_errors`],
+//! `message`; a 422 also lists every problem with the input in `errors` (R-VAL-1), the first of
+//! which is the `code`/`message`/`field` above. Page routes get the same error rendered as HTML by [`crate::pages::page_errors`],
 //! which reads the [`ErrorBody`] this module leaves in the response extensions. Internal errors are
 //! logged with the request id and never sent.
 
@@ -21,6 +22,22 @@ pub struct ErrorBody {
     /// 中文说明.
     pub message: String,
     /// The input field the error is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Bad input (422): every problem found, in input order, each naming its field (R-VAL-1).
+    /// The first is also given as `code`, `message` and `field`. Absent on other errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorItem>,
+}
+
+/// One problem with the input, in [`ErrorBody::errors`].
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct ErrorItem {
+    /// Stable code of the rule, e.g. `REQUIRED`, `PHONE_INVALID`, `PASSWORD_WEAK`.
+    pub code: String,
+    /// 中文说明，指明字段与规则.
+    pub message: String,
+    /// The input field, e.g. `contact_phone` or `qualifications[1]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -56,6 +73,9 @@ pub enum AppError {
         message: String,
         field: Option<String>,
     },
+    /// Several problems with one input, all reported at once (R-VAL-1); never empty.
+    #[error("validation: {} problems", problems.len())]
+    Invalid { problems: Vec<ErrorItem> },
     #[error("conflict {code}: {message}")]
     Conflict {
         code: String,
@@ -93,7 +113,9 @@ impl AppError {
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation { .. } | AppError::Invalid { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -139,8 +161,33 @@ impl AppError {
                 code,
                 message,
                 field,
+            } => {
+                let item = ErrorItem {
+                    code: code.clone(),
+                    message: message.clone(),
+                    field: field.clone(),
+                };
+                return ErrorBody {
+                    code: item.code.clone(),
+                    message: item.message.clone(),
+                    field: item.field.clone(),
+                    errors: vec![item],
+                };
             }
-            | AppError::Conflict {
+            AppError::Invalid { problems } => {
+                let first = problems.first().cloned().unwrap_or_else(|| ErrorItem {
+                    code: "VALIDATION".into(),
+                    message: "提交内容有误".into(),
+                    field: None,
+                });
+                return ErrorBody {
+                    code: first.code,
+                    message: first.message,
+                    field: first.field,
+                    errors: problems.clone(),
+                };
+            }
+            AppError::Conflict {
                 code,
                 message,
                 field,
@@ -149,6 +196,7 @@ impl AppError {
                     code: code.clone(),
                     message: message.clone(),
                     field: field.clone(),
+                    errors: Vec::new(),
                 };
             }
             AppError::BadRequest(_) => ("BAD_REQUEST", "请求格式不正确".to_string(), None),
@@ -159,6 +207,7 @@ impl AppError {
             code: code.to_string(),
             message,
             field: field.map(str::to_string),
+            errors: Vec::new(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The one place where store errors become application errors.
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorItem};
 use peixun_store::StoreError;
 
 fn entity_zh(entity: &str) -> &str {
@@ -28,6 +28,16 @@ pub(crate) fn map_store_error(e: StoreError) -> AppError {
             code: code.to_string(),
             message,
             field,
+        },
+        StoreError::Invalid { problems } => AppError::Invalid {
+            problems: problems
+                .into_iter()
+                .map(|p| ErrorItem {
+                    code: p.code.to_string(),
+                    message: p.message,
+                    field: p.field,
+                })
+                .collect(),
         },
         StoreError::Conflict {
             code,

@@ -2,7 +2,10 @@
 //! lockout (S2), password changes and resets.
 
 use crate::entity::{institution, user};
-use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time, map_unique};
+use crate::{
+    Actor, FieldProblem, Page, PageRequest, Problems, Result, Store, StoreError, audit, db_time,
+    map_unique,
+};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
@@ -114,20 +117,16 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
-fn password_err(message: impl Into<String>) -> StoreError {
-    StoreError::validation("PASSWORD_WEAK", message, "password")
-}
-
-/// S1 password rules. Pure; the server may call it to validate a form before submitting.
-pub fn check_password_rules(username: &str, password: &str) -> Result<()> {
+/// Every S1 rule `password` fails, each a problem on `field` (R-VAL-1: all listed at once).
+pub fn password_problems(username: &str, password: &str, field: &str) -> Vec<FieldProblem> {
+    let mut out = Vec::new();
+    let mut weak = |message: String| out.push(FieldProblem::new("PASSWORD_WEAK", message, field));
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(password_err(format!(
-            "密码至少{MIN_PASSWORD_CHARS}个字符（当前{n}个）"
-        )));
+        weak(format!("密码至少{MIN_PASSWORD_CHARS}个字符（当前{n}个）"));
     }
     if n > 128 {
-        return Err(password_err("密码不能超过128个字符"));
+        weak("密码不能超过128个字符".into());
     }
     let classes = [
         password.chars().any(|c| c.is_ascii_lowercase()),
@@ -139,25 +138,30 @@ pub fn check_password_rules(username: &str, password: &str) -> Result<()> {
     .filter(|b| **b)
     .count();
     if classes < 3 {
-        return Err(password_err(
-            "密码须包含小写字母、大写字母、数字、符号中的至少三类",
-        ));
+        weak("密码须包含小写字母、大写字母、数字、符号中的至少三类".into());
     }
     let lower = password.to_lowercase();
-    if !username.is_empty() && lower.contains(&username.trim().to_lowercase()) {
-        return Err(password_err("密码不能包含用户名"));
+    let username = username.trim().to_lowercase();
+    if !username.is_empty() && lower.contains(&username) {
+        weak("密码不能包含用户名".into());
     }
     if BLOCKLIST
         .iter()
         .any(|b| lower == *b || lower.trim_end_matches(['!', '.', '#']) == *b)
     {
-        return Err(password_err("该密码过于常见，请换一个"));
+        weak("该密码过于常见，请换一个".into());
     }
     let first = password.chars().next().unwrap_or(' ');
-    if password.chars().all(|c| c == first) {
-        return Err(password_err("密码不能由同一字符重复组成"));
+    if n > 0 && password.chars().all(|c| c == first) {
+        weak("密码不能由同一字符重复组成".into());
     }
-    Ok(())
+    out
+}
+
+/// S1 password rules. Pure; the server may call it to validate a form before submitting. Every
+/// failed rule is reported (one: `Validation`, several: `Invalid`), all on the field `password`.
+pub fn check_password_rules(username: &str, password: &str) -> Result<()> {
+    StoreError::check(password_problems(username, password, "password"))
 }
 
 fn argon2() -> Argon2<'static> {
@@ -252,7 +256,7 @@ fn require_user_admin(actor: &Actor) -> Result<()> {
     }
 }
 
-fn check_username(username: &str) -> Result<String> {
+fn check_username(username: &str) -> std::result::Result<String, FieldProblem> {
     let u = username.trim();
     let ok = (3..=32).contains(&u.len())
         && u.bytes()
@@ -260,7 +264,7 @@ fn check_username(username: &str) -> Result<String> {
     if ok {
         Ok(u.to_string())
     } else {
-        Err(StoreError::validation(
+        Err(FieldProblem::new(
             "USERNAME_INVALID",
             "用户名为3–32位字母、数字、下划线、连字符或点",
             "username",
@@ -268,8 +272,46 @@ fn check_username(username: &str) -> Result<String> {
     }
 }
 
+/// Every problem with a new account's fields, none looked up in the database (R-VAL-1, S1, S7):
+/// username, display name, the role/institution binding and each failed password rule. `role`
+/// is `None` when the caller could not read one (it reports that itself); the binding is then
+/// not checked.
+pub fn new_user_problems(
+    username: &str,
+    display_name: &str,
+    role: Option<Role>,
+    institution_id: Option<i64>,
+    password: &str,
+) -> Vec<FieldProblem> {
+    let mut p = Problems::default();
+    p.take(check_username(username));
+    if display_name.trim().chars().count() > 64 {
+        p.push(FieldProblem::new(
+            "DISPLAY_NAME_INVALID",
+            "姓名不能超过64个字符",
+            "display_name",
+        ));
+    }
+    match (role.map(Role::is_institution), institution_id) {
+        (Some(true), None) => p.push(FieldProblem::new(
+            "INSTITUTION_REQUIRED",
+            "培训机构账号必须绑定所属机构",
+            "institution_id",
+        )),
+        (Some(false), Some(_)) => p.push(FieldProblem::new(
+            "INSTITUTION_NOT_ALLOWED",
+            "只有培训机构账号可以绑定机构",
+            "institution_id",
+        )),
+        _ => {}
+    }
+    p.extend(password_problems(username, password, "password"));
+    p.into_vec()
+}
+
 /// Create an account (sysadmin or the system). One role per account (S7): institution roles need
-/// an institution, other roles must not have one.
+/// an institution, other roles must not have one. Every field problem is reported at once; the
+/// institution's existence and a taken username are checked after the fields are good.
 pub async fn create_user(
     store: &Store,
     actor: &Actor,
@@ -277,38 +319,20 @@ pub async fn create_user(
     now: DateTime<Utc>,
 ) -> Result<UserView> {
     require_user_admin(actor)?;
-    let username = check_username(&new.username)?;
+    StoreError::check(new_user_problems(
+        &new.username,
+        &new.display_name,
+        Some(new.role),
+        new.institution_id,
+        &new.password,
+    ))?;
+    let username = new.username.trim().to_string();
     let display_name = new.display_name.trim().to_string();
     let display_name = if display_name.is_empty() {
         username.clone()
     } else {
         display_name
     };
-    if display_name.chars().count() > 64 {
-        return Err(StoreError::validation(
-            "DISPLAY_NAME_INVALID",
-            "姓名不能超过64个字符",
-            "display_name",
-        ));
-    }
-    match (new.role.is_institution(), new.institution_id) {
-        (true, None) => {
-            return Err(StoreError::validation(
-                "INSTITUTION_REQUIRED",
-                "培训机构账号必须绑定所属机构",
-                "institution_id",
-            ));
-        }
-        (false, Some(_)) => {
-            return Err(StoreError::validation(
-                "INSTITUTION_NOT_ALLOWED",
-                "只有培训机构账号可以绑定机构",
-                "institution_id",
-            ));
-        }
-        _ => {}
-    }
-    check_password_rules(&username, &new.password)?;
     // Hash outside the write transaction: the SQLite write lock is not held while hashing.
     let hash = hash_password(&new.password)?;
     let now = db_time(now);
@@ -532,28 +556,24 @@ pub async fn change_password(
         .one(store.db())
         .await?
         .ok_or(StoreError::NotFound { entity: "user" })?;
+    // Every problem at once (R-VAL-1): a wrong old password, each failed rule, an unchanged one.
+    let mut p = Problems::default();
     if !verify_password(old, &u.password_hash) {
-        return Err(StoreError::validation(
+        p.push(FieldProblem::new(
             "OLD_PASSWORD_WRONG",
             "原密码不正确",
             "old_password",
         ));
     }
-    check_password_rules(&u.username, new).map_err(|e| match e {
-        StoreError::Validation { code, message, .. } => StoreError::Validation {
-            code,
-            message,
-            field: Some("new_password".into()),
-        },
-        other => other,
-    })?;
+    p.extend(password_problems(&u.username, new, "new_password"));
     if old == new {
-        return Err(StoreError::validation(
+        p.push(FieldProblem::new(
             "PASSWORD_UNCHANGED",
             "新密码不能与原密码相同",
             "new_password",
         ));
     }
+    p.finish()?;
     let hash = hash_password(new)?;
     let txn = store.begin_write().await?;
     let mut am: user::ActiveModel = u.into();

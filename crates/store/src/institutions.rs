@@ -6,7 +6,9 @@
 
 use crate::checks::{self, CreditCodeCheck};
 use crate::entity::{institution, institution_qualification as iq};
-use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
+use crate::{
+    Actor, FieldProblem, Page, PageRequest, Problems, Result, Store, StoreError, audit, db_time,
+};
 use chrono::{DateTime, Utc};
 use peixun_domain::role::Role;
 use sea_orm::sea_query::Query;
@@ -336,17 +338,22 @@ struct Clean {
     status: InstitutionStatus,
 }
 
-fn required(value: &str, field: &str, label: &str, max: usize) -> Result<String> {
+fn required(
+    value: &str,
+    field: &str,
+    label: &str,
+    max: usize,
+) -> std::result::Result<String, FieldProblem> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(StoreError::validation(
+        return Err(FieldProblem::new(
             "REQUIRED",
             format!("请填写{label}"),
             field,
         ));
     }
     if v.chars().count() > max {
-        return Err(StoreError::validation(
+        return Err(FieldProblem::new(
             "TOO_LONG",
             format!("{label}不能超过{max}个字符"),
             field,
@@ -355,35 +362,38 @@ fn required(value: &str, field: &str, label: &str, max: usize) -> Result<String>
     Ok(v.to_string())
 }
 
-/// Validate the input. `previously_confirmed_code` is the stored code when the centre already
-/// confirmed its checksum warning (an unchanged code need not be confirmed again).
+/// Validate the input, reporting every problem at once (R-VAL-1). `previously_confirmed_code`
+/// is the stored code when the centre already confirmed its checksum warning (an unchanged code
+/// need not be confirmed again).
 fn clean(input: &InstitutionInput, previously_confirmed_code: Option<&str>) -> Result<Clean> {
-    let name = required(&input.name, "name", "机构名称", 100)?;
-    let (credit_code, checksum_warning) =
-        match checks::credit_code_parse_lenient(&input.credit_code) {
-            Err((code, msg)) => {
-                return Err(StoreError::validation(code, msg, "credit_code"));
+    let mut p = Problems::default();
+    let name = p
+        .take(required(&input.name, "name", "机构名称", 100))
+        .unwrap_or_default();
+    let credit = match checks::credit_code_parse_lenient(&input.credit_code) {
+        Err((code, msg)) => Err(FieldProblem::new(code, msg, "credit_code")),
+        Ok(CreditCodeCheck::Valid(code)) => Ok((code, false)),
+        Ok(CreditCodeCheck::ChecksumWarning { code, message }) => {
+            if !input.confirm_checksum_warning && previously_confirmed_code != Some(code.as_str()) {
+                Err(FieldProblem::new(
+                    "CREDIT_CODE_CHECKSUM",
+                    format!("{message}；如已核对无误，请勾选确认后再提交"),
+                    "credit_code",
+                ))
+            } else {
+                Ok((code, true))
             }
-            Ok(CreditCodeCheck::Valid(code)) => (code, false),
-            Ok(CreditCodeCheck::ChecksumWarning { code, message }) => {
-                if !input.confirm_checksum_warning
-                    && previously_confirmed_code != Some(code.as_str())
-                {
-                    return Err(StoreError::validation(
-                        "CREDIT_CODE_CHECKSUM",
-                        format!("{message}；如已核对无误，请勾选确认后再提交"),
-                        "credit_code",
-                    ));
-                }
-                (code, true)
-            }
-        };
-    let registered_address = required(
-        &input.registered_address,
-        "registered_address",
-        "注册地址",
-        200,
-    )?;
+        }
+    };
+    let (credit_code, checksum_warning) = p.take(credit).unwrap_or_default();
+    let registered_address = p
+        .take(required(
+            &input.registered_address,
+            "registered_address",
+            "注册地址",
+            200,
+        ))
+        .unwrap_or_default();
     let district = input
         .district
         .as_deref()
@@ -391,21 +401,38 @@ fn clean(input: &InstitutionInput, previously_confirmed_code: Option<&str>) -> R
         .filter(|d| !d.is_empty())
         .unwrap_or(DEFAULT_DISTRICT)
         .to_string();
-    let contact_person = required(&input.contact_person, "contact_person", "联系人", 50)?;
-    let contact_phone = checks::phone_parse(&input.contact_phone)
-        .map_err(|m| StoreError::validation("PHONE_INVALID", m, "contact_phone"))?;
+    let contact_person = p
+        .take(required(
+            &input.contact_person,
+            "contact_person",
+            "联系人",
+            50,
+        ))
+        .unwrap_or_default();
+    let contact_phone = p
+        .take(
+            checks::phone_parse(&input.contact_phone)
+                .map_err(|m| FieldProblem::new("PHONE_INVALID", m, "contact_phone")),
+        )
+        .unwrap_or_default();
     let mut qualifications = Vec::new();
     for (i, q) in input.qualifications.iter().enumerate() {
         let field = format!("qualifications[{i}]");
-        let occupation = required(&q.occupation, &field, "职业（工种）", 50)?;
+        let n = i + 1;
+        let label = format!("第{n}项资质的职业（工种）");
+        let occupation = p.take(required(&q.occupation, &field, &label, 50));
         let level = q.level.trim().to_string();
         if !LEVELS.contains(&level.as_str()) {
-            return Err(StoreError::validation(
+            p.push(FieldProblem::new(
                 "LEVEL_INVALID",
-                format!("等级须为{}之一", LEVELS.join("、")),
+                format!("第{n}项资质的等级须为{}之一", LEVELS.join("、")),
                 &field,
             ));
+            continue;
         }
+        let Some(occupation) = occupation else {
+            continue;
+        };
         let qual = Qualification { occupation, level };
         if !qualifications.contains(&qual) {
             qualifications.push(qual);
@@ -414,20 +441,21 @@ fn clean(input: &InstitutionInput, previously_confirmed_code: Option<&str>) -> R
     qualifications.sort();
     let mut major_projects: Vec<String> = Vec::new();
     if input.major_project_capable {
-        for p in &input.major_projects {
-            let p = p.trim();
-            if !p.is_empty() && !major_projects.iter().any(|x| x == p) {
-                major_projects.push(p.to_string());
+        for m in &input.major_projects {
+            let m = m.trim();
+            if !m.is_empty() && !major_projects.iter().any(|x| x == m) {
+                major_projects.push(m.to_string());
             }
         }
         if major_projects.is_empty() {
-            return Err(StoreError::validation(
+            p.push(FieldProblem::new(
                 "MAJOR_PROJECTS_REQUIRED",
                 "可承接重大工程项目的机构须注明项目（如南粤家政、粤菜师傅、广东技工）",
                 "major_projects",
             ));
         }
     }
+    p.finish()?;
     Ok(Clean {
         name,
         credit_code,

@@ -101,6 +101,11 @@ pub enum StoreError {
         message: String,
         field: Option<String>,
     },
+    /// Several problems with one input, all found at once (R-VAL-1): the form shows every one
+    /// beside its field. Built by [`StoreError::check`] / [`Problems::finish`], which keep a
+    /// single problem a [`StoreError::Validation`], so this always holds two or more.
+    #[error("{}", join_problems(.problems))]
+    Invalid { problems: Vec<FieldProblem> },
     #[error("{code}: {message}")]
     Conflict {
         code: &'static str,
@@ -115,7 +120,117 @@ pub enum StoreError {
     Db(#[from] DbErr),
 }
 
+/// One problem with one input field (R-VAL-1). `message` is Chinese and names the field and the
+/// rule; `field` is the input's name (`qualifications[2]` for a row of a list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl FieldProblem {
+    pub fn new(code: &'static str, message: impl Into<String>, field: &str) -> Self {
+        FieldProblem {
+            code,
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
+    }
+}
+
+fn join_problems(problems: &[FieldProblem]) -> String {
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.code, p.message))
+        .collect();
+    parts.join("；")
+}
+
+/// Collects every problem with an input before answering (R-VAL-1):
+///
+/// ```ignore
+/// let mut p = Problems::default();
+/// let name = p.take(required(&input.name, "name", "机构名称", 100)).unwrap_or_default();
+/// p.push(FieldProblem::new("PHONE_INVALID", "…", "contact_phone"));
+/// p.finish()?; // values read above are all valid past this line
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Problems(Vec<FieldProblem>);
+
+impl Problems {
+    pub fn push(&mut self, p: FieldProblem) {
+        self.0.push(p);
+    }
+    /// The value, or `None` with the problem recorded.
+    pub fn take<T>(&mut self, r: std::result::Result<T, FieldProblem>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(p) => {
+                self.0.push(p);
+                None
+            }
+        }
+    }
+    pub fn extend(&mut self, ps: impl IntoIterator<Item = FieldProblem>) {
+        self.0.extend(ps);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn into_vec(self) -> Vec<FieldProblem> {
+        self.0
+    }
+    /// `Ok(())` when nothing was found, else every problem (see [`StoreError::check`]).
+    pub fn finish(self) -> Result<()> {
+        StoreError::check(self.0)
+    }
+}
+
 impl StoreError {
+    /// Every problem found in one input: `Ok(())` when there is none, a [`StoreError::Validation`]
+    /// for exactly one (what single-field callers and tests match on), else
+    /// [`StoreError::Invalid`] with all of them in input order.
+    pub fn check(problems: Vec<FieldProblem>) -> Result<()> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::from_problems(problems))
+        }
+    }
+
+    /// The error for problems already found (at least one): a `Validation` for one, else
+    /// `Invalid`.
+    pub fn from_problems(mut problems: Vec<FieldProblem>) -> StoreError {
+        if problems.len() == 1 {
+            let p = problems.remove(0);
+            StoreError::Validation {
+                code: p.code,
+                message: p.message,
+                field: p.field,
+            }
+        } else {
+            StoreError::Invalid { problems }
+        }
+    }
+
+    /// The problems of a `Validation` (one) or `Invalid` (all); empty for other errors.
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        match self {
+            StoreError::Validation {
+                code,
+                message,
+                field,
+            } => vec![FieldProblem {
+                code,
+                message: message.clone(),
+                field: field.clone(),
+            }],
+            StoreError::Invalid { problems } => problems.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     pub(crate) fn validation(code: &'static str, message: impl Into<String>, field: &str) -> Self {
         StoreError::Validation {
             code,
@@ -135,11 +250,14 @@ impl StoreError {
             message: message.into(),
         }
     }
-    /// The stable code for the API body (`{code, message, field}`).
+    /// The stable code for the API body (`{code, message, field}`); for `Invalid` the first
+    /// problem's.
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::NotFound { .. } => "NOT_FOUND",
             StoreError::Validation { code, .. } | StoreError::Conflict { code, .. } => code,
+            // The first problem's code, as in the API body's `code`.
+            StoreError::Invalid { problems } => problems.first().map_or("VALIDATION", |p| p.code),
             StoreError::Forbidden { .. } => "FORBIDDEN",
             StoreError::Locked { .. } => "ACCOUNT_LOCKED",
             StoreError::Db(_) => "INTERNAL",

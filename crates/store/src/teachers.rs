@@ -9,7 +9,9 @@
 use crate::checks;
 use crate::entity::{teacher, teacher_qualification as tq};
 use crate::institutions::{self, Scope};
-use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
+use crate::{
+    Actor, FieldProblem, Page, PageRequest, Problems, Result, Store, StoreError, audit, db_time,
+};
 use chrono::{DateTime, Utc};
 use peixun_domain::role::Role;
 use sea_orm::{
@@ -202,12 +204,14 @@ struct Clean {
     active: bool,
 }
 
-/// Validate the form. With `keep_empty_id` (update), an empty ID number is allowed and means
-/// "keep the stored one": the pages never show the full number (R-PII-1).
+/// Validate the form, reporting every problem at once (R-VAL-1). With `keep_empty_id` (update),
+/// an empty ID number is allowed and means "keep the stored one": the pages never show the full
+/// number (R-PII-1).
 fn clean(input: &TeacherInput, keep_empty_id: bool) -> Result<Clean> {
+    let mut p = Problems::default();
     let name = input.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 50 {
-        return Err(StoreError::validation(
+        p.push(FieldProblem::new(
             "REQUIRED",
             "请填写姓名（不超过50个字）",
             "name",
@@ -216,43 +220,55 @@ fn clean(input: &TeacherInput, keep_empty_id: bool) -> Result<Clean> {
     let id_number = if keep_empty_id && input.id_number.trim().is_empty() {
         None
     } else {
-        Some(
+        p.take(
             checks::id_parse(&input.id_number)
-                .map_err(|(code, m)| StoreError::validation(code, m, "id_number"))?,
+                .map_err(|(code, m)| FieldProblem::new(code, m, "id_number")),
         )
     };
-    let phone = checks::phone_parse(&input.phone)
-        .map_err(|m| StoreError::validation("PHONE_INVALID", m, "phone"))?;
+    let phone = p
+        .take(
+            checks::phone_parse(&input.phone)
+                .map_err(|m| FieldProblem::new("PHONE_INVALID", m, "phone")),
+        )
+        .unwrap_or_default();
     let mut qualifications = Vec::new();
     for (i, q) in input.qualifications.iter().enumerate() {
         let field = format!("qualifications[{i}]");
+        let n = i + 1;
         let occupation = q.occupation.trim().to_string();
         let certificate_no = q.certificate_no.trim().to_string();
+        let mut row_ok = true;
         if occupation.is_empty() || certificate_no.is_empty() {
-            return Err(StoreError::validation(
+            p.push(FieldProblem::new(
                 "REQUIRED",
-                "资质须填写职业（工种）和证书编号",
+                format!("第{n}项资质须填写职业（工种）和证书编号"),
                 &field,
             ));
+            row_ok = false;
         }
         let level = q.level.trim().to_string();
         if !institutions::LEVELS.contains(&level.as_str()) {
-            return Err(StoreError::validation(
+            p.push(FieldProblem::new(
                 "LEVEL_INVALID",
-                format!("等级须为{}之一", institutions::LEVELS.join("、")),
+                format!(
+                    "第{n}项资质的等级须为{}之一",
+                    institutions::LEVELS.join("、")
+                ),
                 &field,
             ));
+            row_ok = false;
         }
         let q = TeacherQualification {
             occupation,
             level,
             certificate_no,
         };
-        if !qualifications.contains(&q) {
+        if row_ok && !qualifications.contains(&q) {
             qualifications.push(q);
         }
     }
     qualifications.sort();
+    p.finish()?;
     Ok(Clean {
         name,
         id_number,

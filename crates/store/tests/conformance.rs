@@ -70,6 +70,9 @@ on_both_backends!(
     s3_s10_logout_is_audited_once,
     s10_record_writes_one_audit_row_for_an_event,
     s7_only_sysadmin_lists_users_and_only_auditor_reads_the_log,
+    r_val_1_institution_reports_every_bad_field_and_writes_nothing,
+    r_val_1_teacher_reports_every_bad_field_and_writes_nothing,
+    r_val_1_user_reports_every_problem_and_every_failed_password_rule,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -2191,4 +2194,248 @@ async fn s7_only_sysadmin_lists_users_and_only_auditor_reads_the_log(store: Stor
         .await,
         Err(StoreError::Forbidden { .. })
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-VAL-1: every problem with an input at once
+
+/// The fields of an `Invalid` error, in order (panics on anything else).
+fn invalid_fields(e: &StoreError) -> Vec<(&'static str, String)> {
+    match e {
+        StoreError::Invalid { problems } => problems
+            .iter()
+            .map(|p| (p.code, p.field.clone().unwrap_or_default()))
+            .collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+async fn institution_count(store: &Store) -> u64 {
+    institutions::list_institutions(
+        store,
+        &sys(),
+        &InstitutionFilter::default(),
+        &PageRequest::first(1),
+    )
+    .await
+    .unwrap()
+    .total
+}
+
+async fn r_val_1_institution_reports_every_bad_field_and_writes_nothing(store: Store) {
+    let a = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let (before, rows_before) = (institution_count(&store).await, audit_rows(&store).await);
+    // Four bad fields, and a name that is taken: the field problems come first, all of them.
+    let mut input = inst_input(2);
+    input.name = a.name.clone();
+    input.credit_code = "91440105MA59OOOOO0".into(); // O is not a credit-code character
+    input.registered_address = "  ".into();
+    input.contact_person = String::new();
+    input.contact_phone = "12345".into();
+    let e = institutions::create_institution(&store, &sys(), &input, t0())
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = invalid_fields(&e).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "credit_code",
+            "registered_address",
+            "contact_person",
+            "contact_phone"
+        ]
+    );
+    assert_eq!(
+        code_of(&e),
+        e.problems()[0].code,
+        "code() is the first problem's"
+    );
+    for p in e.problems() {
+        assert!(
+            !p.message.is_empty() && !p.message.is_ascii(),
+            "Chinese: {p:?}"
+        );
+    }
+    assert_eq!(institution_count(&store).await, before, "nothing written");
+    assert_eq!(audit_rows(&store).await, rows_before, "no audit row");
+
+    // Every kind of field at once: name, an unconfirmed checksum warning, each bad
+    // qualification row, the major projects.
+    let mut input = inst_input(3);
+    input.name = String::new();
+    input.credit_code = credit_code(3, false);
+    input.qualifications = vec![
+        Qualification {
+            occupation: String::new(),
+            level: "初级".into(),
+        },
+        Qualification {
+            occupation: "育婴员".into(),
+            level: "特级".into(),
+        },
+        Qualification {
+            occupation: "家政服务员".into(),
+            level: "初级".into(),
+        },
+    ];
+    input.major_project_capable = true;
+    let e = institutions::create_institution(&store, &sys(), &input, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        invalid_fields(&e),
+        [
+            ("REQUIRED", "name".to_string()),
+            ("CREDIT_CODE_CHECKSUM", "credit_code".into()),
+            ("REQUIRED", "qualifications[0]".into()),
+            ("LEVEL_INVALID", "qualifications[1]".into()),
+            ("MAJOR_PROJECTS_REQUIRED", "major_projects".into()),
+        ]
+    );
+    // The same on an update: nothing changes.
+    let e = institutions::update_institution(&store, &sys(), a.id, &input, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_fields(&e).len(), 5);
+    let after = institutions::get_institution(&store, &sys(), a.id)
+        .await
+        .unwrap();
+    assert_eq!(after, a);
+    assert_eq!(institution_count(&store).await, before);
+    assert_eq!(audit_rows(&store).await, rows_before);
+
+    // One problem stays a single `Validation`; good fields with a taken name are a `Conflict`.
+    let mut one = inst_input(4);
+    one.contact_phone = "x".into();
+    let e = institutions::create_institution(&store, &sys(), &one, t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Validation { field: Some(f), .. } if f == "contact_phone"),
+        "{e:?}"
+    );
+    let mut dup = inst_input(5);
+    dup.name = a.name.clone();
+    let e = institutions::create_institution(&store, &sys(), &dup, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "INSTITUTION_NAME_TAKEN");
+}
+
+async fn r_val_1_teacher_reports_every_bad_field_and_writes_nothing(store: Store) {
+    let inst = institutions::create_institution(&store, &sys(), &inst_input(1), t0())
+        .await
+        .unwrap();
+    let t = teachers::create_teacher(&store, &sys(), inst.id, &teacher_input(1), t0())
+        .await
+        .unwrap();
+    let rows_before = audit_rows(&store).await;
+    let mut input = teacher_input(2);
+    input.name = " ".into();
+    input.id_number = "440105198506120000".into(); // wrong check character
+    input.phone = "abc".into();
+    input.qualifications = vec![
+        TeacherQualification {
+            occupation: "家政服务员".into(),
+            level: "高级".into(),
+            certificate_no: "C-1".into(),
+        },
+        TeacherQualification {
+            occupation: "育婴员".into(),
+            level: "无".into(),
+            certificate_no: String::new(),
+        },
+    ];
+    let e = teachers::create_teacher(&store, &sys(), inst.id, &input, t0())
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = invalid_fields(&e).into_iter().map(|(_, f)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "id_number",
+            "phone",
+            "qualifications[1]",
+            "qualifications[1]"
+        ],
+        "both problems of the second row"
+    );
+    let e = teachers::update_teacher(&store, &sys(), t.id, &input, t0())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_fields(&e).len(), 5);
+    let list = teachers::list_teachers(&store, &sys(), inst.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(list.total, 1);
+    assert_eq!(list.items[0], t);
+    assert_eq!(audit_rows(&store).await, rows_before);
+}
+
+async fn r_val_1_user_reports_every_problem_and_every_failed_password_rule(store: Store) {
+    // Every failed password rule, each its own problem on the field.
+    let e = accounts::check_password_rules("zhangsan", "zhangsan").unwrap_err();
+    let codes: Vec<(&str, String)> = invalid_fields(&e);
+    assert_eq!(
+        codes.len(),
+        3,
+        "short, one class, contains the username: {e:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|(c, f)| *c == "PASSWORD_WEAK" && f == "password")
+    );
+
+    let e = accounts::create_user(
+        &store,
+        &sys(),
+        NewUser {
+            username: "a!".into(),
+            display_name: "名".repeat(65),
+            role: Role::InstitutionAdmin,
+            institution_id: None,
+            password: "abc".into(),
+            must_change_password: true,
+        },
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        invalid_fields(&e),
+        [
+            ("USERNAME_INVALID", "username".to_string()),
+            ("DISPLAY_NAME_INVALID", "display_name".into()),
+            ("INSTITUTION_REQUIRED", "institution_id".into()),
+            ("PASSWORD_WEAK", "password".into()),
+            ("PASSWORD_WEAK", "password".into()),
+        ]
+    );
+    assert_eq!(accounts::count_users(&store).await.unwrap(), 0);
+    assert_eq!(audit_rows(&store).await, 0);
+
+    // Changing one's password: a wrong old one and every failed rule of the new one.
+    let u = user(&store, "lisi", Role::Bureau, None).await;
+    let me = Actor::from_user(&u, None, None);
+    let e = accounts::change_password(&store, &me, u.id, "wrong", "lisi", None, t0())
+        .await
+        .unwrap_err();
+    let fields = invalid_fields(&e);
+    assert_eq!(
+        fields[0],
+        ("OLD_PASSWORD_WRONG", "old_password".to_string())
+    );
+    assert!(fields.len() >= 3, "{fields:?}");
+    assert!(
+        fields[1..]
+            .iter()
+            .all(|(c, f)| *c == "PASSWORD_WEAK" && f == "new_password")
+    );
+    accounts::authenticate(&store, "lisi", PW, None, t0())
+        .await
+        .expect("the password is unchanged");
 }
