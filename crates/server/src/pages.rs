@@ -277,17 +277,34 @@ async fn read_form(req: Request, state: &AppState) -> Result<FormData, AppError>
     Ok(FormData(pairs))
 }
 
-/// `errors` (for the summary) and `field_errors` (beside each field) from one error.
+/// `errors` (for the summary) and `field_errors` (beside each field) from one error: the
+/// summary lists every problem in order, each linking to its field; the map field → message
+/// holds what is shown beside each field, two problems on one field joined (R-VAL-1).
 pub fn form_errors(e: &AppError, anchor: impl Fn(&str) -> String) -> (Value, Value) {
     let body = e.body();
-    let field = body
-        .field
-        .as_deref()
-        .map(&anchor)
-        .unwrap_or_else(|| "main".into());
-    let errors = vec![context! { field => field.clone(), message => body.message.clone() }];
-    let mut map = std::collections::BTreeMap::new();
-    map.insert(field, body.message);
+    let items: Vec<(Option<String>, String)> = if body.errors.is_empty() {
+        vec![(body.field, body.message)]
+    } else {
+        body.errors
+            .into_iter()
+            .map(|i| (i.field, i.message))
+            .collect()
+    };
+    let mut errors = Vec::with_capacity(items.len());
+    let mut map = std::collections::BTreeMap::<String, String>::new();
+    for (field, message) in items {
+        let field = field
+            .as_deref()
+            .map(&anchor)
+            .unwrap_or_else(|| "main".into());
+        errors.push(context! { field => field.clone(), message => message.clone() });
+        map.entry(field)
+            .and_modify(|m| {
+                m.push('；');
+                m.push_str(&message);
+            })
+            .or_insert(message);
+    }
     (Value::from(errors), Value::from(map))
 }
 
@@ -300,7 +317,10 @@ pub fn no_errors() -> (Value, Value) {
 
 /// Is this error something the user can fix in the form (show the form again)?
 pub fn is_form_error(e: &AppError) -> bool {
-    matches!(e, AppError::Validation { .. } | AppError::Conflict { .. })
+    matches!(
+        e,
+        AppError::Validation { .. } | AppError::Invalid { .. } | AppError::Conflict { .. }
+    )
 }
 
 /// Pagination links that keep the current filters.

@@ -5,7 +5,7 @@ use super::forms::{audit_filter, page_request};
 use crate::AppState;
 use crate::api_types::*;
 use crate::auth::{CurrentUser, RequestCtx};
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult, ErrorBody};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult, ErrorBody};
 use crate::startup::one_time_password;
 use axum::Json;
 use axum::extract::State;
@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, NewUser};
 use peixun_store::audit;
+use peixun_store::{FieldProblem, StoreError};
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/api/v1/users", list_users)
@@ -82,11 +83,19 @@ pub async fn new_user(
     role: &str,
     institution_id: Option<i64>,
 ) -> AppResult<(accounts::UserView, String)> {
-    let role: Role = role
-        .trim()
-        .parse()
-        .map_err(|_| AppError::validation("ROLE_INVALID", "请选择角色", Some("role")))?;
     let password = one_time_password();
+    let Ok(role) = role.trim().parse::<Role>() else {
+        // Report the missing role with every other problem of the form at once (R-VAL-1).
+        let mut problems = vec![FieldProblem::new("ROLE_INVALID", "请选择角色", "role")];
+        problems.extend(accounts::new_user_problems(
+            username,
+            display_name,
+            None,
+            institution_id,
+            &password,
+        ));
+        return Err(StoreError::from_problems(problems).into());
+    };
     let created = accounts::create_user(
         &state.store,
         &user.actor(ctx),

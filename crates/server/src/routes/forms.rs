@@ -173,13 +173,14 @@ pub fn teacher_input(f: &FormData) -> (TeacherInput, Vec<usize>) {
     )
 }
 
-/// Maps a store field name (`qualifications[2]`) to the id of the form element to link to.
-pub fn anchor_for(field: &str, row_of: &[usize]) -> String {
+/// Maps a store field name (`qualifications[2]`) to the id of the form element to link to on
+/// the form shown again. That form lists the kept qualifications first (blank rows dropped), so
+/// `qualifications[i]` is row `i` there, which is also the "第{i+1}项" the message names.
+pub fn anchor_for(field: &str) -> String {
     if let Some(rest) = field.strip_prefix("qualifications[")
         && let Some(idx) = rest.strip_suffix(']').and_then(|n| n.parse::<usize>().ok())
     {
-        let row = row_of.get(idx).copied().unwrap_or(0);
-        return format!("q_occupation_{row}");
+        return format!("q_occupation_{idx}");
     }
     field.to_string()
 }
@@ -206,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn blank_rows_are_dropped_and_errors_point_at_the_form_row() {
+    fn blank_rows_are_dropped_and_errors_point_at_the_row_shown_again() {
         let f = FormData(vec![
             ("q_occupation_0".into(), "".into()),
             ("q_occupation_2".into(), "育婴员".into()),
@@ -214,7 +215,9 @@ mod tests {
         ]);
         let (input, rows) = institution_input(&f);
         assert_eq!(input.qualifications.len(), 1);
-        assert_eq!(anchor_for("qualifications[0]", &rows), "q_occupation_2");
-        assert_eq!(anchor_for("name", &rows), "name");
+        assert_eq!(rows, vec![2]);
+        // Shown again, the kept row is the first one.
+        assert_eq!(anchor_for("qualifications[0]"), "q_occupation_0");
+        assert_eq!(anchor_for("name"), "name");
     }
 }

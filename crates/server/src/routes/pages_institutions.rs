@@ -353,10 +353,12 @@ fn institution_form_error(
     form: &FormData,
     e: AppError,
 ) -> AppResult<Response> {
-    let (_, row_of) = institution_input(form);
-    let show_confirm =
-        form.checked("confirm_credit_code") || e.body().code == "CREDIT_CODE_CHECKSUM";
-    let errors = form_errors(&e, |f| anchor_for(f, &row_of));
+    let show_confirm = form.checked("confirm_credit_code")
+        || e.body()
+            .errors
+            .iter()
+            .any(|p| p.code == "CREDIT_CODE_CHECKSUM");
+    let errors = form_errors(&e, anchor_for);
     let mut resp = render_institution_form(
         state,
         user,
@@ -666,7 +668,7 @@ async fn teacher_create(
     let actor = user.actor(&ctx);
     require_manage(&actor, id)?;
     let inst = institutions::get_institution(&state.store, &actor, id).await?;
-    let (input, row_of) = teacher_input(&form);
+    let (input, _) = teacher_input(&form);
     match teachers::create_teacher(&state.store, &actor, id, &input, state.clock.now()).await {
         Ok(_) => {
             Ok(Redirect::to(&format!("/institutions/{id}/teachers?saved=created")).into_response())
@@ -676,7 +678,7 @@ async fn teacher_create(
             if !is_form_error(&e) {
                 return Err(e);
             }
-            let errors = form_errors(&e, |f| anchor_for(f, &row_of));
+            let errors = form_errors(&e, anchor_for);
             let mut resp = render_teacher_form(
                 &state,
                 &user,
@@ -725,7 +727,7 @@ async fn teacher_update(
     let actor = user.actor(&ctx);
     let t = teachers::get_teacher(&state.store, &actor, id).await?;
     require_manage(&actor, t.institution_id)?;
-    let (input, row_of) = teacher_input(&form);
+    let (input, _) = teacher_input(&form);
     // An empty ID number keeps the stored one (the page shows it masked only, R-PII-1).
     let result = teachers::update_teacher(&state.store, &actor, id, &input, state.clock.now())
         .await
@@ -742,7 +744,7 @@ async fn teacher_update(
             }
             let inst =
                 institutions::get_institution(&state.store, &actor, t.institution_id).await?;
-            let errors = form_errors(&e, |f| anchor_for(f, &row_of));
+            let errors = form_errors(&e, anchor_for);
             let mut resp = render_teacher_form(
                 &state,
                 &user,

@@ -219,10 +219,221 @@ async fn r_val_1_bad_credit_code_shows_the_error_and_creates_nothing(backend: Ba
     assert!(detail.text().contains("校验位不符，已核实"));
 }
 
+/// R-VAL-1: a form with several bad fields lists every problem in the summary (each linking to its
+/// field) and shows each message beside its field, keeping what was typed; the API answers 422
+/// with all of them in `errors`, the first also as `code`/`message`/`field`. Nothing is created.
+async fn r_val_1_every_problem_at_once_in_the_summary_beside_each_field_and_in_the_api(
+    backend: Backend,
+) {
+    let app = TestApp::new(backend).await;
+    let count = || async {
+        institutions::list_institutions(
+            &app.store,
+            &Actor::system("t"),
+            &Default::default(),
+            &PageRequest::first(1),
+        )
+        .await
+        .unwrap()
+        .total
+    };
+    let before = count().await;
+    let audit_before = peixun_store::audit::count(&app.store).await.unwrap();
+    let r = app
+        .post_form(
+            "/institutions/new",
+            Who::CentreStaff,
+            &[
+                ("name", "海珠区戊职业培训学校"),
+                ("credit_code", "91440105MA59OOOOO0"),
+                ("registered_address", ""),
+                ("district", "海珠区"),
+                ("contact_person", ""),
+                ("contact_phone", "12345"),
+                ("status", "active"),
+                // A blank first row is dropped: the bad row is shown again as row 0.
+                ("q_occupation_0", ""),
+                ("q_occupation_1", "育婴员"),
+                ("q_level_1", "特级"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    let summary = &html[html.find("error-summary").expect("a summary")..];
+    let summary = &summary[..summary.find("</div>").unwrap()];
+    let anchors = [
+        "credit_code",
+        "registered_address",
+        "contact_person",
+        "contact_phone",
+        "q_occupation_0",
+    ];
+    assert_eq!(summary.matches("<li>").count(), anchors.len(), "{summary}");
+    for a in anchors {
+        assert!(
+            summary.contains(&format!("href=\"#{a}\"")),
+            "summary links {a}: {summary}"
+        );
+        assert!(
+            html.contains(&format!("id=\"{a}-error\"")),
+            "error beside {a}"
+        );
+        assert!(
+            html.contains(&format!("aria-describedby=\"{a}-error\"")),
+            "{a}"
+        );
+    }
+    for m in ["请填写注册地址", "请填写联系人", "第1项资质的等级须为"] {
+        assert_eq!(
+            html.matches(m).count(),
+            2,
+            "{m}: in the summary and beside the field"
+        );
+    }
+    assert!(
+        html.contains("value=\"海珠区戊职业培训学校\""),
+        "values are kept"
+    );
+    assert!(html.contains("value=\"91440105MA59OOOOO0\""));
+    assert!(html.contains("value=\"12345\""));
+    assert!(html.contains("value=\"育婴员\""));
+    assert!(
+        !html.contains("id=\"name-error\""),
+        "a good field shows no error"
+    );
+
+    let api = app
+        .api(
+            Method::POST,
+            "/api/v1/institutions",
+            Who::CentreAdmin,
+            Some(json!({
+                "name": "海珠区戊职业培训学校",
+                "credit_code": "91440105MA59OOOOO0",
+                "registered_address": "",
+                "contact_person": "",
+                "contact_phone": "12345",
+                "qualifications": [{ "occupation": "育婴员", "level": "特级" }],
+            })),
+        )
+        .await;
+    assert_eq!(api.status, 422, "{}", api.text());
+    let body = api.json();
+    let errors = body["errors"].as_array().expect("errors");
+    let fields: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "credit_code",
+            "registered_address",
+            "contact_person",
+            "contact_phone",
+            "qualifications[0]"
+        ]
+    );
+    assert_eq!(body["code"], errors[0]["code"]);
+    assert_eq!(body["message"], errors[0]["message"]);
+    assert_eq!(body["field"], "credit_code");
+    assert_eq!(errors[1]["code"], "REQUIRED");
+    assert_eq!(errors[4]["code"], "LEVEL_INVALID");
+
+    assert_eq!(count().await, before, "nothing created");
+    assert_eq!(
+        peixun_store::audit::count(&app.store).await.unwrap(),
+        audit_before,
+        "no audit row"
+    );
+}
+
 both_backends!(
     s6_institution_b_cannot_touch_institution_a,
     r_val_1_bad_credit_code_shows_the_error_and_creates_nothing,
+    r_val_1_every_problem_at_once_in_the_summary_beside_each_field_and_in_the_api,
 );
+
+#[tokio::test]
+async fn r_val_1_teacher_and_user_forms_list_every_problem() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let a = app.inst_a;
+    // Teacher: name, ID number, phone and a row missing its certificate number, all at once.
+    let r = app
+        .post_form(
+            &format!("/institutions/{a}/teachers/new"),
+            Who::InstAAdmin,
+            &[
+                ("name", ""),
+                ("id_number", "440105198505053210"),
+                ("phone", "x"),
+                ("q_occupation_0", "育婴员"),
+                ("q_level_0", "中级"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    for a in ["name", "id_number", "phone", "q_occupation_0"] {
+        assert!(html.contains(&format!("href=\"#{a}\"")), "{a}");
+        assert!(html.contains(&format!("id=\"{a}-error\"")), "{a}");
+    }
+    assert!(html.contains("第1项资质须填写职业（工种）和证书编号"));
+    assert!(
+        html.contains("value=\"440105198505053210\""),
+        "values are kept"
+    );
+    assert_eq!(teacher_names(&app, a).await.len(), 1);
+
+    // User page: a bad username and no role, both reported.
+    let r = app
+        .post_form(
+            "/users/new",
+            Who::Sysadmin,
+            &[("username", "a!"), ("display_name", ""), ("role", "")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("href=\"#role\"") && html.contains("id=\"role-error\""));
+    assert!(html.contains("href=\"#username\"") && html.contains("id=\"username-error\""));
+    assert!(html.contains("value=\"a!\""));
+    // API: a bad username and an institution role without an institution.
+    let api = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Who::Sysadmin,
+            Some(json!({ "username": "a!", "display_name": "", "role": "institution_admin" })),
+        )
+        .await;
+    assert_eq!(api.status, 422, "{}", api.text());
+    let body = api.json();
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["USERNAME_INVALID", "INSTITUTION_REQUIRED"]);
+    assert_eq!(body["code"], "USERNAME_INVALID");
+    assert_eq!(body["field"], "username");
+    // A single problem keeps the same shape: `errors` holds it.
+    let one = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Who::Sysadmin,
+            Some(json!({ "username": "ok_name", "display_name": "", "role": "nope" })),
+        )
+        .await;
+    assert_eq!(one.status, 422);
+    let body = one.json();
+    assert_eq!(body["code"], "ROLE_INVALID");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(body["errors"][0]["field"], "role");
+}
 
 #[tokio::test]
 async fn api_directory_round_trip_with_filters_and_masked_ids() {
