@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

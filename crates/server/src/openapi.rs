@@ -3,7 +3,7 @@
 use crate::api_types::*;
 use crate::error::ErrorBody;
 use crate::routes::{
-    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, ops,
+    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, ops,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -71,6 +71,32 @@ use utoipa::{Modify, OpenApi};
         api_rounds::approve_filing,
         api_rounds::calc_cap,
         api_rounds::list_inbox,
+        api_running::list_classes,
+        api_running::get_class,
+        api_running::start_training,
+        api_running::complete_training,
+        api_running::complete_exam,
+        api_running::report_teacher_change,
+        api_running::record_attendance,
+        api_running::list_teacher_changes,
+        api_running::acknowledge_teacher_change,
+        api_running::list_reports,
+        api_running::submit_report,
+        api_running::report_status,
+        api_running::get_report,
+        api_running::list_inspections,
+        api_running::record_inspection,
+        api_running::get_inspection,
+        api_running::rectify,
+        api_running::close_inspection,
+        api_running::list_sanctions,
+        api_running::get_sanction,
+        api_running::confirm_sanction,
+        api_running::dismiss_sanction,
+        api_running::decide_flag,
+        api_running::list_overdue,
+        api_running::sweep_now,
+        api_running::work_list,
         api_filing_package::list_packages,
         api_filing_package::create_package,
         api_filing_package::get_package,
@@ -114,6 +140,11 @@ use utoipa::{Modify, OpenApi};
         (name = "packages", description = "开班备案材料与花名册（R-FIL-1…5、R-FIL-2、R-VAL-1）"),
         (name = "review", description = "备案审核与名册变更审核（R-FIL-5、R-RUN-2）"),
         (name = "requests", description = "培训地址申请与线上培训申请（R-FIL-7、R-FIL-8）"),
+        (name = "classes", description = "班次实施：开始培训、师资调整、签到、完成（R-RUN-1、R-RUN-2、R-OVD-1）"),
+        (name = "reports", description = "月度开展情况反馈（R-RUN-3）"),
+        (name = "inspections", description = "检查抽查与整改（R-RUN-4）"),
+        (name = "overdue", description = "超期班次与超期处理（R-OVD-1、R-OVD-2）"),
+        (name = "worklist", description = "待办事项"),
         (name = "ops", description = "运行状态"),
     )
 )]

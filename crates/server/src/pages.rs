@@ -38,6 +38,13 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             if role.is_centre() {
                 items.push(("/tools/cap", "上限试算"));
             }
+            items.push(("/classes", "班次"));
+            items.push(("/reports", "月度反馈"));
+            items.push(("/inspections", "检查抽查"));
+            if role.is_centre() {
+                items.push(("/teacher-changes", "师资调整"));
+            }
+            items.push(("/sanctions", "超期处理"));
             items.push(("/bulletin", "公示"));
         }
         Role::InstitutionAdmin | Role::InstitutionStaff => {
@@ -45,6 +52,9 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/rounds", "培训批次"));
             items.push(("/packages", "开班备案"));
             items.push(("/requests", "地址/线上申请"));
+            items.push(("/classes", "本机构班次"));
+            items.push(("/reports", "月度反馈"));
+            items.push(("/inspections", "检查整改"));
             items.push(("/inbox", "消息"));
             items.push(("/bulletin", "公示"));
         }

@@ -137,6 +137,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         )
         .await?;
     }
+    // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
+    // several servers run each once (ARCHITECTURE.md "jobs").
+    crate::jobs::spawn(state.store.clone(), state.clock.clone());
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo = opts.demo, "peixun listening");

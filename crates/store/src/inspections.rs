@@ -324,15 +324,16 @@ pub async fn report_rectification(
         return Err(StoreError::forbidden("只有培训机构可以报告整改情况"));
     }
     let note = note.trim().to_string();
-    if note.is_empty() || note.chars().count() > 4000 {
-        return Err(StoreError::validation(
-            "REQUIRED",
-            "请填写整改情况（不超过4000字）",
-            "note",
-        ));
-    }
     let at = db_time(now);
     change(store, actor, id, "inspection.rectify", now, |m| {
+        // After the record-level check in `change` (S6): B learns nothing about A's record.
+        if note.is_empty() || note.chars().count() > 4000 {
+            return Err(StoreError::validation(
+                "REQUIRED",
+                "请填写整改情况（不超过4000字）",
+                "note",
+            ));
+        }
         if m.status != "rectifying" {
             return Err(StoreError::validation(
                 "INS_STATE",

@@ -870,27 +870,6 @@ pub async fn record_attendance(
     let now = db_time(now);
     let day = today(now);
     let label = input.session_label.trim().to_string();
-    if label.is_empty() || label.chars().count() > 100 {
-        return Err(StoreError::validation(
-            "REQUIRED",
-            "请填写课次（如“上午 理论”），不超过100字",
-            "session_label",
-        ));
-    }
-    if input.marks.is_empty() && input.sign_in_file_id.is_none() {
-        return Err(StoreError::validation(
-            "RUN_ATTENDANCE_EMPTY",
-            "请逐个学员登记签到，或上传签到表",
-            "marks",
-        ));
-    }
-    if let Some(i) = input.marks.iter().position(|m| m.trainee.trim().is_empty()) {
-        return Err(StoreError::validation(
-            "REQUIRED",
-            format!("第{}行：请填写学员姓名", i + 1),
-            "marks",
-        ));
-    }
     with_retry!({
         let txn = store.begin_write().await?;
         let f = load_for_action(store, &txn, actor, input.filing_id).await?;
@@ -908,6 +887,27 @@ pub async fn record_attendance(
                     state.label_zh()
                 ),
                 "filing_id",
+            ));
+        }
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(StoreError::validation(
+                "REQUIRED",
+                "请填写课次（如“上午 理论”），不超过100字",
+                "session_label",
+            ));
+        }
+        if input.marks.is_empty() && input.sign_in_file_id.is_none() {
+            return Err(StoreError::validation(
+                "RUN_ATTENDANCE_EMPTY",
+                "请逐个学员登记签到，或上传签到表",
+                "marks",
+            ));
+        }
+        if let Some(i) = input.marks.iter().position(|m| m.trainee.trim().is_empty()) {
+            return Err(StoreError::validation(
+                "REQUIRED",
+                format!("第{}行：请填写学员姓名", i + 1),
+                "marks",
             ));
         }
         if input.session_date < f.start_date || input.session_date > day {

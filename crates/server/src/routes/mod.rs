@@ -9,6 +9,7 @@ pub mod api_filing_package;
 pub mod api_auth;
 pub mod api_institutions;
 pub mod api_rounds;
+pub mod api_running;
 pub mod forms;
 pub mod ops;
 pub mod pages_admin;
@@ -19,6 +20,7 @@ pub mod pages_filing_package;
 pub mod pages_institutions;
 pub mod pages_requests;
 pub mod pages_rounds;
+pub mod pages_running;
 pub mod rounds_forms;
 
 use crate::AppState;
@@ -412,6 +414,60 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/requests/{id}/evidence/{kind}", Access::Roles(BUSINESS)),
     r("POST", "/requests/{id}/approve", Access::Roles(CENTRE)),
     r("POST", "/requests/{id}/refuse", Access::Roles(CENTRE)),
+    // running a class, monthly reports, inspections, overdue and sanctions, the work list
+    // (issue 5 items 5–7: R-RUN-1..4, R-OVD-1/2); records are checked in the store (S6)
+    r("GET", "/api/v1/classes", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/classes/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/classes/{id}/start", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/classes/{id}/complete-training", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/classes/{id}/complete-exam", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/classes/{id}/teacher-changes", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/classes/{id}/attendance", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/teacher-changes", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/teacher-changes/{id}/acknowledge", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/reports", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/reports", Access::Roles(INSTITUTION)),
+    r("GET", "/api/v1/reports/status", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/reports/{id}", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/inspections", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/inspections", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/inspections/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/inspections/{id}/rectify", Access::Roles(INSTITUTION)),
+    r("POST", "/api/v1/inspections/{id}/close", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/sanctions", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/sanctions/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/sanctions/{id}/confirm", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/api/v1/sanctions/{id}/dismiss", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/api/v1/class-flags/{id}/decide", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/api/v1/overdue", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/overdue/sweep", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/api/v1/worklist", Access::Roles(BUSINESS)),
+    r("GET", "/classes", Access::Roles(BUSINESS)),
+    r("GET", "/classes/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/classes/{id}/start", Access::Roles(INSTITUTION)),
+    r("POST", "/classes/{id}/complete-training", Access::Roles(INSTITUTION)),
+    r("POST", "/classes/{id}/complete-exam", Access::Roles(INSTITUTION)),
+    r("POST", "/classes/{id}/teacher-change", Access::Roles(INSTITUTION)),
+    r("POST", "/classes/{id}/attendance", Access::Roles(INSTITUTION)),
+    r("POST", "/classes/{id}/inspections", Access::Roles(CENTRE)),
+    r("GET", "/teacher-changes", Access::Roles(BUSINESS)),
+    r("POST", "/teacher-changes/{id}/acknowledge", Access::Roles(CENTRE)),
+    r("GET", "/reports", Access::Roles(BUSINESS)),
+    r("POST", "/reports", Access::Roles(INSTITUTION)),
+    r("GET", "/reports/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/inspections", Access::Roles(BUSINESS)),
+    r("GET", "/inspections/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/inspections/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/inspections/{id}/rectify", Access::Roles(INSTITUTION)),
+    r("POST", "/inspections/{id}/close", Access::Roles(CENTRE)),
+    r("GET", "/progress", Access::Roles(BUSINESS)),
+    r("GET", "/sanctions", Access::Roles(BUSINESS)),
+    r("POST", "/sanctions/{id}/confirm", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/sanctions/{id}/dismiss", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/class-flags/{id}/decide", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/overdue", Access::Roles(BUSINESS)),
+    r("GET", "/overdue/export.xlsx", Access::Roles(BUSINESS)),
+    r("POST", "/overdue/sweep", Access::Roles(CENTRE_ADMIN)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -490,6 +546,8 @@ fn build() -> Registrar {
     let r = api_filing_package::register(r);
     let r = pages_filing_package::register(r);
     let r = pages_requests::register(r);
+    let r = api_running::register(r);
+    let r = pages_running::register(r);
     pages_admin::register(r)
 }
 

@@ -265,12 +265,14 @@ async fn home(
             ("auditor", context! { audit => n }, Value::from(()))
         }
     };
+    // The work list (issue 5 item 7): what needs doing next, with deadlines.
+    let work = super::pages_running::home_work(&state, &actor).await?;
     render(
         &state,
         Some(&user),
         "/",
         "home.html",
         "首页",
-        context! { kind, stats, institution, flash => saved.flash() },
+        context! { kind, stats, institution, work, flash => saved.flash() },
     )
 }

@@ -302,6 +302,12 @@ impl TestApp {
         clock_now(&self.clock)
     }
 
+    /// Move the clock to `at` and forget the cached sessions (they would have expired).
+    pub fn set_clock(&self, at: chrono::DateTime<Utc>) {
+        self.clock.set(at);
+        self.sessions.lock().unwrap().clear();
+    }
+
     pub fn user_id(&self, who: Who) -> i64 {
         self.users[&who]
     }

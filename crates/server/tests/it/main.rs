@@ -13,6 +13,7 @@ mod openapi;
 mod queue_http;
 mod rounds;
 mod route_table;
+mod running;
 mod security;
 mod startup;
 mod templates;

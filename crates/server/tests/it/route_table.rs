@@ -285,6 +285,62 @@ const TABLE: &[Row] = &[
     row("GET", "/api/v1/audit", Call::Api, API_AUDITOR),
     row("GET", "/audit", Call::Page, PAGE_AUDITOR),
     row("GET", "/audit/export.xlsx", Call::Page, PAGE_AUDITOR),
+    // running a class, reports, inspections, overdue and sanctions, the work list (issue 5 items
+    // 5–7): A's records; B is refused (S6); writes fail validation for the allowed roles
+    row("GET", "/api/v1/classes", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/classes/{id}", Call::Api, API_READ_A),
+    row("POST", "/api/v1/classes/{id}/start", Call::ApiBody("{}"), API_INST_A_WRITE),
+    row("POST", "/api/v1/classes/{id}/complete-training", Call::ApiBody(r#"{"on":"2026-03-01"}"#), API_INST_A_WRITE),
+    row("POST", "/api/v1/classes/{id}/complete-exam", Call::ApiBody(r#"{"on":"2026-03-01"}"#), API_INST_A_WRITE),
+    row("POST", "/api/v1/classes/{id}/teacher-changes", Call::ApiBody(r#"{"new_teacher_id":0,"effective_on":"2026-03-10"}"#), API_INST_A_WRITE),
+    row("POST", "/api/v1/classes/{id}/attendance", Call::ApiBody(r#"{"session_date":"2026-03-01","session_label":""}"#), API_INST_A_WRITE),
+    row("GET", "/api/v1/teacher-changes", Call::Api, API_BUSINESS_LIST),
+    // The first call acknowledges; the second finds it done (409).
+    row("POST", "/api/v1/teacher-changes/{id}/acknowledge", Call::ApiBody("{}"), [401, 200, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/api/v1/reports", Call::Api, API_BUSINESS_LIST),
+    row("POST", "/api/v1/reports", Call::ApiBody(r#"{"year":2026,"month":5,"classes_run":1,"trainees":1,"exams":0}"#), API_INST_WRITE),
+    row("GET", "/api/v1/reports/status", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/reports/{id}", Call::Api, API_READ_A),
+    row("GET", "/api/v1/inspections", Call::Api, API_BUSINESS_LIST),
+    row("POST", "/api/v1/inspections", Call::ApiBody(r#"{"filing_id":0,"inspected_on":"2026-03-01","kind":"on_site","findings":""}"#), API_CENTRE_WRITE),
+    row("GET", "/api/v1/inspections/{id}", Call::Api, API_READ_A),
+    row("POST", "/api/v1/inspections/{id}/rectify", Call::ApiBody(r#"{"note":""}"#), API_INST_A_WRITE),
+    row("POST", "/api/v1/inspections/{id}/close", Call::ApiBody(r#"{"note":""}"#), API_CENTRE_WRITE),
+    row("GET", "/api/v1/sanctions", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/sanctions/{id}", Call::Api, API_READ_A),
+    // The fixture's sanction is already dismissed: confirming or dismissing it is refused.
+    row("POST", "/api/v1/sanctions/{id}/confirm", Call::ApiBody("{}"), API_CA_WRITE),
+    row("POST", "/api/v1/sanctions/{id}/dismiss", Call::ApiBody(r#"{"reason":"x"}"#), API_CA_WRITE),
+    row("POST", "/api/v1/class-flags/{id}/decide", Call::ApiBody(r#"{"decision":"continue","reason":""}"#), API_CA_WRITE),
+    row("GET", "/api/v1/overdue", Call::Api, API_BUSINESS_LIST),
+    row("POST", "/api/v1/overdue/sweep", Call::ApiBody("{}"), API_CA_DONE),
+    row("GET", "/api/v1/worklist", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/classes", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/classes/{id}", Call::Page, PAGE_READ_A),
+    row("POST", "/classes/{id}/start", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("POST", "/classes/{id}/complete-training", Call::Form(&[("on", "")]), PAGE_INST_A_FORM),
+    row("POST", "/classes/{id}/complete-exam", Call::Form(&[("on", "")]), PAGE_INST_A_FORM),
+    row("POST", "/classes/{id}/teacher-change", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("POST", "/classes/{id}/attendance", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("POST", "/classes/{id}/inspections", Call::Form(&[]), PAGE_CENTRE_FORM),
+    row("GET", "/teacher-changes", Call::Page, PAGE_BUSINESS_LIST),
+    row("POST", "/teacher-changes/{id}/acknowledge", Call::Form(&[]), [303, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/reports", Call::Page, PAGE_BUSINESS_LIST),
+    row("POST", "/reports", Call::Form(&[]), PAGE_INST_FORM),
+    row("GET", "/reports/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/inspections", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/inspections/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/inspections/{id}", Call::Page, PAGE_READ_A),
+    row("POST", "/inspections/{id}/rectify", Call::Form(&[]), PAGE_INST_A_FORM),
+    row("POST", "/inspections/{id}/close", Call::Form(&[]), PAGE_CENTRE_FORM),
+    row("GET", "/progress", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/sanctions", Call::Page, PAGE_BUSINESS_LIST),
+    row("POST", "/sanctions/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),
+    row("POST", "/sanctions/{id}/dismiss", Call::Form(&[("reason", "x")]), PAGE_CA_FORM),
+    row("POST", "/class-flags/{id}/decide", Call::Form(&[]), PAGE_CA_FORM),
+    row("GET", "/overdue", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/overdue/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("POST", "/overdue/sweep", Call::Form(&[]), PAGE_CA_DONE),
 ];
 
 #[test]
@@ -321,6 +377,7 @@ fn s5_every_registered_route_has_a_row_and_every_row_a_route() {
 fn concrete(
     app: &TestApp,
     fx: &crate::rounds::Fixture,
+    rf: &crate::running::RunFixture,
     pk: &crate::filing_package::Fixture,
     path: &str,
 ) -> String {
@@ -328,6 +385,8 @@ fn concrete(
         return p;
     }
     let id = if let Some(id) = fx.id_for(path) {
+        id
+    } else if let Some(id) = rf.id_for(path) {
         id
     } else if path.starts_with("/teachers/") || path.starts_with("/api/v1/teachers/") {
         app.teacher_a
@@ -342,10 +401,11 @@ fn concrete(
 async fn role_route_table(backend: peixun_store::Backend) {
     let app = TestApp::new(backend).await;
     let fx = crate::rounds::Fixture::new(&app).await;
+    let rf = crate::running::RunFixture::new(&app).await;
     let pk = crate::filing_package::Fixture::new(&app).await;
     let mut mismatches = Vec::new();
     for r in TABLE {
-        let path = concrete(&app, &fx, &pk, r.path);
+        let path = concrete(&app, &fx, &rf, &pk, r.path);
         let method: Method = r.method.parse().expect("method");
         for (i, who) in Who::ALL.into_iter().enumerate() {
             let resp = match r.call {

@@ -1,0 +1,70 @@
+//! The background job runner (ARCHITECTURE.md "jobs"): a tokio task started by `serve` (never
+//! by the tests unless they ask) that every few minutes runs each job's tick. Every tick claims
+//! its `(job, period)` row first ([`peixun_store::jobs::try_claim_run`], UNIQUE(job, period)),
+//! so however many servers share the database, each period runs exactly once; a period missed
+//! while every server was down is claimed by the first tick after (catch-up).
+//!
+//! Jobs:
+//! * `monthly_report_reminder` — periods `YYYY-MM:d-3`, `YYYY-MM:d-1`: a message in the inbox
+//!   of each institution that owes the month's report (R-RUN-3) and has not sent it.
+//! * `overdue_sweep` — period = the Asia/Shanghai date: mark classes past their last day
+//!   overdue, raise the sanction at the 4th (R-OVD-1/2).
+
+use crate::clock::Clock;
+use peixun_store::{Store, overdue, reports};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the runner ticks.
+pub const TICK: Duration = Duration::from_secs(300);
+
+/// This process's name in the job-run rows: host and pid.
+pub fn holder_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "peixun".into());
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(60)
+        .collect();
+    format!("{host}:{}", std::process::id())
+}
+
+/// One pass over every job (what the runner does each [`TICK`]). Errors are logged, never
+/// fatal: the next tick tries again (a claimed period is not re-run; see `jobs::stale_runs`).
+pub async fn tick(store: &Store, clock: &dyn Clock, holder: &str) {
+    let now = clock.now();
+    match reports::reminder_tick(store, holder, now).await {
+        Ok(sent) => {
+            for (period, insts) in sent {
+                tracing::info!(job = reports::REMINDER_JOB, %period, institutions = insts.len(), "reminders sent");
+            }
+        }
+        Err(e) => tracing::warn!(job = reports::REMINDER_JOB, error = %e, "job failed"),
+    }
+    match overdue::sweep_tick(store, holder, now).await {
+        Ok(Some(out)) => tracing::info!(
+            job = overdue::SWEEP_JOB,
+            marked = out.marked.len(),
+            sanctions = out.sanctions_raised.len(),
+            "overdue sweep done"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(job = overdue::SWEEP_JOB, error = %e, "job failed"),
+    }
+}
+
+/// Start the runner: a tokio task ticking now and then every [`TICK`] until the process ends.
+pub fn spawn(store: Store, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
+    let holder = holder_name();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            tick(&store, clock.as_ref(), &holder).await;
+        }
+    })
+}
