@@ -6,8 +6,8 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_rounds_queue;
 mod m20261126_000010_files_jobs;
-mod m20261126_000030_running;
 mod m20261126_000020_filing_package;
+mod m20261126_000030_running;
 
 pub struct Migrator;
 
@@ -18,8 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_rounds_queue::Migration),
             Box::new(m20261126_000010_files_jobs::Migration),
-            Box::new(m20261126_000030_running::Migration),
             Box::new(m20261126_000020_filing_package::Migration),
+            Box::new(m20261126_000030_running::Migration),
         ]
     }
 }
