@@ -1036,3 +1036,51 @@ async fn r_run_2_roster_change_after_approval_goes_back_to_review(store: Store) 
             .is_empty()
     );
 }
+
+/// `cargo test -p peixun-store --test filing_package --release -- --ignored --nocapture bench`:
+/// a validated import of 1,000 and 10,000 rows into a package (read, check every row, keyed
+/// hashes, overlap lookup, one replacing transaction), on each backend.
+async fn bench_roster_import_1k_10k(store: Store) {
+    let (fs, _d) = files();
+    let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
+    let fx = fixture(&store, 1, r.id, 3).await;
+    let pkg = package_without_roster(&store, &fs, &fx, good_input(fx.teacher)).await;
+    for n in [1_000usize, 10_000] {
+        let bytes = csv(&people(n, 77));
+        let t = std::time::Instant::now();
+        let out = roster::import_roster(
+            &store,
+            &inst_user(fx.inst, 1),
+            &key(),
+            pkg,
+            &bytes,
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+        let el = t.elapsed();
+        match out {
+            ImportOutcome::Imported(rep) => assert_eq!(rep.imported, n),
+            ImportOutcome::Refused { problems } => {
+                panic!("{:?}", &problems[..3.min(problems.len())])
+            }
+        }
+        println!("{:?} roster import {n} rows: {:.2?}", store.backend(), el);
+    }
+}
+
+mod bench {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn sqlite() {
+        let (store, _g) = peixun_store::testing::sqlite_temp().await;
+        super::bench_roster_import_1k_10k(store).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn postgres() {
+        let (store, _g) = peixun_store::testing::postgres_fresh().await;
+        super::bench_roster_import_1k_10k(store).await;
+    }
+}
