@@ -355,6 +355,7 @@ pub async fn seed_demo(store: &Store, now: DateTime<Utc>) -> Result<DemoInfo> {
         .await?;
     }
     seed_rounds(store, &ids, now).await?;
+    crate::demo_running::seed_running(store, &ids, now).await?;
     Ok(info(true))
 }
 

@@ -25,6 +25,7 @@ pub mod bench;
 pub mod bulletin;
 mod checks;
 pub mod demo;
+pub mod demo_running;
 pub mod demo_packages;
 pub mod entity;
 pub mod files;
