@@ -49,7 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             };
             let t = Instant::now();
-            let valid = validate_roster(&rows, &ctx).map_err(|p| format!("{} problems", p.len()))?;
+            let valid =
+                validate_roster(&rows, &ctx).map_err(|p| format!("{} problems", p.len()))?;
             let validate = t.elapsed();
             println!(
                 "{} rows ({} bytes): read {:.1} ms, validate {:.1} ms; peak RSS {} KiB (before reading {} KiB)",

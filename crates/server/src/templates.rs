@@ -138,14 +138,32 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/calculator.html"),
     ),
     ("inbox.html", include_str!("../templates/inbox.html")),
-    ("classes_list.html", include_str!("../templates/classes_list.html")),
-    ("class_detail.html", include_str!("../templates/class_detail.html")),
-    ("teacher_changes.html", include_str!("../templates/teacher_changes.html")),
+    (
+        "classes_list.html",
+        include_str!("../templates/classes_list.html"),
+    ),
+    (
+        "class_detail.html",
+        include_str!("../templates/class_detail.html"),
+    ),
+    (
+        "teacher_changes.html",
+        include_str!("../templates/teacher_changes.html"),
+    ),
     ("reports.html", include_str!("../templates/reports.html")),
-    ("inspections_list.html", include_str!("../templates/inspections_list.html")),
-    ("inspection_detail.html", include_str!("../templates/inspection_detail.html")),
+    (
+        "inspections_list.html",
+        include_str!("../templates/inspections_list.html"),
+    ),
+    (
+        "inspection_detail.html",
+        include_str!("../templates/inspection_detail.html"),
+    ),
     ("progress.html", include_str!("../templates/progress.html")),
-    ("sanctions.html", include_str!("../templates/sanctions.html")),
+    (
+        "sanctions.html",
+        include_str!("../templates/sanctions.html"),
+    ),
     ("overdue.html", include_str!("../templates/overdue.html")),
 ];
 

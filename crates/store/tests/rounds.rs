@@ -911,7 +911,10 @@ async fn demo_seed_fills_the_bulletin(store: Store) {
     peixun_store::demo::seed_demo(&store, t0()).await.unwrap();
     let published = bulletin::published_rounds(&store).await.unwrap();
     // H1 and H2 (the demo also has a special round for the running-class pages).
-    assert_eq!(published.iter().filter(|r| r.half != Half::Other).count(), 2);
+    assert_eq!(
+        published.iter().filter(|r| r.half != Half::Other).count(),
+        2
+    );
     let h2 = published.iter().find(|r| r.half == Half::H2).unwrap();
     let h1 = published.iter().find(|r| r.half == Half::H1).unwrap();
     assert_eq!(h1.status, RoundState::Closed);
