@@ -464,6 +464,97 @@ pub async fn get_inspection(store: &Store, viewer: &Actor, id: i64) -> Result<In
     Ok(view(m, name))
 }
 
+/// The types accepted as an inspection photo (R-RUN-4, S16: sniffed by content).
+pub const PHOTO_TYPES: [peixun_import::FileType; 3] = [
+    peixun_import::FileType::Jpeg,
+    peixun_import::FileType::Png,
+    peixun_import::FileType::Pdf,
+];
+/// The largest photo accepted.
+pub const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
+/// At most this many photos per inspection.
+pub const MAX_PHOTOS: usize = 20;
+
+/// R-RUN-4: the centre adds a photo (JPEG/PNG/PDF, checked by content, S16) to an inspection.
+/// The file belongs to the inspected institution (its users may read it, no other
+/// institution's may, S6).
+#[allow(clippy::too_many_arguments)]
+pub async fn add_photo(
+    store: &Store,
+    files: &crate::files::FileStore,
+    actor: &Actor,
+    id: i64,
+    bytes: &[u8],
+    declared_name: &str,
+    now: DateTime<Utc>,
+) -> Result<InspectionView> {
+    if !actor.role.is_some_and(Role::is_centre) {
+        return Err(StoreError::forbidden("只有区培训中心可以上传检查照片"));
+    }
+    let current = get_inspection(store, actor, id).await?;
+    if current.photos.len() >= MAX_PHOTOS {
+        return Err(StoreError::validation(
+            "INS_PHOTO_COUNT",
+            format!("每条检查记录最多上传{MAX_PHOTOS}个照片文件"),
+            "file",
+        ));
+    }
+    let rec = files
+        .put(
+            store,
+            bytes,
+            declared_name,
+            &PHOTO_TYPES,
+            MAX_PHOTO_BYTES,
+            &crate::files::FileOwner {
+                purpose: "inspection_photo",
+                institution_id: Some(current.institution_id),
+            },
+            actor,
+            now,
+        )
+        .await?;
+    let file_id = rec.id.clone();
+    let res = change(store, actor, id, "inspection.photo", now, |m| {
+        let mut photos: Vec<String> = serde_json::from_str(&m.photos).unwrap_or_default();
+        photos.push(file_id.clone());
+        let mut am: inspection::ActiveModel = m.clone().into();
+        am.photos = Set(serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()));
+        Ok(am)
+    })
+    .await;
+    if res.is_err() {
+        // Not referenced: remove the row and the content again.
+        let _ = crate::files::delete_file_record(store.db(), &file_id).await;
+        let _ = files.delete(&file_id).await;
+    }
+    res
+}
+
+/// A photo of inspection `id`, if `viewer` may see the inspection and read the file (S6, S16);
+/// else `NotFound` (another institution's photo is not revealed).
+pub async fn photo_file(
+    store: &Store,
+    viewer: &Actor,
+    id: i64,
+    file_id: &str,
+) -> Result<crate::files::FileRecord> {
+    let v = get_inspection(store, viewer, id)
+        .await
+        .map_err(|e| match e {
+            StoreError::Forbidden { .. } => StoreError::NotFound { entity: "file" },
+            other => other,
+        })?;
+    if !v.photos.iter().any(|p| p == file_id) {
+        return Err(StoreError::NotFound { entity: "file" });
+    }
+    let rec = crate::files::get_file(store.db(), file_id).await?;
+    if !crate::files::may_read(viewer, &rec) {
+        return Err(StoreError::NotFound { entity: "file" });
+    }
+    Ok(rec)
+}
+
 /// A class behind plan, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BehindPlan {

@@ -855,6 +855,55 @@ fn att_view(m: attendance_record::Model) -> AttendanceView {
     }
 }
 
+/// The types accepted as a sign-in sheet (R-RUN-2, S16: sniffed by content).
+pub const SIGNIN_TYPES: [peixun_import::FileType; 3] = [
+    peixun_import::FileType::Pdf,
+    peixun_import::FileType::Jpeg,
+    peixun_import::FileType::Png,
+];
+/// The largest sign-in sheet accepted.
+pub const MAX_SIGNIN_BYTES: usize = 20 * 1024 * 1024;
+
+/// R-RUN-2: store an uploaded sign-in sheet (签到表) of class `filing_id` for
+/// [`AttendanceInput::sign_in_file_id`]. Only the class's own institution (S6), checked before
+/// the content is looked at; the content is checked by type (S16).
+#[allow(clippy::too_many_arguments)]
+pub async fn put_signin_sheet(
+    store: &Store,
+    files: &crate::files::FileStore,
+    actor: &Actor,
+    filing_id: i64,
+    bytes: &[u8],
+    declared_name: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::files::FileRecord> {
+    if !actor.role.is_some_and(Role::is_institution) {
+        return Err(StoreError::forbidden("只有培训机构可以上传签到表"));
+    }
+    let f = filing::Entity::find_by_id(filing_id)
+        .one(store.db())
+        .await?
+        .ok_or(StoreError::NotFound { entity: "class" })?;
+    if actor.institution_id != Some(f.institution_id) {
+        return Err(StoreError::forbidden("不能操作其他培训机构的班次"));
+    }
+    files
+        .put(
+            store,
+            bytes,
+            declared_name,
+            &SIGNIN_TYPES,
+            MAX_SIGNIN_BYTES,
+            &crate::files::FileOwner {
+                purpose: "signin_sheet",
+                institution_id: Some(f.institution_id),
+            },
+            actor,
+            now,
+        )
+        .await
+}
+
 /// R-RUN-2: the institution records one session's sign-in: per-trainee marks and/or a sign-in
 /// sheet. Recording the same session again replaces it (old and new in the audit row). Only for
 /// a class in training (or overdue and still running), on a date from its start to today.

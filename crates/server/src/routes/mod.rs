@@ -612,6 +612,12 @@ pub const ROUTES: &[RouteDef] = &[
         Access::Roles(INSTITUTION),
     ),
     r("POST", "/inspections/{id}/close", Access::Roles(CENTRE)),
+    r("POST", "/inspections/{id}/photos", Access::Roles(CENTRE)),
+    r(
+        "GET",
+        "/inspections/{id}/photos/{file_id}",
+        Access::Roles(BUSINESS),
+    ),
     r("GET", "/progress", Access::Roles(BUSINESS)),
     r("GET", "/sanctions", Access::Roles(BUSINESS)),
     r(

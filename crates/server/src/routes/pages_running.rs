@@ -5,6 +5,7 @@
 
 use super::Registrar;
 use super::forms::page_request;
+use super::pages_filing_package::{MultipartResult, read_multipart};
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
@@ -12,7 +13,7 @@ use crate::export;
 use crate::pages::{
     CsrfForm, FormData, Saved, form_errors, is_form_error, no_errors, pager, render,
 };
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -38,7 +39,11 @@ pub fn register(r: Registrar) -> Registrar {
         .post("/classes/{id}/complete-training", class_complete_training)
         .post("/classes/{id}/complete-exam", class_complete_exam)
         .post("/classes/{id}/teacher-change", class_teacher_change)
-        .post("/classes/{id}/attendance", class_attendance)
+        .add(
+            "POST",
+            "/classes/{id}/attendance",
+            super::api_filing_package::upload(class_attendance),
+        )
         .post("/classes/{id}/inspections", class_inspect)
         .get("/teacher-changes", teacher_changes_list)
         .post("/teacher-changes/{id}/acknowledge", teacher_change_ack)
@@ -50,6 +55,15 @@ pub fn register(r: Registrar) -> Registrar {
         .get("/inspections/{id}", inspection_detail)
         .post("/inspections/{id}/rectify", inspection_rectify)
         .post("/inspections/{id}/close", inspection_close)
+        .add(
+            "POST",
+            "/inspections/{id}/photos",
+            super::api_filing_package::upload(inspection_photo_upload),
+        )
+        .get(
+            "/inspections/{id}/photos/{file_id}",
+            inspection_photo_download,
+        )
         .get("/progress", progress_page)
         .get("/sanctions", sanctions_page)
         .post("/sanctions/{id}/confirm", sanction_confirm)
@@ -132,6 +146,7 @@ fn flash_of(saved: &Saved) -> Value {
         Some("report") => Value::from("月度开展情况已提交。"),
         Some("rectified") => Value::from("整改情况已报告。"),
         Some("closed") => Value::from("已复核闭环。"),
+        Some("photo") => Value::from("检查照片已上传。"),
         Some("confirmed") => Value::from("超期处理已确认并执行。"),
         Some("dismissed") => Value::from("已决定不予处理。"),
         Some("decided") => Value::from("已作出决定。"),
@@ -286,8 +301,30 @@ async fn render_class(
                 "present": a.present_count,
                 "absent": a.absent_count,
                 "absentees": a.marks.iter().filter(|m| !m.present).map(|m| m.trainee.clone()).collect::<Vec<_>>().join("、"),
+                "sheet": a.sign_in_file_id.is_some(),
                 "by": a.recorded_by,
                 "at": local(a.recorded_at),
+            })
+        })
+        .collect();
+    let roster = if is_inst && running_now {
+        class_roster(state, &actor, id).await?
+    } else {
+        Vec::new()
+    };
+    // A fresh form offers every trainee as present; a form shown again keeps the ticks.
+    let ticked: Vec<String> = if form.get("roster_marks") == "1" {
+        form.all("present_ids")
+    } else {
+        roster.iter().map(|t| t.id.to_string()).collect()
+    };
+    let roster_items: Vec<_> = roster
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "label": trainee_label(t),
+                "checked": ticked.contains(&t.id.to_string()),
             })
         })
         .collect();
@@ -323,6 +360,7 @@ async fn render_class(
             teacher_options => jv(teacher_options),
             teacher_changes => jv(tcs),
             attendance => jv(att),
+            roster => jv(roster_items),
             inspections => jv(ins),
             form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "present", "absent", "inspected_on", "kind", "findings", "rectification_due"]),
             rectification_required => form.checked("rectification_required"),
@@ -361,6 +399,19 @@ async fn class_action(
     id: i64,
     form: FormData,
     saved: &str,
+) -> AppResult<Response> {
+    class_action_with(state, user, ctx, id, form, saved, None).await
+}
+
+/// [`class_action`], with the attendance form's sign-in sheet upload (name, bytes), if any.
+async fn class_action_with(
+    state: AppState,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    id: i64,
+    form: FormData,
+    saved: &str,
+    sheet: Option<(String, Vec<u8>)>,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
     let now = state.clock.now();
@@ -415,17 +466,52 @@ async fn class_action(
                         .map(str::to_string)
                         .collect()
                 };
-                let mut marks: Vec<AttendanceMark> = names("present")
-                    .into_iter()
-                    .map(|t| AttendanceMark {
+                let roster = if form.get("roster_marks") == "1" {
+                    class_roster(&state, &actor, id).await?
+                } else {
+                    Vec::new()
+                };
+                let mut marks: Vec<AttendanceMark>;
+                if roster.is_empty() {
+                    marks = names("present")
+                        .into_iter()
+                        .map(|t| AttendanceMark {
+                            trainee: t,
+                            present: true,
+                        })
+                        .collect();
+                    marks.extend(names("absent").into_iter().map(|t| AttendanceMark {
                         trainee: t,
-                        present: true,
-                    })
-                    .collect();
-                marks.extend(names("absent").into_iter().map(|t| AttendanceMark {
-                    trainee: t,
-                    present: false,
-                }));
+                        present: false,
+                    }));
+                } else {
+                    // R-RUN-2: the imported roster as a checklist (ticked: present).
+                    let ticked = form.all("present_ids");
+                    marks = roster
+                        .iter()
+                        .map(|t| AttendanceMark {
+                            trainee: trainee_label(t),
+                            present: ticked.contains(&t.id.to_string()),
+                        })
+                        .collect();
+                }
+                let sign_in_file_id = match sheet.as_ref().filter(|(_, b)| !b.is_empty()) {
+                    Some((name, bytes)) => Some(
+                        running::put_signin_sheet(
+                            &state.store,
+                            &state.files,
+                            &actor,
+                            id,
+                            bytes,
+                            name,
+                            now,
+                        )
+                        .await
+                        .map_err(|e| refield(e.into(), "sign_in_file"))?
+                        .id,
+                    ),
+                    None => None,
+                };
                 running::record_attendance(
                     &state.store,
                     &actor,
@@ -434,7 +520,7 @@ async fn class_action(
                         session_date,
                         session_label: form.get("session_label").to_string(),
                         marks,
-                        sign_in_file_id: None,
+                        sign_in_file_id,
                     },
                     now,
                 )
@@ -512,7 +598,74 @@ class_post!(class_start, "started");
 class_post!(class_complete_training, "training_complete");
 class_post!(class_complete_exam, "exam_complete");
 class_post!(class_teacher_change, "teacher_change");
-class_post!(class_attendance, "attendance");
+
+/// The attendance form: multipart (with an optional sign-in sheet, R-RUN-2, S16) or a plain
+/// form. Another institution's class is refused before the body is read (S6).
+async fn class_attendance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    req: axum::extract::Request,
+) -> AppResult<Response> {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let form = match CsrfForm::from_request(req, &state).await {
+            Ok(CsrfForm(f)) => f,
+            Err(r) => return Ok(r.into_response()),
+        };
+        return class_action(state, user, ctx, id, form, "attendance").await;
+    }
+    let actor = user.actor(&ctx);
+    running::get_class(&state.store, &actor, id, state.clock.now()).await?;
+    if !user.role.is_institution() {
+        return Err(AppError::Forbidden("只有培训机构可以登记签到".into()));
+    }
+    let mp: MultipartResult = axum::extract::Multipart::from_request(req, &state).await;
+    let (form, files) = read_multipart(&user, mp).await?;
+    let sheet = files
+        .into_iter()
+        .find(|f| f.0 == "sign_in_file")
+        .map(|f| (f.1, f.2));
+    class_action_with(state, user, ctx, id, form, "attendance", sheet).await
+}
+
+/// The class's current imported roster (masked), empty when it has none (R-RUN-2).
+async fn class_roster(
+    state: &AppState,
+    actor: &peixun_store::Actor,
+    id: i64,
+) -> AppResult<Vec<peixun_store::roster::TraineeView>> {
+    match peixun_store::filing_package::package_of_filing(&state.store, actor, id).await? {
+        Some(p) => Ok(peixun_store::roster::list_roster(&state.store, actor, p.id, false).await?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A trainee as recorded in an attendance mark: name and masked ID.
+fn trainee_label(t: &peixun_store::roster::TraineeView) -> String {
+    format!("{}（{}）", t.name, t.id_number_masked)
+}
+
+/// A validation error of an upload (field `file`) shown beside `field` instead.
+fn refield(e: AppError, field: &str) -> AppError {
+    match e {
+        AppError::Validation {
+            code,
+            message,
+            field: Some(f),
+        } if f == "file" => AppError::Validation {
+            code,
+            message,
+            field: Some(field.to_string()),
+        },
+        other => other,
+    }
+}
 class_post!(class_inspect, "inspection");
 
 // ---- teacher changes ------------------------------------------------------------------------
@@ -910,7 +1063,16 @@ async fn render_inspection(
     form: &FormData,
     errors: (Value, Value),
 ) -> AppResult<Response> {
-    let i = inspections::get_inspection(&state.store, &user.actor(ctx), id).await?;
+    let actor = user.actor(ctx);
+    let i = inspections::get_inspection(&state.store, &actor, id).await?;
+    let mut photos = Vec::new();
+    for fid in &i.photos {
+        if let Ok(rec) = peixun_store::files::get_file(state.store.db(), fid).await
+            && peixun_store::files::may_read(&actor, &rec)
+        {
+            photos.push(json!({"id": rec.id, "name": rec.original_name, "size": rec.size}));
+        }
+    }
     render(
         state,
         Some(user),
@@ -921,6 +1083,8 @@ async fn render_inspection(
             i => jv(inspection_value(&i)),
             can_rectify => user.role.is_institution() && i.status == "rectifying",
             can_close => user.role.is_centre() && matches!(i.status.as_str(), "rectifying" | "rectified"),
+            photos => jv(photos),
+            can_add_photo => user.role.is_centre(),
             form => form_value(form, &["note"]),
             errors => errors.0,
             field_errors => errors.1,
@@ -1004,6 +1168,68 @@ async fn inspection_close(
     CsrfForm(form): CsrfForm,
 ) -> AppResult<Response> {
     inspection_act(state, user, ctx, id, form, true).await
+}
+
+/// R-RUN-4: the centre adds a photo (JPEG/PNG/PDF, checked by content, S16) to an inspection.
+async fn inspection_photo_upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    mp: MultipartResult,
+) -> AppResult<Response> {
+    let actor = user.actor(&ctx);
+    // S6 first: an inspection the user may not see answers before the body is read.
+    inspections::get_inspection(&state.store, &actor, id).await?;
+    let (form, files) = read_multipart(&user, mp).await?;
+    let (name, bytes) = files
+        .into_iter()
+        .find(|f| f.0 == "file")
+        .map(|f| (f.1, f.2))
+        .unwrap_or_default();
+    let res = inspections::add_photo(
+        &state.store,
+        &state.files,
+        &actor,
+        id,
+        &bytes,
+        &name,
+        state.clock.now(),
+    )
+    .await;
+    match res {
+        Ok(_) => Ok(Redirect::to(&format!("/inspections/{id}?saved=photo#photos")).into_response()),
+        Err(e) => {
+            let (errors, field_errors, status) = fixable(e.into())?;
+            let r = render_inspection(
+                &state,
+                &user,
+                &ctx,
+                id,
+                Value::from(()),
+                &form,
+                (errors, field_errors),
+            )
+            .await;
+            with_status(r, status)
+        }
+    }
+}
+
+/// An inspection photo as a download (S16: attachment, nosniff, sandbox CSP); another
+/// institution's answers 404 (S6).
+async fn inspection_photo_download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath((id, file_id)): ApiPath<(i64, String)>,
+) -> AppResult<Response> {
+    let actor = user.actor(&ctx);
+    let rec = inspections::photo_file(&state.store, &actor, id, &file_id).await?;
+    let bytes = state.files.open(&rec.id).await?;
+    peixun_store::filing_package::record_download(&state.store, &actor, &rec, state.clock.now())
+        .await?;
+    Ok(super::api_filing_package::file_response(bytes, &rec))
 }
 
 async fn progress_page(

@@ -106,7 +106,7 @@ impl Fixture {
     }
 }
 
-async fn upload(app: &TestApp, path: &str, who: Who, bytes: &[u8]) -> TestResponse {
+pub(crate) async fn upload(app: &TestApp, path: &str, who: Who, bytes: &[u8]) -> TestResponse {
     let s = app.session(who).await.expect("session");
     let req = Request::builder()
         .method(Method::POST)
@@ -118,7 +118,7 @@ async fn upload(app: &TestApp, path: &str, who: Who, bytes: &[u8]) -> TestRespon
     app.send(req).await
 }
 
-fn csv(rows: &[[String; 6]]) -> Vec<u8> {
+pub(crate) fn csv(rows: &[[String; 6]]) -> Vec<u8> {
     let mut s = peixun_domain::roster::ROSTER_HEADERS.join(",");
     s.push('\n');
     for r in rows {
@@ -147,7 +147,7 @@ fn package_body(teacher: i64, start: &str, end: &str) -> serde_json::Value {
 }
 
 /// Institution A's package via the API, complete but for the roster; returns its id.
-async fn api_package(app: &TestApp, start: &str, end: &str) -> i64 {
+pub(crate) async fn api_package(app: &TestApp, start: &str, end: &str) -> i64 {
     let r = round(app, Half::Other, "API备案批次", 5, false).await;
     let (_, agreement) = signed(app, r, Who::InstAAdmin, 3).await;
     let resp = app
@@ -532,7 +532,7 @@ pub fn template_sample(
 }
 
 /// A multipart page form with the session cookie and CSRF token.
-async fn post_multipart(
+pub(crate) async fn post_multipart(
     app: &TestApp,
     path: &str,
     who: Who,

@@ -333,6 +333,9 @@ const TABLE: &[Row] = &[
     row("GET", "/inspections/{id}", Call::Page, PAGE_READ_A),
     row("POST", "/inspections/{id}/rectify", Call::Form(&[]), PAGE_INST_A_FORM),
     row("POST", "/inspections/{id}/close", Call::Form(&[]), PAGE_CENTRE_FORM),
+    // R-RUN-4 photos: a plain form is not an upload (400); the fixture's inspection has no photo.
+    row("POST", "/inspections/{id}/photos", Call::Form(&[]), [303, 400, 400, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/inspections/{id}/photos/{file_id}", Call::Page, [303, 404, 404, 404, 404, 404, 404, 404, 403, 403]),
     row("GET", "/progress", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/sanctions", Call::Page, PAGE_BUSINESS_LIST),
     row("POST", "/sanctions/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),

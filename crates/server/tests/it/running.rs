@@ -212,7 +212,8 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "can_complete_exam": false, "can_change_teacher": true, "can_attendance": true, "can_inspect": true,
             "teacher_options": [{ "id": 1, "label": x }],
             "teacher_changes": [{ "new_teacher_name": x, "effective_on": "2026-04-10", "reported_at": "2026-04-08 10:00", "note": x, "acknowledged": false }],
-            "attendance": [{ "session_date": "2026-04-01", "session_label": x, "present": 20, "absent": 1, "absentees": x, "by": "a", "at": "2026-04-01 12:00" }],
+            "attendance": [{ "session_date": "2026-04-01", "session_label": x, "present": 20, "absent": 1, "absentees": x, "by": "a", "at": "2026-04-01 12:00", "sheet": true }],
+            "roster": [{ "id": 1, "label": x, "checked": true }],
             "inspections": [{ "id": 3, "inspected_on": "2026-04-08", "kind_label": "现场检查", "status_label": "待整改", "due": "2026-04-15" }],
             "form": { "on": "", "new_teacher_id": "1", "effective_on": x, "note": "", "session_date": "", "session_label": "",
                       "present": "", "absent": "", "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "" },
@@ -233,6 +234,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "errors": errs, "field_errors": field_errs }),
         "inspections_list.html" => json!({ "items": [insp], "all": true, "pager": pager }),
         "inspection_detail.html" => json!({ "i": insp, "can_rectify": true, "can_close": false,
+            "photos": [{ "id": "f", "name": x, "size": 10 }], "can_add_photo": true,
             "form": { "note": x }, "errors": errs, "field_errors": field_errs }),
         "progress.html" => json!({ "items": [class], "today": "2026-04-28" }),
         "sanctions.html" => {
@@ -624,6 +626,8 @@ async fn work_list_per_role(backend: Backend) {
 
 both_backends!(r_run_1_teacher_change_page_shows_each_reason);
 both_backends!(r_run_2_start_attendance_complete_via_pages);
+both_backends!(r_run_4_inspection_photos_via_pages);
+both_backends!(r_run_2_roster_checklist_and_sign_in_sheet);
 both_backends!(r_run_3_monthly_reports_on_time_late_missing);
 both_backends!(r_ovd_2_sweep_and_sanction_via_api);
 both_backends!(work_list_per_role);
@@ -651,3 +655,221 @@ async fn jobs_tick_two_runners_send_once(backend: Backend) {
 }
 
 both_backends!(jobs_tick_two_runners_send_once);
+
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+const DISGUISED_HTML: &[u8] = b"<!DOCTYPE html><html><script>alert(1)</script></html>";
+
+/// R-RUN-4, S16, S6: the centre uploads inspection photos from the inspection page (checked by
+/// content: HTML named .jpg is refused with the Chinese message); they download as attachments
+/// to the centre and institution A, never to institution B.
+async fn r_run_4_inspection_photos_via_pages(backend: Backend) {
+    use crate::filing_package::post_multipart;
+    let app = TestApp::new(backend).await;
+    let f = RunFixture::new(&app).await;
+    let id = f.inspection;
+    let path = format!("/inspections/{id}/photos");
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::CentreStaff,
+        &[],
+        Some(("file", "现场.png", PNG)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::CentreStaff,
+        &[],
+        Some(("file", "photo.jpg", DISGUISED_HTML)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        resp.text()
+            .contains("文件内容是网页、脚本或可执行程序，出于安全原因已拒收"),
+        "{}",
+        resp.text()
+    );
+    // The institution may not upload (role table), nor see another's inspection.
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::InstAStaff,
+        &[],
+        Some(("file", "a.png", PNG)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    let v = inspections::get_inspection(&app.store, &actor_of(&app, Who::CentreStaff), id)
+        .await
+        .unwrap();
+    assert_eq!(v.photos.len(), 1, "only the PNG was kept");
+    let photo = &v.photos[0];
+    let page = app
+        .get(&format!("/inspections/{id}"), Who::InstAStaff)
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("/inspections/{id}/photos/{photo}")) && page.contains("现场.png"),
+        "{page}"
+    );
+    let dl = format!("/inspections/{id}/photos/{photo}");
+    for who in [Who::CentreStaff, Who::InstAStaff] {
+        let resp = app.get(&dl, who).await;
+        assert_eq!(resp.status, StatusCode::OK);
+        assert!(resp.header("content-disposition").starts_with("attachment"));
+        assert_eq!(resp.header("content-type"), "image/png");
+        assert_eq!(resp.header("x-content-type-options"), "nosniff");
+        assert!(resp.header("content-security-policy").contains("sandbox"));
+    }
+    let resp = app.get(&dl, Who::InstBAdmin).await;
+    assert_eq!(resp.status, StatusCode::NOT_FOUND);
+    assert!(!resp.text().contains("PNG"));
+    assert!(audit::verify(&app.store).await.unwrap().is_ok());
+}
+
+/// R-RUN-2, S16: with an imported roster the attendance form offers the trainees (masked IDs)
+/// as a checklist; an optional sign-in sheet is uploaded with it, checked by content.
+async fn r_run_2_roster_checklist_and_sign_in_sheet(backend: Backend) {
+    use crate::filing_package::{api_package, csv, post_multipart, upload};
+    let app = TestApp::new(backend).await;
+    let pkg = api_package(&app, "2026-04-01", "2026-04-10").await;
+    let rows = peixun_store::roster::synthetic_rows(20, 11);
+    let resp = upload(
+        &app,
+        &format!("/api/v1/packages/{pkg}/roster"),
+        Who::InstAStaff,
+        &csv(&rows),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let resp = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/packages/{pkg}/submit"),
+            Who::InstAStaff,
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let class = resp.json()["filing"]["id"].as_i64().unwrap();
+    filings::approve_filing(
+        &app.store,
+        &actor_of(&app, Who::CentreStaff),
+        class,
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    app.set_clock(shanghai(2026, 4, 1, 9, 0, 0));
+    running::start_training(
+        &app.store,
+        &actor_of(&app, Who::InstAStaff),
+        class,
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let page = app
+        .get(&format!("/classes/{class}"), Who::InstAStaff)
+        .await
+        .text();
+    assert!(
+        page.contains("name=\"present_ids\"") && page.contains(&rows[0][0]),
+        "{page}"
+    );
+    assert!(!page.contains(&rows[0][2]), "full ID number shown");
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let roster =
+        peixun_store::roster::list_roster(&app.store, &actor_of(&app, Who::InstAStaff), pkg, false)
+            .await
+            .unwrap();
+    let ticked: Vec<String> = roster[1..].iter().map(|t| t.id.to_string()).collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("session_date", "2026-04-01"),
+        ("session_label", "上午 理论"),
+        ("roster_marks", "1"),
+    ];
+    for t in &ticked {
+        fields.push(("present_ids", t));
+    }
+    let path = format!("/classes/{class}/attendance");
+    // A disguised page as the sign-in sheet: refused beside the field, nothing recorded.
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::InstAStaff,
+        &fields,
+        Some(("sign_in_file", "签到表.pdf", DISGUISED_HTML)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        resp.text()
+            .contains("文件内容是网页、脚本或可执行程序，出于安全原因已拒收"),
+        "{}",
+        resp.text()
+    );
+    // Institution B: refused before the upload is looked at.
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::InstBAdmin,
+        &fields,
+        Some(("sign_in_file", "签到表.pdf", PDF)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::InstAStaff,
+        &fields,
+        Some(("sign_in_file", "签到表.pdf", PDF)),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
+    let d = running::get_class(
+        &app.store,
+        &actor_of(&app, Who::InstAStaff),
+        class,
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let a = &d.attendance[0];
+    assert_eq!((a.present_count, a.absent_count), (19, 1));
+    let absent = a.marks.iter().find(|m| !m.present).unwrap();
+    assert!(
+        absent.trainee.starts_with(&roster[0].name)
+            && absent.trainee.contains(&roster[0].id_number_masked)
+    );
+    let sheet = a.sign_in_file_id.clone().expect("sign-in sheet");
+    let rec = peixun_store::files::get_file(app.store.db(), &sheet)
+        .await
+        .unwrap();
+    assert_eq!(
+        (rec.purpose.as_str(), rec.institution_id),
+        ("signin_sheet", Some(app.inst_a))
+    );
+    // Without the sheet (plain part missing) the checklist alone is enough.
+    let resp = post_multipart(
+        &app,
+        &path,
+        Who::InstAStaff,
+        &[
+            ("session_date", "2026-04-01"),
+            ("session_label", "下午 实操"),
+            ("roster_marks", "1"),
+            ("present_ids", &ticked[0]),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
+    assert!(audit::verify(&app.store).await.unwrap().is_ok());
+}
