@@ -14,6 +14,17 @@ pub const XLSX_CONTENT_TYPE: &str =
 /// The most rows one export may hold (a larger export will become a background job).
 pub const MAX_EXPORT_ROWS: usize = 50_000;
 
+/// When a list had more than [`MAX_EXPORT_ROWS`] rows (`rows` holds the first ones), adds a
+/// last row saying so, so that a capped export is never mistaken for a complete one.
+pub fn note_if_capped(rows: &mut Vec<Vec<String>>, total: usize) {
+    if total > MAX_EXPORT_ROWS {
+        rows.truncate(MAX_EXPORT_ROWS);
+        rows.push(vec![format!(
+            "（共 {total} 条，仅导出前 {MAX_EXPORT_ROWS} 条；请缩小范围后分批导出）"
+        )]);
+    }
+}
+
 /// Builds the workbook bytes: one sheet, a bold header row, frozen.
 pub fn workbook(sheet: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
     let mut wb = Workbook::new();

@@ -19,7 +19,7 @@ use crate::filings::{self, agreement_state};
 use crate::institutions::{can_view, institution_scope};
 use crate::rounds::{self, planned_total};
 use crate::workflow_glue::{is_role, lock_round, wf_actor, wf_err, with_retry};
-use crate::{Actor, Result, Store, StoreError, audit, db_time, map_unique};
+use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time, map_unique};
 use chrono::{DateTime, Utc};
 use peixun_domain::cap::{
     CapBasis, CapDecision, CapError, CapInput, Score, apply_override, compute_cap,
@@ -30,8 +30,8 @@ use peixun_domain::workflow::agreement::{
     self as wf_agreement, AgreementAction, AgreementState, TerminationCause,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -201,10 +201,68 @@ pub async fn list_applications(
         .order_by_asc(application::Column::Id)
         .all(store.db())
         .await?;
+    application_views(store, round_id, rows, false).await
+}
+
+/// One page of [`list_applications`] (same scope, ordered by id), for the round's applications
+/// page.
+pub async fn list_applications_page(
+    store: &Store,
+    viewer: &Actor,
+    round_id: i64,
+    page: &PageRequest,
+) -> Result<Page<ApplicationView>> {
+    if viewer.role == Some(Role::Sysadmin) {
+        return Err(StoreError::forbidden("无权查看申报"));
+    }
+    let scope = institution_scope(viewer)
+        .condition(application::Column::InstitutionId)
+        .ok_or_else(|| StoreError::forbidden("无权查看申报"))?;
+    let mut q = application::Entity::find()
+        .filter(application::Column::RoundId.eq(round_id))
+        .filter(scope);
+    let total = q.clone().count(store.db()).await?;
+    if let Some(after) = page.after_id {
+        q = q.filter(application::Column::Id.gt(after));
+    }
+    let limit = page.limit();
+    let mut rows = q
+        .order_by_asc(application::Column::Id)
+        .offset(page.offset())
+        .limit(limit + 1)
+        .all(store.db())
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_after_id = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: application_views(store, round_id, rows, true).await?,
+        total,
+        next_after_id,
+        per_page: limit,
+    })
+}
+
+/// The views of `rows` (institution names, agreement ids); `page_only`: look up only these
+/// rows' institutions' agreements, else all the round's.
+async fn application_views(
+    store: &Store,
+    round_id: i64,
+    rows: Vec<application::Model>,
+    page_only: bool,
+) -> Result<Vec<ApplicationView>> {
     let names =
         rounds::institution_names(store.db(), rows.iter().map(|r| r.institution_id)).await?;
-    let agreements: std::collections::HashMap<i64, i64> = agreement::Entity::find()
-        .filter(agreement::Column::RoundId.eq(round_id))
+    let mut aq = agreement::Entity::find().filter(agreement::Column::RoundId.eq(round_id));
+    if page_only {
+        aq = aq
+            .filter(agreement::Column::InstitutionId.is_in(rows.iter().map(|r| r.institution_id)));
+    }
+    let agreements: std::collections::HashMap<i64, i64> = aq
         .all(store.db())
         .await?
         .into_iter()

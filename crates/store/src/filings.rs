@@ -20,7 +20,7 @@
 use crate::entity::{agreement, filing, institution_qualification as iq, quota_slot, round};
 use crate::rounds::{self, parse_state};
 use crate::workflow_glue::{is_centre, lock_round, today, wf_actor, wf_err, with_retry};
-use crate::{Actor, Result, Store, StoreError, audit, db_time};
+use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::policy::Policy;
 use peixun_domain::queue::{Capacity, Waiting, allocate};
@@ -898,8 +898,56 @@ pub async fn list_round_filings(
         .order_by_asc(filing::Column::QueueSeq)
         .all(store.db())
         .await?;
-    let slots: HashMap<i64, i32> = quota_slot::Entity::find()
-        .filter(quota_slot::Column::RoundId.eq(round_id))
+    with_slots(store, round_id, rows, false).await
+}
+
+/// One page of [`list_round_filings`] (same scope, queue order), for the round's filings page.
+/// The list is ordered by queue number, not id: only `page` is used (with `after_id` set the
+/// first page is returned) and `next_after_id` is always `None`.
+pub async fn list_round_filings_page(
+    store: &Store,
+    viewer: &Actor,
+    round_id: i64,
+    page: &PageRequest,
+) -> Result<Page<FilingView>> {
+    if viewer.role == Some(peixun_domain::role::Role::Sysadmin) {
+        return Err(StoreError::forbidden("无权查看开班备案"));
+    }
+    let scope = crate::institutions::institution_scope(viewer)
+        .condition(filing::Column::InstitutionId)
+        .ok_or_else(|| StoreError::forbidden("无权查看开班备案"))?;
+    let q = filing::Entity::find()
+        .filter(filing::Column::RoundId.eq(round_id))
+        .filter(scope);
+    let total = q.clone().count(store.db()).await?;
+    let limit = page.limit();
+    let rows = q
+        .order_by_asc(filing::Column::QueueSeq)
+        .offset(page.offset())
+        .limit(limit)
+        .all(store.db())
+        .await?;
+    Ok(Page {
+        items: with_slots(store, round_id, rows, true).await?,
+        total,
+        next_after_id: None,
+        per_page: limit,
+    })
+}
+
+/// The views of `rows` with their slot numbers; `page_only`: look up only these rows' slots
+/// (a page: a short `IN` list), else all the round's slots (the whole list).
+async fn with_slots(
+    store: &Store,
+    round_id: i64,
+    rows: Vec<filing::Model>,
+    page_only: bool,
+) -> Result<Vec<FilingView>> {
+    let mut q = quota_slot::Entity::find().filter(quota_slot::Column::RoundId.eq(round_id));
+    if page_only {
+        q = q.filter(quota_slot::Column::FilingId.is_in(rows.iter().map(|m| m.id)));
+    }
+    let slots: HashMap<i64, i32> = q
         .all(store.db())
         .await?
         .into_iter()

@@ -15,8 +15,8 @@ use super::rounds_forms::{
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
-use crate::export;
-use crate::pages::{CsrfForm, FormData, Saved, is_form_error, no_errors, render};
+use crate::export::{self, MAX_EXPORT_ROWS};
+use crate::pages::{CsrfForm, FormData, Saved, is_form_error, no_errors, pager, render};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -156,17 +156,26 @@ async fn apply_submit(
     }
 }
 
+/// `?page=` of a round's paginated lists (applications, filings).
+#[derive(Debug, Default, serde::Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+}
+
 async fn applications_list(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
     let r = rounds::get_round(&state.store, &actor, id).await?;
-    let apps = agreements::list_applications(&state.store, &actor, id).await?;
+    let page = super::forms::page_request(q.page, None);
+    let p = agreements::list_applications_page(&state.store, &actor, id, &page).await?;
     let ags = agreements::list_agreements(&state.store, &actor, id).await?;
-    let items: Vec<serde_json::Value> = apps
+    let items: Vec<serde_json::Value> = p
+        .items
         .iter()
         .map(|a| {
             let ag = ags.iter().find(|g| Some(g.id) == a.agreement_id);
@@ -192,6 +201,9 @@ async fn applications_list(
             round => jv(round_summary(&r)),
             items => jv(items),
             export_href => format!("/rounds/{id}/applications/export.xlsx"),
+            export_capped => p.total > MAX_EXPORT_ROWS as u64,
+            max_export_rows => MAX_EXPORT_ROWS,
+            pager => pager(&format!("/rounds/{id}/applications"), &[], page.page.unwrap_or(1), p.per_page, p.total),
         },
     )
 }
@@ -206,8 +218,10 @@ async fn applications_export(
     let r = rounds::get_round(&state.store, &actor, id).await?;
     let apps = agreements::list_applications(&state.store, &actor, id).await?;
     let ags = agreements::list_agreements(&state.store, &actor, id).await?;
-    let rows: Vec<Vec<String>> = apps
+    let total = apps.len();
+    let mut rows: Vec<Vec<String>> = apps
         .iter()
+        .take(MAX_EXPORT_ROWS)
         .map(|a| {
             let ag = ags.iter().find(|g| Some(g.id) == a.agreement_id);
             vec![
@@ -234,6 +248,7 @@ async fn applications_export(
             ]
         })
         .collect();
+    export::note_if_capped(&mut rows, total);
     let bytes = export::workbook(
         "申报与签约",
         &[
@@ -257,7 +272,7 @@ async fn applications_export(
         &ctx,
         "applications",
         "round",
-        json!({ "round_id": r.id, "rows": rows.len() }),
+        json!({ "round_id": r.id, "rows": total.min(MAX_EXPORT_ROWS) }),
     )
     .await?;
     Ok(export::xlsx_response(
@@ -879,12 +894,15 @@ async fn filings_list(
     user: CurrentUser,
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
     let actor = user.actor(&ctx);
     let r = rounds::get_round(&state.store, &actor, id).await?;
     let b = round_bulletin(&state, &r).await?;
-    let items: Vec<serde_json::Value> = filings::list_round_filings(&state.store, &actor, id)
-        .await?
+    let page = super::forms::page_request(q.page, None);
+    let p = filings::list_round_filings_page(&state.store, &actor, id, &page).await?;
+    let items: Vec<serde_json::Value> = p
+        .items
         .iter()
         .map(|f| filing_value(f, b.as_ref()))
         .collect();
@@ -898,6 +916,9 @@ async fn filings_list(
             round => jv(round_summary(&r)),
             items => jv(items),
             export_href => format!("/rounds/{id}/filings/export.xlsx"),
+            export_capped => p.total > MAX_EXPORT_ROWS as u64,
+            max_export_rows => MAX_EXPORT_ROWS,
+            pager => pager(&format!("/rounds/{id}/filings"), &[], page.page.unwrap_or(1), p.per_page, p.total),
         },
     )
 }
@@ -911,9 +932,11 @@ async fn filings_export(
     let actor = user.actor(&ctx);
     let r = rounds::get_round(&state.store, &actor, id).await?;
     let b = round_bulletin(&state, &r).await?;
-    let rows: Vec<Vec<String>> = filings::list_round_filings(&state.store, &actor, id)
-        .await?
+    let all = filings::list_round_filings(&state.store, &actor, id).await?;
+    let total = all.len();
+    let mut rows: Vec<Vec<String>> = all
         .iter()
+        .take(MAX_EXPORT_ROWS)
         .map(|f| {
             vec![
                 f.queue_seq.to_string(),
@@ -930,6 +953,7 @@ async fn filings_export(
             ]
         })
         .collect();
+    export::note_if_capped(&mut rows, total);
     let bytes = export::workbook(
         "开班备案",
         &[
@@ -953,7 +977,7 @@ async fn filings_export(
         &ctx,
         "filings",
         "round",
-        json!({ "round_id": r.id, "rows": rows.len() }),
+        json!({ "round_id": r.id, "rows": total.min(MAX_EXPORT_ROWS) }),
     )
     .await?;
     Ok(export::xlsx_response(

@@ -10,6 +10,7 @@ mod exports;
 mod filing_package;
 mod institutions;
 mod openapi;
+mod pagination;
 mod queue_http;
 mod rounds;
 mod route_table;

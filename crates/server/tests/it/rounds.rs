@@ -908,7 +908,9 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
         }
         "applications_list.html" => json!({ "round": sample_round(x), "export_href": "/x.xlsx",
             "items": [{ "id": 1, "institution_name": x, "occupations": "育婴员", "classes_requested": 3,
-                        "created_at": "2026-03-02 10:00:00", "agreement_id": 2, "cap": 3, "agreement_status": "已签订" }] }),
+                        "created_at": "2026-03-02 10:00:00", "agreement_id": 2, "cap": 3, "agreement_status": "已签订" }],
+            "pager": { "page": 1, "pages": 2, "total": 25, "prev_href": null, "next_href": "/rounds/1/applications?page=2" },
+            "export_capped": true, "max_export_rows": 50000 }),
         "application_detail.html" => {
             json!({ "app": { "id": 1, "institution_name": x, "occupations_text": x,
                 "classes_requested": 3, "created_at_local": "", "note": x, "agreement_id": null },
@@ -936,7 +938,9 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "can_approve": true, "can_return": true, "can_reject": true, "form": { "reason": "", "items": "" },
             "errors": errs, "field_errors": field_errs }),
         "round_filings.html" => {
-            json!({ "round": sample_round(x), "items": [sample_filing(x)], "export_href": "/x.xlsx" })
+            json!({ "round": sample_round(x), "items": [sample_filing(x)], "export_href": "/x.xlsx",
+            "pager": { "page": 1, "pages": 2, "total": 25, "prev_href": null, "next_href": "/rounds/1/filings?page=2" },
+            "export_capped": true, "max_export_rows": 50000 })
         }
         "bulletin_index.html" => {
             json!({ "rounds": [{ "id": 1, "label": x, "planned_total": 22, "base_planned": 20,
