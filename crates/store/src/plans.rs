@@ -107,6 +107,25 @@ pub(crate) enum ChangeTarget {
     Round(i64),
 }
 
+/// Records one history row per field whose value changed (R-PLAN-4) and says whether any did.
+pub(crate) async fn record_changes(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    target: ChangeTarget,
+    changes: impl IntoIterator<Item = (&str, String, String)>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let mut changed = false;
+    for (field, old, new) in changes {
+        if old != new {
+            changed = true;
+            record_change(txn, actor, target, field, Some(old), Some(new), reason, now).await?;
+        }
+    }
+    Ok(changed)
+}
+
 /// Append one history entry in the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record_change(
@@ -328,23 +347,8 @@ pub async fn update_plan(
             ("budget", old_view.budget.to_string(), budget.to_string()),
             ("note", old_view.note.clone(), input.note.trim().to_string()),
         ];
-        let mut changed = false;
-        for (field, o, n) in changes {
-            if o != n {
-                changed = true;
-                record_change(
-                    &txn,
-                    actor,
-                    ChangeTarget::Plan(id),
-                    field,
-                    Some(o),
-                    Some(n),
-                    reason,
-                    now,
-                )
-                .await?;
-            }
-        }
+        let changed =
+            record_changes(&txn, actor, ChangeTarget::Plan(id), changes, reason, now).await?;
         if !changed {
             return Ok(old_view);
         }

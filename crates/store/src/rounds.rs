@@ -4,7 +4,7 @@
 
 use crate::entity::{filing, inbox_message, institution, round};
 use crate::filings;
-use crate::plans::{ChangeTarget, can_read_plans, record_change};
+use crate::plans::{ChangeTarget, can_read_plans, record_change, record_changes};
 use crate::workflow_glue::{is_role, lock_round, today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -462,23 +462,8 @@ pub async fn update_round(
             ),
             ("call_text", old.call_text.clone(), c.call_text.clone()),
         ];
-        let mut changed = false;
-        for (field, o, n) in changes {
-            if o != n {
-                changed = true;
-                record_change(
-                    &txn,
-                    actor,
-                    ChangeTarget::Round(id),
-                    field,
-                    Some(o),
-                    Some(n),
-                    reason,
-                    now,
-                )
-                .await?;
-            }
-        }
+        let changed =
+            record_changes(&txn, actor, ChangeTarget::Round(id), changes, reason, now).await?;
         if !changed {
             return Ok(old_view);
         }
