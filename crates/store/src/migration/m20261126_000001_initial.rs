@@ -3,6 +3,8 @@
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
+use super::columns::{boolean, pk, text, text_null, ts, ts_null};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -103,33 +105,6 @@ enum AuditLog {
     NewValue,
     PrevHash,
     Hash,
-}
-
-fn pk(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .take()
-}
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().take()
-}
-fn text_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().null().take()
-}
-fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-fn ts_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().null().take()
-}
-fn boolean(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).boolean().not_null().take()
 }
 
 const SQLITE_AUDIT_TRIGGERS: &[&str] = &[

@@ -7,6 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{big, big_null, date, int, pk, text, text_null, ts, ts_null};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -162,42 +164,6 @@ enum InboxMessages {
     Body,
     CreatedAt,
     ReadAt,
-}
-
-fn pk(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .take()
-}
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().take()
-}
-fn text_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().null().take()
-}
-fn int(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).integer().not_null().take()
-}
-fn big(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().take()
-}
-fn big_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().null().take()
-}
-fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-fn ts_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().null().take()
-}
-fn date(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).date().not_null().take()
 }
 
 async fn index(

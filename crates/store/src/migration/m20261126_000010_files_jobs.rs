@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{text, ts};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -47,16 +49,6 @@ enum JobLeases {
     Holder,
     AcquiredAt,
     ExpiresAt,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().take()
-}
-fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
 }
 
 #[async_trait::async_trait]

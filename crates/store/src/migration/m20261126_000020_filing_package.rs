@@ -11,6 +11,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{pk as id, text, ts};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -91,24 +93,6 @@ enum TrainingRequests {
     DecidedBy,
     DecidedAt,
     DecisionReason,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().take()
-}
-fn ts(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-fn id(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .take()
 }
 
 #[async_trait::async_trait]

@@ -3,6 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261126_000001_initial;
 mod m20261126_000002_rounds_queue;
 mod m20261126_000010_files_jobs;
