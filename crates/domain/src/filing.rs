@@ -10,7 +10,7 @@ use crate::calendar::{Calendar, CalendarError, last_allowed_day};
 use crate::policy::Policy;
 use crate::rules::{RulesError, check_class_size, check_teacher_change_notice};
 use crate::schedule::{ScheduleContext, Session, check_schedule};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -484,6 +484,61 @@ pub fn check_filing(draft: &FilingDraft, ctx: &FilingContext<'_>) -> Vec<FilingP
             ));
         }
     }
+    one_problem_per_missing_year(out, draft, ctx)
+}
+
+/// R-CAL-1: a filing whose dates fall in a year without a holiday table gets one problem naming
+/// the year (or years) and who loads it, instead of one per date (the deadline, the end, every
+/// session).
+fn one_problem_per_missing_year(
+    problems: Vec<FilingProblem>,
+    draft: &FilingDraft,
+    ctx: &FilingContext<'_>,
+) -> Vec<FilingProblem> {
+    let is_missing_year = |p: &FilingProblem| {
+        matches!(
+            p.code,
+            "FIL_CALENDAR_YEAR_NOT_LOADED" | "SCH_CALENDAR_YEAR_NOT_LOADED"
+        )
+    };
+    if !problems.iter().any(is_missing_year) {
+        return problems;
+    }
+    let mut years = BTreeSet::new();
+    if let Err(CalendarError::YearNotLoaded(y)) =
+        ctx.calendar.filing_deadline(draft.start, ctx.policy)
+    {
+        years.insert(y);
+    }
+    for d in [draft.start, draft.planned_end, ctx.submitted_on]
+        .into_iter()
+        .chain(draft.sessions.iter().map(|s| s.date))
+    {
+        if !ctx.calendar.is_year_loaded(d.year()) {
+            years.insert(d.year());
+        }
+    }
+    if years.is_empty() {
+        return problems;
+    }
+    let mut out: Vec<FilingProblem> = problems
+        .into_iter()
+        .filter(|p| !is_missing_year(p))
+        .collect();
+    let names: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+    out.insert(
+        0,
+        FilingProblem::error(
+            "FIL_CALENDAR_YEAR_NOT_LOADED",
+            "start_date",
+            format!(
+                "{}年的节假日安排尚未载入，本班次的备案截止日、完成期限和课程表无法按工作日核对。\
+                 请联系系统管理员在“节假日安排”页面载入{}年的安排（国务院办公厅通知）后再提交",
+                names.join("、"),
+                names.join("、")
+            ),
+        ),
+    );
     out
 }
 

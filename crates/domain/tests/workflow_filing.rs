@@ -511,13 +511,52 @@ fn r_cal_1_unloaded_year_is_a_named_problem_not_a_guess() {
     draft.start = d("2027-03-01");
     draft.planned_end = d("2027-03-20");
     draft.sessions = vec![session("2027-03-01", "09:00", "17:00", 7, dec!(16))];
+    draft.sessions = vec![
+        session("2027-03-01", "09:00", "17:00", 7, dec!(8)),
+        session("2027-03-02", "09:00", "17:00", 7, dec!(8)),
+    ];
     let p = check_filing(&draft, &ctx(&w, "2027-01-10"));
+    // Said once, not once per date (the deadline, the end date, each session), naming the year
+    // and who loads it.
+    let missing: Vec<_> = p
+        .iter()
+        .filter(|p| p.code.contains("CALENDAR_YEAR_NOT_LOADED"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{p:#?}");
+    assert_eq!(missing[0].code, "FIL_CALENDAR_YEAR_NOT_LOADED");
+    assert_eq!(missing[0].field, "start_date");
+    assert!(missing[0].message.starts_with("2027年的节假日安排尚未载入"));
+    assert!(missing[0].message.contains("系统管理员"));
+    assert!(missing[0].is_blocking());
+}
+
+#[test]
+fn r_cal_1_a_loaded_2027_fixture_gives_the_january_deadline() {
+    // A test fixture, not the State Council's 2027 notice: 元旦 2027-01-01 only.
+    let mut w = world();
+    w.calendar
+        .merge(
+            Calendar::from_toml(
+                "[[year]]\nyear = 2027\nsource = \"测试用表\"\n[[year.off]]\nname = \"元旦\"\nfrom = 2027-01-01\nto = 2027-01-03\n",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let mut draft = good_draft();
+    draft.start = d("2027-01-18");
+    draft.planned_end = d("2027-02-10");
+    draft.sessions = vec![session("2027-01-18", "09:00", "17:00", 7, dec!(16))];
+    // Ten working days before Monday 2027-01-18 (01-01…01-03 off): 2027-01-04.
+    assert_eq!(
+        w.calendar.filing_deadline(draft.start, &w.policy).unwrap(),
+        d("2027-01-04")
+    );
+    let p = check_filing(&draft, &ctx(&w, "2026-12-20"));
     assert!(
-        codes(&p).contains(&"FIL_CALENDAR_YEAR_NOT_LOADED"),
+        !p.iter()
+            .any(|p| p.code.contains("CALENDAR") || p.code == "FIL_LEAD_TIME"),
         "{p:#?}"
     );
-    assert!(
-        codes(&p).contains(&"SCH_CALENDAR_YEAR_NOT_LOADED"),
-        "{p:#?}"
-    );
+    let late = check_filing(&draft, &ctx(&w, "2027-01-05"));
+    assert!(codes(&late).contains(&"FIL_LEAD_TIME"), "{late:#?}");
 }

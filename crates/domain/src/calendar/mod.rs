@@ -2,9 +2,10 @@
 //!
 //! A working day is a Monday–Friday that is not a statutory holiday, or a Saturday/Sunday that the
 //! State Council's notice makes a working day (调休上班). Tables come per year from
-//! `data/holidays.toml` (2025 and 2026 ship compiled in); a sysadmin loads later years in the same
-//! format ([`Calendar::from_toml`], then [`Calendar::merge`]). Asking about a date whose year has no
-//! table is [`CalendarError::YearNotLoaded`], never a guess.
+//! `data/holidays.toml` (2025 and 2026 ship compiled in and seed the database); a sysadmin loads
+//! later years at run time in the same format, checked line by line ([`check_toml`]) and then
+//! against the loaded years ([`Calendar::add_year`]). Asking about a date whose year has no table
+//! is [`CalendarError::YearNotLoaded`], never a guess.
 //!
 //! All dates are Asia/Shanghai calendar dates ([`NaiveDate`]).
 
@@ -13,35 +14,13 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod table;
+pub use table::{
+    MAX_OFF_RANGE_DAYS, OffRange, TablePart, TomlCheck, TomlProblem, YearTable, check_toml,
+};
+
 /// The tables that ship with the system (SPEC.md §6).
-pub const BUILTIN_HOLIDAYS_TOML: &str = include_str!("../data/holidays.toml");
-
-/// The longest off range a table may hold, in days: catches a typo such as 10-07 → 12-07.
-pub const MAX_OFF_RANGE_DAYS: i64 = 15;
-
-/// One holiday period of a notice, both ends included (e.g. 春节 2026-02-15 … 2026-02-23).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OffRange {
-    pub name: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
-impl OffRange {
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        self.from <= date && date <= self.to
-    }
-}
-
-/// One year's notice: its holiday periods and its adjusted working weekend days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct YearTable {
-    pub year: i32,
-    /// The notice it was copied from (title, document number).
-    pub source: String,
-    pub off: Vec<OffRange>,
-    pub working_days: Vec<NaiveDate>,
-}
+pub const BUILTIN_HOLIDAYS_TOML: &str = include_str!("../../data/holidays.toml");
 
 /// What kind of day a date is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +56,10 @@ impl DayKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     #[error(
-        "{0}年的节假日安排尚未载入，无法计算工作日，请系统管理员按国务院办公厅通知载入 / \
-         the holiday table for {0} is not loaded, so working days cannot be computed; a sysadmin must load it"
+        "{0}年的节假日安排尚未载入，无法按工作日计算。请联系系统管理员在“节假日安排”页面\
+         （或用 peixun calendar import）按国务院办公厅通知载入{0}年的安排 / \
+         the holiday table for {0} is not loaded, so working days cannot be computed; \
+         a sysadmin loads it on the calendar page or with `peixun calendar import`"
     )]
     YearNotLoaded(i32),
     #[error("{0}年的节假日安排已载入，不能重复载入 / the holiday table for {0} is already loaded")]
@@ -91,7 +72,7 @@ pub enum CalendarError {
     OutOfRange,
 }
 
-fn invalid(year: i32, zh: impl Into<String>, en: impl Into<String>) -> CalendarError {
+pub(crate) fn invalid(year: i32, zh: impl Into<String>, en: impl Into<String>) -> CalendarError {
     CalendarError::Invalid {
         year,
         zh: zh.into(),
@@ -99,156 +80,8 @@ fn invalid(year: i32, zh: impl Into<String>, en: impl Into<String>) -> CalendarE
     }
 }
 
-fn is_weekend(d: NaiveDate) -> bool {
+pub(crate) fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-impl YearTable {
-    /// Checks a table on its own (see the header of `data/holidays.toml`).
-    pub fn validate(&self) -> Result<(), CalendarError> {
-        let y = self.year;
-        if !(1949..=9998).contains(&y) {
-            return Err(invalid(y, "年份超出范围", "year out of range"));
-        }
-        if self.source.trim().is_empty() {
-            return Err(invalid(
-                y,
-                "须注明来源通知（source）",
-                "the source notice (source) is required",
-            ));
-        }
-        let first_allowed =
-            NaiveDate::from_ymd_opt(y - 1, 12, 1).ok_or(CalendarError::OutOfRange)?;
-        let in_year = |d: NaiveDate| d.year() == y;
-        for r in &self.off {
-            if r.name.trim().is_empty() {
-                return Err(invalid(
-                    y,
-                    format!("{} 起的假期缺少名称", r.from),
-                    format!("the off range starting {} has no name", r.from),
-                ));
-            }
-            if r.to < r.from {
-                return Err(invalid(
-                    y,
-                    format!("{}：结束日期 {} 早于开始日期 {}", r.name, r.to, r.from),
-                    format!("{}: end {} is before start {}", r.name, r.to, r.from),
-                ));
-            }
-            if !in_year(r.to) || r.from < first_allowed {
-                return Err(invalid(
-                    y,
-                    format!("{}（{} 至 {}）不在{}年内", r.name, r.from, r.to, y),
-                    format!("{} ({} to {}) is not within {}", r.name, r.from, r.to, y),
-                ));
-            }
-            let len = (r.to - r.from).num_days() + 1;
-            if len > MAX_OFF_RANGE_DAYS {
-                return Err(invalid(
-                    y,
-                    format!(
-                        "{}（{} 至 {}）长达{}天，超过{}天，请核对",
-                        r.name, r.from, r.to, len, MAX_OFF_RANGE_DAYS
-                    ),
-                    format!(
-                        "{} ({} to {}) is {} days long, more than {}; check the dates",
-                        r.name, r.from, r.to, len, MAX_OFF_RANGE_DAYS
-                    ),
-                ));
-            }
-        }
-        let mut sorted: Vec<&OffRange> = self.off.iter().collect();
-        sorted.sort_by_key(|r| r.from);
-        for w in sorted.windows(2) {
-            if w[1].from <= w[0].to {
-                return Err(invalid(
-                    y,
-                    format!("{} 与 {} 的日期重叠", w[0].name, w[1].name),
-                    format!("{} and {} overlap", w[0].name, w[1].name),
-                ));
-            }
-        }
-        let mut seen = BTreeSet::new();
-        for &d in &self.working_days {
-            if !seen.insert(d) {
-                return Err(invalid(
-                    y,
-                    format!("调休上班日 {d} 重复"),
-                    format!("working day {d} is listed twice"),
-                ));
-            }
-            if !in_year(d) {
-                return Err(invalid(
-                    y,
-                    format!("调休上班日 {d} 不在{y}年内"),
-                    format!("working day {d} is not in {y}"),
-                ));
-            }
-            if !is_weekend(d) {
-                return Err(invalid(
-                    y,
-                    format!("调休上班日 {d} 不是周六或周日（周一至周五本来就是工作日）"),
-                    format!(
-                        "working day {d} is not a Saturday or Sunday (weekdays are working days anyway)"
-                    ),
-                ));
-            }
-            if let Some(r) = self.off.iter().find(|r| r.contains(d)) {
-                return Err(invalid(
-                    y,
-                    format!("{d} 既是调休上班日又在假期“{}”内", r.name),
-                    format!(
-                        "{d} is both a working day and inside the off range \"{}\"",
-                        r.name
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-// ---- TOML input: dates may be written quoted ("2026-01-01") or bare (2026-01-01). ----
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    year: Vec<RawYear>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawYear {
-    year: i32,
-    source: String,
-    #[serde(default)]
-    off: Vec<RawOff>,
-    #[serde(default)]
-    working_days: Vec<toml::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOff {
-    name: String,
-    from: toml::Value,
-    to: toml::Value,
-}
-
-fn toml_date(year: i32, what: &str, v: &toml::Value) -> Result<NaiveDate, CalendarError> {
-    let text = match v {
-        toml::Value::String(s) => s.trim().to_string(),
-        toml::Value::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => dt.to_string(),
-        other => other.to_string(),
-    };
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-        invalid(
-            year,
-            format!("{what}：“{text}” 不是 YYYY-MM-DD 格式的日期"),
-            format!("{what}: \"{text}\" is not a YYYY-MM-DD date"),
-        )
-    })
 }
 
 /// Working days for the years whose tables are loaded.
@@ -271,38 +104,10 @@ impl Calendar {
             .expect("the built-in holiday table is valid (checked by a unit test)")
     }
 
-    /// Parses tables in the `data/holidays.toml` format, without loading them.
+    /// Parses tables in the `data/holidays.toml` format, without loading them: the first problem
+    /// [`check_toml`] finds, or every table.
     pub fn parse_tables(text: &str) -> Result<Vec<YearTable>, CalendarError> {
-        let raw: RawFile =
-            toml::from_str(text).map_err(|e| CalendarError::Syntax(e.to_string()))?;
-        raw.year
-            .into_iter()
-            .map(|ry| {
-                let y = ry.year;
-                let off = ry
-                    .off
-                    .into_iter()
-                    .map(|ro| {
-                        Ok(OffRange {
-                            from: toml_date(y, &format!("{} from", ro.name), &ro.from)?,
-                            to: toml_date(y, &format!("{} to", ro.name), &ro.to)?,
-                            name: ro.name,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, CalendarError>>()?;
-                let working_days = ry
-                    .working_days
-                    .iter()
-                    .map(|v| toml_date(y, "working_days", v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(YearTable {
-                    year: y,
-                    source: ry.source,
-                    off,
-                    working_days,
-                })
-            })
-            .collect()
+        table::parse_tables(text)
     }
 
     /// A calendar holding exactly the tables in `text` (validated, see [`Calendar::add_year`]).
@@ -372,6 +177,16 @@ impl Calendar {
         }
         *self = next;
         Ok(())
+    }
+
+    /// The same calendar without `year` (to check a replacement table against the other years).
+    pub fn without_year(&self, year: i32) -> Calendar {
+        let mut out = Calendar::empty();
+        for t in self.years.values().filter(|t| t.year != year) {
+            out.add_year(t.clone())
+                .expect("tables that loaded together still load without one of them");
+        }
+        out
     }
 
     /// The loaded tables, by year.
