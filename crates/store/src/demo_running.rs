@@ -13,7 +13,6 @@ use crate::running::{self, AttendanceInput, AttendanceMark, TeacherChangeInput};
 use crate::teachers::{self, TeacherInput, TeacherQualification};
 use crate::{Actor, Result, Store};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use peixun_domain::calendar::Calendar;
 use peixun_domain::role::Role;
 use peixun_domain::rules::shanghai;
 use peixun_domain::workflow::round::Half;
@@ -180,7 +179,7 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
         now - Duration::days(2),
     )
     .await?;
-    let cal = Calendar::builtin();
+    let cal = crate::calendar::load(store.db()).await?;
     let mut effective = today + Duration::days(3);
     // Reported yesterday: the change must be at least one working day later.
     for _ in 0..10 {

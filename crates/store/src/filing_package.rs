@@ -20,7 +20,6 @@ use crate::roster::{self, OverlapView};
 use crate::workflow_glue::{is_centre, today, with_retry};
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
-use peixun_domain::calendar::Calendar;
 use peixun_domain::filing::{
     DocumentKind, FilingContext, FilingDraft, FilingProblem, Location, Mode, Qualification,
     check_filing,
@@ -737,7 +736,7 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
             .or_default()
             .push(Qualification::new(&q.occupation, &q.level));
     }
-    let calendar = Calendar::builtin();
+    let calendar = crate::calendar::load(db).await?;
     let policy = Policy::haizhu_default();
     let (trainees, _) = roster::counts(db, p.id).await?;
     let docs = doc_map(p);

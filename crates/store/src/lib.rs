@@ -23,6 +23,7 @@ pub mod agreements;
 pub mod audit;
 pub mod bench;
 pub mod bulletin;
+pub mod calendar;
 mod checks;
 pub mod demo;
 pub mod demo_packages;
@@ -501,6 +502,7 @@ impl Store {
                 .await?;
         }
         migration::Migrator::up(&txn, None).await?;
+        calendar::seed_builtin(&txn, Utc::now()).await?;
         txn.commit().await?;
         Ok(())
     }

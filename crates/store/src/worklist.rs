@@ -13,7 +13,6 @@ use crate::running::{class_scope, views};
 use crate::workflow_glue::today;
 use crate::{Actor, Result, Store};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use peixun_domain::calendar::Calendar;
 use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::rules::monthly_report_due;
@@ -392,7 +391,7 @@ async fn institution_items(
         .all(db)
         .await?;
     if let Some(first) = drafts.first() {
-        let cal = Calendar::builtin();
+        let cal = crate::calendar::load(db).await?;
         let deadline = cal
             .filing_deadline(first.start_date, &Policy::haizhu_default())
             .ok();

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod class_flag;
 pub mod class_progress;
 pub mod filing;
+pub mod holiday_year;
 pub mod inbox_message;
 pub mod inspection;
 pub mod institution;

@@ -33,6 +33,8 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
+pub mod packages;
+
 pub const OCC: &str = "家政服务员";
 pub const LEVEL: &str = "初级";
 
