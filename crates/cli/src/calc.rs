@@ -1,7 +1,9 @@
 //! The rules calculator: `peixun rules …`, `peixun calendar …`, `peixun check …`.
 //!
 //! Runs the same domain code as the pages, with the built-in policy
-//! ([`Policy::haizhu_default`]) and calendar ([`Calendar::builtin`]).
+//! ([`Policy::haizhu_default`]). The calendar commands use the built-in holiday tables
+//! ([`Calendar::builtin`]), or the tables loaded in a database when given `--database-url` or
+//! `--data-dir` (R-CAL-1); `calendar import FILE` loads a year into a database.
 //!
 //! Exit codes: 0 success; 1 `check` found the value invalid (reason on stderr); 2 bad arguments or
 //! a rule that cannot be applied (e.g. a date in a year whose holiday table is not loaded).
@@ -13,7 +15,9 @@ use peixun_domain::cap::{CapBasis, CapInput, Score, compute_cap};
 use peixun_domain::credit_code::CreditCode;
 use peixun_domain::ids::PersonId;
 use peixun_domain::policy::Policy;
+use peixun_store::calendar::YearChange;
 use std::fmt::Display;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -75,6 +79,8 @@ pub enum CalendarCommand {
         /// 开班日期 YYYY-MM-DD
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         start: NaiveDate,
+        #[command(flatten)]
+        db: CalendarDb,
     },
     /// 按工作日推算 (R-CAL-1): N working days after (N < 0: before) the date, the date not
     /// counted; N = 0 prints the date itself.
@@ -83,6 +89,8 @@ pub enum CalendarCommand {
         date: NaiveDate,
         #[arg(long, value_name = "N", allow_negative_numbers = true)]
         working_days: i32,
+        #[command(flatten)]
+        db: CalendarDb,
     },
     /// 最迟完成日 (R-FIL-4): start + 30 calendar days.
     LastDay {
@@ -93,7 +101,173 @@ pub enum CalendarCommand {
     TeacherChange {
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         effective: NaiveDate,
+        #[command(flatten)]
+        db: CalendarDb,
     },
+    /// 载入或替换节假日安排 (R-CAL-1)：FILE 为 holidays.toml 格式；逐行检查，全部通过才保存。
+    /// 替换已被期限计算使用的年份须 --reason。写入审计日志。
+    Import {
+        /// holidays.toml 格式的文件
+        file: PathBuf,
+        /// 替换已被使用的年份时的原因
+        #[arg(long)]
+        reason: Option<String>,
+        /// 只检查并显示结果，不保存
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: CalendarDb,
+    },
+}
+
+/// Where to read loaded holiday tables from. Neither flag: the built-in tables (no database).
+/// `PEIXUN_DATABASE_URL` is not read here: a calculator answer never depends on the environment.
+#[derive(Args, Clone, Default)]
+pub struct CalendarDb {
+    /// 数据库地址（sqlite:… 或 postgres://…）：使用其中已载入的节假日安排
+    #[arg(long)]
+    database_url: Option<String>,
+    /// 数据目录（其中的 peixun.db）：使用其中已载入的节假日安排
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl CalendarDb {
+    fn url(&self) -> Option<String> {
+        match (&self.database_url, &self.data_dir) {
+            (Some(u), _) => Some(u.trim().to_string()),
+            (None, Some(dir)) => {
+                let file = dir.join("peixun.db");
+                let file = std::path::absolute(&file).unwrap_or(file);
+                Some(format!("sqlite://{}?mode=rwc", file.display()))
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("无法启动运行时 / cannot start the runtime: {e}"))
+}
+
+/// The built-in tables, or those loaded in the database named by `db`.
+fn calendar_from(db: &CalendarDb) -> Result<Calendar, String> {
+    let Some(url) = db.url() else {
+        return Ok(Calendar::builtin());
+    };
+    if let (None, Some(dir)) = (&db.database_url, &db.data_dir)
+        && !dir.join("peixun.db").exists()
+    {
+        return Err(format!(
+            "数据目录 {} 中没有数据库 / no database in {}",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    runtime()?.block_on(async {
+        let store = peixun_store::Store::connect(&url)
+            .await
+            .map_err(|e| format!("无法打开数据库 / cannot open the database: {e}"))?;
+        let cal = peixun_store::calendar::load(store.db()).await.map_err(|e| {
+            format!(
+                "无法读取节假日安排（数据库是否已执行 peixun migrate？）/ cannot read the holiday tables: {e}"
+            )
+        })?;
+        let _ = store.close().await;
+        Ok(cal)
+    })
+}
+
+fn run_import(file: &Path, reason: Option<&str>, dry_run: bool, db: &CalendarDb) -> ExitCode {
+    let text = match std::fs::read(file) {
+        Ok(b) => match String::from_utf8(b) {
+            Ok(t) => t,
+            Err(_) => {
+                return fail(format!(
+                    "{} 不是 UTF-8 文本 / is not UTF-8 text",
+                    file.display()
+                ));
+            }
+        },
+        Err(e) => return fail(format!("无法读取 / cannot read {}: {e}", file.display())),
+    };
+    let url = db
+        .url()
+        .unwrap_or_else(|| peixun_store::resolve_database_url(None, Path::new("./data")));
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    rt.block_on(async {
+        let store = match peixun_store::Store::connect(&url).await {
+            Ok(s) => s,
+            Err(e) => return fail(format!("无法打开数据库 / cannot open the database: {e}")),
+        };
+        if let Err(e) = store.migrate().await {
+            return fail(format!("数据库迁移失败 / migration failed: {e}"));
+        }
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let actor = peixun_store::Actor::system(&format!("cli:{user}"));
+        let preview = match peixun_store::calendar::preview(&store, &actor, &text).await {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        for p in &preview.problems {
+            match p.line {
+                Some(l) => eprintln!("{}:{l}: {}", file.display(), p.error),
+                None => eprintln!("{}: {}", file.display(), p.error),
+            }
+        }
+        if !preview.is_ok() {
+            eprintln!(
+                "未保存：共 {} 处问题 / nothing saved: {} problem(s)",
+                preview.problems.len(),
+                preview.problems.len()
+            );
+            return ExitCode::from(1);
+        }
+        for y in &preview.years {
+            let what = match y.change {
+                YearChange::New => "新载入 new",
+                YearChange::Unchanged => "未改变 unchanged",
+                YearChange::Replace => "替换 replaces the loaded table",
+            };
+            println!("{}年 {}：{}", y.table.year, what, y.table.source);
+            for m in &y.moved {
+                println!(
+                    "  期限改变 moves: {} #{} {} {}：{} → {}",
+                    m.kind,
+                    m.filing_id,
+                    m.label,
+                    m.date,
+                    m.old_deadline.map_or("—".into(), |d| d.to_string()),
+                    m.new_deadline.map_or("—".into(), |d| d.to_string())
+                );
+            }
+        }
+        if dry_run {
+            println!("仅检查，未保存 / dry run: nothing saved");
+            return ExitCode::SUCCESS;
+        }
+        match peixun_store::calendar::import(&store, &actor, &text, reason, chrono::Utc::now())
+            .await
+        {
+            Ok(out) => {
+                println!(
+                    "已保存 saved: {:?}；未改变 unchanged: {:?}",
+                    out.loaded, out.unchanged
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("错误 error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
 }
 
 #[derive(Subcommand)]
@@ -143,20 +317,34 @@ pub fn run(cmd: CalcCommand) -> ExitCode {
             command: RulesCommand::Cap(args),
         } => run_cap(args, &policy),
         CalcCommand::Calendar { command } => {
-            let cal = Calendar::builtin();
+            let with = |db: &CalendarDb, f: &dyn Fn(&Calendar) -> ExitCode| match calendar_from(db)
+            {
+                Ok(cal) => f(&cal),
+                Err(e) => fail(e),
+            };
             match command {
-                CalendarCommand::Deadline { start } => {
-                    print_date(cal.filing_deadline(start, &policy))
+                CalendarCommand::Deadline { start, db } => {
+                    with(&db, &|cal| print_date(cal.filing_deadline(start, &policy)))
                 }
-                CalendarCommand::Shift { date, working_days } => {
+                CalendarCommand::Shift {
+                    date,
+                    working_days,
+                    db,
+                } => with(&db, &|cal| {
                     print_date(cal.shift_working_days(date, working_days))
-                }
+                }),
                 CalendarCommand::LastDay { start } => {
-                    print_date(cal.last_allowed_day(start, &policy))
+                    print_date(peixun_domain::calendar::last_allowed_day(start, &policy))
                 }
-                CalendarCommand::TeacherChange { effective } => {
+                CalendarCommand::TeacherChange { effective, db } => with(&db, &|cal| {
                     print_date(cal.teacher_change_deadline(effective, &policy))
-                }
+                }),
+                CalendarCommand::Import {
+                    file,
+                    reason,
+                    dry_run,
+                    db,
+                } => run_import(&file, reason.as_deref(), dry_run, &db),
             }
         }
         CalcCommand::Check { command } => match command {

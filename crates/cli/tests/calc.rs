@@ -398,3 +398,111 @@ fn calculator_piped_into_a_closed_reader_does_not_panic() {
 fn libc_sigpipe() -> i32 {
     13 // SIGPIPE on Linux
 }
+
+/// A scratch data folder, removed on drop.
+struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn new(tag: &str) -> DataDir {
+        let p = std::env::temp_dir().join(format!("peixun-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        DataDir(p)
+    }
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn r_cal_1_calendar_import_then_the_calculator_reads_the_database() {
+    let dir = DataDir::new("cal");
+    // A test fixture, not the State Council's 2027 notice.
+    let good = dir.0.join("2027.toml");
+    std::fs::write(
+        &good,
+        "[[year]]\nyear = 2027\nsource = \"测试用表\"\n[[year.off]]\nname = \"元旦\"\nfrom = 2027-01-01\nto = 2027-01-03\n",
+    )
+    .unwrap();
+    let bad = dir.0.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[year]]\nyear = 2027\nsource = \"x\"\nworking_days = [\"2027-03-03\"]\n",
+    )
+    .unwrap();
+    let d = dir.arg();
+
+    // Every problem on its line; nothing saved; exit 1.
+    let e = fails(
+        &["calendar", "import", bad.to_str().unwrap(), "--data-dir", d],
+        1,
+    );
+    assert!(e.contains("bad.toml:4:") && e.contains("2027-03-03"), "{e}");
+    let e = fails(
+        &[
+            "calendar",
+            "deadline",
+            "--start",
+            "2027-01-18",
+            "--data-dir",
+            d,
+        ],
+        2,
+    );
+    assert!(e.contains("2027年"), "{e}");
+
+    let out = ok(&[
+        "calendar",
+        "import",
+        good.to_str().unwrap(),
+        "--data-dir",
+        d,
+    ]);
+    assert!(out.contains("2027年 新载入"), "{out}");
+    assert_eq!(
+        ok(&[
+            "calendar",
+            "deadline",
+            "--start",
+            "2027-01-18",
+            "--data-dir",
+            d
+        ]),
+        "2027-01-04"
+    );
+    assert_eq!(
+        ok(&[
+            "calendar",
+            "shift",
+            "--date",
+            "2027-01-04",
+            "--working-days",
+            "-1",
+            "--data-dir",
+            d
+        ]),
+        "2026-12-31"
+    );
+    // Without a database the calculator keeps the built-in tables.
+    let e = fails(&["calendar", "deadline", "--start", "2027-01-18"], 2);
+    assert!(e.contains("2027年"), "{e}");
+    // A folder without a database is an error, not an empty calendar.
+    let e = fails(
+        &[
+            "calendar",
+            "deadline",
+            "--start",
+            "2026-03-02",
+            "--data-dir",
+            dir.0.join("nothing").to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("没有数据库"), "{e}");
+}

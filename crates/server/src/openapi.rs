@@ -3,7 +3,8 @@
 use crate::api_types::*;
 use crate::error::ErrorBody;
 use crate::routes::{
-    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, ops,
+    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
+    ops,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -35,6 +36,10 @@ use utoipa::{Modify, OpenApi};
         api_admin::set_active,
         api_admin::reset_password,
         api_admin::search_audit,
+        calendar::api::list_years,
+        calendar::api::get_year,
+        calendar::api::preview,
+        calendar::api::import,
         api_rounds::list_plans,
         api_rounds::create_plan,
         api_rounds::get_plan,
@@ -129,6 +134,7 @@ use utoipa::{Modify, OpenApi};
         (name = "teachers", description = "授课师资"),
         (name = "users", description = "用户管理（系统管理员）"),
         (name = "audit", description = "审计日志（审计管理员）"),
+        (name = "calendar", description = "节假日安排与工作日（R-CAL-1）"),
         (name = "plans", description = "年度培训任务计划（R-PLAN-1、R-PLAN-4）"),
         (name = "rounds", description = "培训批次与结转（R-PLAN-2、R-PLAN-3）"),
         (name = "applications", description = "申报与签约班次上限核定（R-CAP-1…7）"),

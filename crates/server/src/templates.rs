@@ -13,6 +13,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("password.html", include_str!("../templates/password.html")),
     ("home.html", include_str!("../templates/home.html")),
+    ("calendar.html", include_str!("../templates/calendar.html")),
+    (
+        "calendar_import.html",
+        include_str!("../templates/calendar_import.html"),
+    ),
     (
         "institutions_list.html",
         include_str!("../templates/institutions_list.html"),

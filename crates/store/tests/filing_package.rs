@@ -3,21 +3,15 @@
 
 mod support;
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
-use peixun_domain::filing::{Location, Mode, OnlineReason};
-use peixun_domain::roster::ROSTER_HEADERS;
-use peixun_domain::schedule::Session;
+use peixun_domain::filing::{Location, OnlineReason};
 use peixun_domain::workflow::class::{ClassState, CorrectionItem};
 use peixun_domain::workflow::request::RequestAction;
 use peixun_domain::workflow::round::Half;
-use peixun_store::files::FileStore;
-use peixun_store::filing_package::{self, PackageInput, SubmitOutcome};
+use peixun_store::filing_package::{self, SubmitOutcome};
 use peixun_store::filings::{self, SlotState};
 use peixun_store::requests::{self, EvidenceUpload, OnlineDetails, RequestInput};
-use peixun_store::roster::{self, ImportOutcome, RosterKey};
-use peixun_store::teachers::{self, TeacherInput, TeacherQualification};
+use peixun_store::roster::{self, ImportOutcome};
 use peixun_store::{Actor, PageRequest, Store, StoreError, review};
-use rust_decimal::Decimal;
 use support::*;
 
 support::on_both_backends!(

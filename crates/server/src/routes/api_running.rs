@@ -11,7 +11,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Datelike, NaiveDate};
-use peixun_domain::calendar::Calendar;
 use peixun_domain::rules::shanghai;
 use peixun_store::inspections::{self, InspectionFilter, InspectionInput, InspectionView};
 use peixun_store::overdue::{self, FlagDecision, FlagView, SanctionView, SweepOutcome};
@@ -335,7 +334,7 @@ pub async fn report_teacher_change(
             effective_on: b.effective_on,
             note: b.note,
         },
-        &Calendar::builtin(),
+        &peixun_store::calendar::load(state.store.db()).await?,
         state.clock.now(),
     )
     .await?;

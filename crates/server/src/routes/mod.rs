@@ -10,6 +10,7 @@ pub mod api_filing_package;
 pub mod api_institutions;
 pub mod api_rounds;
 pub mod api_running;
+pub mod calendar;
 pub mod forms;
 pub mod ops;
 pub mod pages_admin;
@@ -176,6 +177,14 @@ pub const ROUTES: &[RouteDef] = &[
         "/teachers/{id}/reveal",
         Access::Roles(TEACHER_WRITE),
     ),
+    // the holiday calendar (R-CAL-1): everyone signed in reads it, the sysadmin loads years
+    r("GET", "/api/v1/calendar/years", Access::AnyUser),
+    r("GET", "/api/v1/calendar/years/{year}", Access::AnyUser),
+    r("POST", "/api/v1/calendar/preview", Access::Roles(SYSADMIN)),
+    r("POST", "/api/v1/calendar/import", Access::Roles(SYSADMIN)),
+    r("GET", "/calendar", Access::AnyUser),
+    r("GET", "/calendar/import", Access::Roles(SYSADMIN)),
+    r("POST", "/calendar/import", Access::Roles(SYSADMIN)),
     // users (sysadmin)
     r("GET", "/api/v1/users", Access::Roles(SYSADMIN)),
     r("POST", "/api/v1/users", Access::Roles(SYSADMIN)),
@@ -709,6 +718,7 @@ fn build() -> Registrar {
     let r = api_institutions::register(r);
     let r = pages_institutions::register(r);
     let r = api_admin::register(r);
+    let r = calendar::register(r);
     let r = api_rounds::register(r);
     let r = pages_rounds::register(r);
     let r = pages_agreements::register(r);

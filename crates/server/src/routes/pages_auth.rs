@@ -267,12 +267,28 @@ async fn home(
     };
     // The work list (issue 5 item 7): what needs doing next, with deadlines.
     let work = super::pages_running::home_work(&state, &actor).await?;
+    // R-CAL-1: from 1 November, the centre and the sysadmin are warned while next year's holiday
+    // table is missing (filings for January cannot be checked without it).
+    let calendar_missing = if user.role.is_centre() || user.role == Role::Sysadmin {
+        let today = state
+            .clock
+            .now()
+            .with_timezone(&peixun_domain::rules::shanghai())
+            .date_naive();
+        peixun_store::calendar::next_year_missing(&state.store, today).await?
+    } else {
+        None
+    };
     render(
         &state,
         Some(&user),
         "/",
         "home.html",
         "首页",
-        context! { kind, stats, institution, work, flash => saved.flash() },
+        context! {
+            kind, stats, institution, work, calendar_missing,
+            can_load_calendar => user.role == Role::Sysadmin,
+            flash => saved.flash(),
+        },
     )
 }

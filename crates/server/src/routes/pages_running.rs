@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use minijinja::context;
 use minijinja::value::Value;
-use peixun_domain::calendar::Calendar;
 use peixun_domain::role::Role;
 use peixun_domain::rules::shanghai;
 use peixun_store::inspections::{self, InspectionFilter, InspectionInput, InspectionKind};
@@ -450,7 +449,7 @@ async fn class_action_with(
                         effective_on,
                         note: form.get("note").to_string(),
                     },
-                    &Calendar::builtin(),
+                    &peixun_store::calendar::load(state.store.db()).await?,
                     now,
                 )
                 .await?;

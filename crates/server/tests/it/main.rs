@@ -6,6 +6,7 @@ mod harness;
 
 mod auth;
 mod bulletin;
+mod calendar;
 mod exports;
 mod filing_package;
 mod institutions;

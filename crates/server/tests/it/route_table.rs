@@ -140,6 +140,15 @@ const TABLE: &[Row] = &[
     row("POST", "/teachers/{id}/edit", Call::Form(&[("name", "")]), PAGE_TEACHERS_A_FORM),
     row("GET", "/teachers/{id}/reveal", Call::Page, PAGE_TEACHERS_A),
     row("POST", "/teachers/{id}/reveal", Call::Form(&[("reason", "")]), PAGE_TEACHERS_A_FORM),
+    // The holiday calendar (R-CAL-1): read by everyone signed in, loaded by the sysadmin. An empty
+    // file previews with its problem (200) and is refused on import (422).
+    row("GET", "/api/v1/calendar/years", Call::Api, API_ANY_USER),
+    row("GET", "/api/v1/calendar/years/{year}", Call::Api, API_ANY_USER),
+    row("POST", "/api/v1/calendar/preview", Call::ApiBody(r#"{"toml":""}"#), API_SYSADMIN),
+    row("POST", "/api/v1/calendar/import", Call::ApiBody(r#"{"toml":""}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
+    row("GET", "/calendar", Call::Page, PAGE_ANY_USER),
+    row("GET", "/calendar/import", Call::Page, PAGE_SYSADMIN),
+    row("POST", "/calendar/import", Call::Form(&[]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 400]),
     row("GET", "/api/v1/users", Call::Api, API_SYSADMIN),
     row("POST", "/api/v1/users", Call::ApiBody(r#"{"username":"","role":"nope"}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     row("POST", "/api/v1/users/{id}/active", Call::ApiBody(r#"{"active":true}"#), API_SYSADMIN),
@@ -399,6 +408,7 @@ fn concrete(
         app.inst_a
     };
     path.replace("{id}", &id.to_string())
+        .replace("{year}", "2026")
 }
 
 async fn role_route_table(backend: peixun_store::Backend) {

@@ -64,7 +64,7 @@ fn sample(name: &str) -> J {
         "password.html" => json!({ "forced": true, "errors": errs, "field_errors": field_errs }),
         "home.html" => {
             json!({ "kind": "institution", "stats": { "teachers": 2 }, "institution": institution(),
-                    "work": crate::running::sample_work(XSS) })
+                    "work": crate::running::sample_work(XSS), "calendar_missing": 2027, "can_load_calendar": true })
         }
         "institutions_list.html" => json!({
             "items": [institution()], "filter": { "q": XSS, "major_only": true, "status": "active", "occupation": "" },
@@ -111,6 +111,7 @@ fn sample(name: &str) -> J {
         other => crate::rounds::template_sample(other, XSS, &errs, &field_errs)
             .or_else(|| crate::running::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::filing_package::template_sample(other, XSS, &errs, &field_errs))
+            .or_else(|| crate::calendar::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }
