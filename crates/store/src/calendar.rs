@@ -456,8 +456,8 @@ pub async fn import(
                         _ => "CAL_INVALID",
                     },
                     message: match pr.line {
-                        Some(l) => format!("第{l}行：{}", pr.error),
-                        None => pr.error.to_string(),
+                        Some(l) => format!("第{l}行：{}", pr.error.message_zh()),
+                        None => pr.error.message_zh(),
                     },
                     field: Some("toml".into()),
                 })

@@ -72,6 +72,17 @@ pub enum CalendarError {
     OutOfRange,
 }
 
+impl CalendarError {
+    /// The Chinese half of the message (pages show it; the API and logs keep both halves).
+    pub fn message_zh(&self) -> String {
+        let full = self.to_string();
+        match full.split_once(" / ") {
+            Some((zh, _)) => zh.to_string(),
+            None => full,
+        }
+    }
+}
+
 pub(crate) fn invalid(year: i32, zh: impl Into<String>, en: impl Into<String>) -> CalendarError {
     CalendarError::Invalid {
         year,

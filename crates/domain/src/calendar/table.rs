@@ -309,16 +309,30 @@ impl Spans {
     }
 }
 
-/// Parses the file, converting dates: every syntax or date problem, or every table with where
-/// its parts were written.
-fn parse_spanned(text: &str) -> Result<Vec<(YearTable, Spans)>, Vec<TomlProblem>> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        vec![TomlProblem {
-            line: e.span().map(|s| line_of(text, s.start)),
-            year: None,
-            error: CalendarError::Syntax(e.message().trim().to_string()),
-        }]
-    })?;
+/// One parsed `[[year]]` block: the table (without the entries whose dates did not parse), where
+/// its parts were written, and whether every date parsed.
+struct Parsed {
+    table: YearTable,
+    spans: Spans,
+    complete: bool,
+}
+
+/// Parses the file, converting dates: every block (those with a bad date too, so that their other
+/// entries are still checked) and every syntax or date problem.
+fn parse_spanned(text: &str) -> (Vec<Parsed>, Vec<TomlProblem>) {
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![TomlProblem {
+                    line: e.span().map(|s| line_of(text, s.start)),
+                    year: None,
+                    error: CalendarError::Syntax(e.message().trim().to_string()),
+                }],
+            );
+        }
+    };
     let mut problems = Vec::new();
     let mut out = Vec::new();
     for ry in raw.year {
@@ -367,36 +381,33 @@ fn parse_spanned(text: &str) -> Result<Vec<(YearTable, Spans)>, Vec<TomlProblem>
                 None => dates_ok = false,
             }
         }
-        if dates_ok {
-            out.push((
-                YearTable {
-                    year: y,
-                    source: ry.source.get_ref().clone(),
-                    off,
-                    working_days,
-                },
-                Spans {
-                    year: ry.year.span(),
-                    source: ry.source.span(),
-                    off: off_spans,
-                    working_days: wd_spans,
-                },
-            ));
-        }
+        out.push(Parsed {
+            table: YearTable {
+                year: y,
+                source: ry.source.get_ref().clone(),
+                off,
+                working_days,
+            },
+            spans: Spans {
+                year: ry.year.span(),
+                source: ry.source.span(),
+                off: off_spans,
+                working_days: wd_spans,
+            },
+            complete: dates_ok,
+        });
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    (out, problems)
 }
 
 /// Parses tables in the `data/holidays.toml` format without checking them: the first syntax or
 /// date problem, or every table.
 pub(super) fn parse_tables(text: &str) -> Result<Vec<YearTable>, CalendarError> {
-    match parse_spanned(text) {
-        Ok(tables) => Ok(tables.into_iter().map(|(t, _)| t).collect()),
-        Err(mut problems) => Err(problems.remove(0).error),
+    let (parsed, mut problems) = parse_spanned(text);
+    if problems.is_empty() {
+        Ok(parsed.into_iter().map(|p| p.table).collect())
+    } else {
+        Err(problems.remove(0).error)
     }
 }
 
@@ -405,18 +416,21 @@ pub(super) fn parse_tables(text: &str) -> Result<Vec<YearTable>, CalendarError> 
 /// problem is not in [`TomlCheck::tables`]. Checks against the years already loaded are the
 /// loader's ([`super::Calendar::add_year`]).
 pub fn check_toml(text: &str) -> TomlCheck {
-    let parsed = match parse_spanned(text) {
-        Ok(p) => p,
-        Err(problems) => {
-            return TomlCheck {
-                tables: Vec::new(),
-                problems,
-            };
-        }
+    let (parsed, problems) = parse_spanned(text);
+    let syntax = problems
+        .iter()
+        .any(|p| matches!(p.error, CalendarError::Syntax(_)));
+    let mut check = TomlCheck {
+        tables: Vec::new(),
+        problems,
     };
-    let mut check = TomlCheck::default();
     let mut years = BTreeSet::new();
-    for (table, spans) in parsed {
+    for Parsed {
+        table,
+        spans,
+        complete,
+    } in parsed
+    {
         let mut found: Vec<TomlProblem> = table
             .issues()
             .into_iter()
@@ -433,11 +447,16 @@ pub fn check_toml(text: &str) -> TomlCheck {
                 error: CalendarError::YearAlreadyLoaded(table.year),
             });
         }
-        if found.is_empty() {
+        if found.is_empty() && complete {
             check.tables.push(table);
         } else {
             check.problems.extend(found);
         }
+    }
+    // Every problem in the order of the file's lines (those without a line last).
+    check.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    if syntax {
+        check.tables.clear();
     }
     if check.tables.is_empty() && check.problems.is_empty() {
         check.problems.push(TomlProblem {
@@ -495,6 +514,17 @@ to = "2027-02-07"
 
         let c = check_toml("# nothing here\n");
         assert!(!c.is_ok());
+    }
+
+    #[test]
+    fn r_cal_1_check_toml_reports_a_bad_date_with_the_other_problems() {
+        let text = "[[year]]\nyear = 2027\nsource = \"x\"\nworking_days = [\"2027-03-03\"]\n\n[[year.off]]\nname = \"春节\"\nfrom = \"2027-02-06\"\nto = \"2027-02-32\"\n";
+        let c = check_toml(text);
+        assert!(c.tables.is_empty());
+        let lines: Vec<_> = c.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![Some(4), Some(9)], "{:?}", c.problems);
+        assert!(c.problems[1].error.message_zh().contains("2027-02-32"));
+        assert!(!c.problems[1].error.message_zh().contains(" / "));
     }
 
     #[test]

@@ -183,10 +183,10 @@ fn render_import(
     if let Some(p) = &v.preview {
         for pr in &p.problems {
             match pr.line {
-                Some(l) => by_line.entry(l).or_default().push(pr.error.to_string()),
+                Some(l) => by_line.entry(l).or_default().push(pr.error.message_zh()),
                 None => general.push(match pr.year {
-                    Some(y) => format!("{y}年：{}", pr.error),
-                    None => pr.error.to_string(),
+                    Some(y) => format!("{y}年：{}", pr.error.message_zh()),
+                    None => pr.error.message_zh(),
                 }),
             }
         }
