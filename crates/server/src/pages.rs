@@ -45,6 +45,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
                 items.push(("/teacher-changes", "师资调整"));
             }
             items.push(("/sanctions", "超期处理"));
+            items.push(("/policies", "政策参数"));
             items.push(("/bulletin", "公示"));
         }
         Role::InstitutionAdmin | Role::InstitutionStaff => {
@@ -58,7 +59,10 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/inbox", "消息"));
             items.push(("/bulletin", "公示"));
         }
-        Role::Sysadmin => items.push(("/users", "用户管理")),
+        Role::Sysadmin => {
+            items.push(("/users", "用户管理"));
+            items.push(("/policies", "政策参数"));
+        }
         Role::Auditor => items.push(("/audit", "审计日志")),
     }
     items.push(("/account/password", "修改密码"));
