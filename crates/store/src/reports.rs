@@ -301,6 +301,8 @@ pub struct ReportStatusList {
     pub year: i32,
     pub month: u32,
     pub due: NaiveDate,
+    /// The version that set the due day: the one in force on the month's first day (R-POL-1).
+    pub policy_version: String,
     pub rows: Vec<ReportStatusRow>,
     pub on_time: u32,
     pub late: u32,
@@ -349,6 +351,7 @@ pub async fn report_statuses(
         year,
         month,
         due,
+        policy_version: policy.version.clone(),
         rows: Vec::new(),
         on_time: 0,
         late: 0,
