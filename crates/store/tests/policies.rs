@@ -40,6 +40,9 @@ support::on_both_backends!(
 
 const SEED: &str = "haizhu-guideline-trial-v1";
 
+/// A change to the built-in values.
+type Edit = Box<dyn FnOnce(&mut Policy)>;
+
 fn sysadmin() -> Actor {
     Actor {
         user_id: Some(9),
@@ -287,7 +290,7 @@ async fn r_pol_1_neither_role_can_do_the_others_part(store: Store) {
 }
 
 async fn r_pol_1_bad_values_refused_naming_the_field_nothing_stored(store: Store) {
-    let cases: Vec<(Box<dyn FnOnce(&mut Policy)>, &str, &str)> = vec![
+    let cases: Vec<(Edit, &str, &str)> = vec![
         (
             Box::new(|p: &mut Policy| p.evaluation_weights.satisfaction = 30),
             "evaluation_weights",
