@@ -153,10 +153,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("无法启动运行时 / cannot start the runtime: {e}"))
 }
 
-/// The built-in tables, or those loaded in the database named by `db`.
-fn calendar_from(db: &CalendarDb) -> Result<Calendar, String> {
+/// The built-in tables and policy, or the tables loaded in the database named by `db` and the
+/// policy version in force there today (R-CAL-1, R-POL-1).
+fn calendar_from(db: &CalendarDb) -> Result<(Calendar, Policy), String> {
     let Some(url) = db.url() else {
-        return Ok(Calendar::builtin());
+        return Ok((Calendar::builtin(), Policy::haizhu_default()));
     };
     if let (None, Some(dir)) = (&db.database_url, &db.data_dir)
         && !dir.join("peixun.db").exists()
@@ -176,8 +177,14 @@ fn calendar_from(db: &CalendarDb) -> Result<Calendar, String> {
                 "无法读取节假日安排（数据库是否已执行 peixun migrate？）/ cannot read the holiday tables: {e}"
             )
         })?;
+        let today = chrono::Utc::now()
+            .with_timezone(&peixun_domain::rules::shanghai())
+            .date_naive();
+        let policy = peixun_store::policies::in_force(store.db(), today)
+            .await
+            .map_err(|e| format!("无法读取政策参数 / cannot read the policy: {e}"))?;
         let _ = store.close().await;
-        Ok(cal)
+        Ok((cal, policy))
     })
 }
 
@@ -317,27 +324,29 @@ pub fn run(cmd: CalcCommand) -> ExitCode {
             command: RulesCommand::Cap(args),
         } => run_cap(args, &policy),
         CalcCommand::Calendar { command } => {
-            let with = |db: &CalendarDb, f: &dyn Fn(&Calendar) -> ExitCode| match calendar_from(db)
-            {
-                Ok(cal) => f(&cal),
-                Err(e) => fail(e),
-            };
+            let with =
+                |db: &CalendarDb, f: &dyn Fn(&Calendar, &Policy) -> ExitCode| match calendar_from(
+                    db,
+                ) {
+                    Ok((cal, policy)) => f(&cal, &policy),
+                    Err(e) => fail(e),
+                };
             match command {
-                CalendarCommand::Deadline { start, db } => {
-                    with(&db, &|cal| print_date(cal.filing_deadline(start, &policy)))
-                }
+                CalendarCommand::Deadline { start, db } => with(&db, &|cal, policy| {
+                    print_date(cal.filing_deadline(start, policy))
+                }),
                 CalendarCommand::Shift {
                     date,
                     working_days,
                     db,
-                } => with(&db, &|cal| {
+                } => with(&db, &|cal, _| {
                     print_date(cal.shift_working_days(date, working_days))
                 }),
                 CalendarCommand::LastDay { start } => {
                     print_date(peixun_domain::calendar::last_allowed_day(start, &policy))
                 }
-                CalendarCommand::TeacherChange { effective, db } => with(&db, &|cal| {
-                    print_date(cal.teacher_change_deadline(effective, &policy))
+                CalendarCommand::TeacherChange { effective, db } => with(&db, &|cal, policy| {
+                    print_date(cal.teacher_change_deadline(effective, policy))
                 }),
                 CalendarCommand::Import {
                     file,

@@ -76,6 +76,25 @@ pub struct Policy {
     pub evaluation_weights: EvaluationWeights,
     /// R-CRT-1: six-digit district code at the head of certificate codes. Default "440105".
     pub certificate_district_code: String,
+    /// SPEC.md §4: a trainee younger than this at the class start is refused. Default 16.
+    /// (Versions stored before this field existed read as 16.) The statutory retirement ages
+    /// stay code constants (`ids.rs`, the 2025 gradual reform): they follow national law, not a
+    /// district document.
+    #[serde(default = "default_min_trainee_age")]
+    pub min_trainee_age: u32,
+}
+
+fn default_min_trainee_age() -> u32 {
+    16
+}
+
+/// One policy value for display (detail and compare pages): a stable key, a Chinese label and
+/// the value as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
 }
 
 /// A policy that fails [`Policy::validate`].
@@ -133,7 +152,96 @@ impl Policy {
                 satisfaction: 20,
             },
             certificate_district_code: "440105".to_string(),
+            min_trainee_age: 16,
         }
+    }
+
+    /// Every value as a labelled row, in the order SPEC.md states them (for pages; `version`
+    /// and `effective_from` are shown by the caller).
+    pub fn rows(&self) -> Vec<PolicyRow> {
+        let row = |key, label, value: String| PolicyRow { key, label, value };
+        let bands = self
+            .score_bands
+            .iter()
+            .map(|b| format!("{}:{}", b.min, b.factor))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let w = &self.evaluation_weights;
+        vec![
+            row(
+                "global_cap_share",
+                "全区单机构上限比例（R-CAP-1）",
+                self.global_cap_share.to_string(),
+            ),
+            row(
+                "score_bands",
+                "评分档次 下限:系数（R-CAP-3，低于最低档暂停）",
+                bands,
+            ),
+            row(
+                "major_factor",
+                "重大工程系数（R-CAP-4）",
+                self.major_factor.to_string(),
+            ),
+            row(
+                "major_projects",
+                "重大工程项目（R-CAP-4）",
+                self.major_projects.join("、"),
+            ),
+            row(
+                "growth_enabled",
+                "计划增加时按比例增加（R-CAP-5）",
+                if self.growth_enabled { "是" } else { "否" }.to_string(),
+            ),
+            row(
+                "min_class_size",
+                "每班最低人数（R-FIL-2）",
+                self.min_class_size.to_string(),
+            ),
+            row(
+                "filing_lead_working_days",
+                "开班备案提前工作日数（R-FIL-3）",
+                self.filing_lead_working_days.to_string(),
+            ),
+            row(
+                "class_window_days",
+                "培训及考试完成期限（日，R-FIL-4/R-OVD-1）",
+                self.class_window_days.to_string(),
+            ),
+            row(
+                "overdue_limit_per_year",
+                "每年超期班次上限（超过即取消资格，R-OVD-2）",
+                self.overdue_limit_per_year.to_string(),
+            ),
+            row(
+                "teacher_change_lead_working_days",
+                "师资调整提前报备工作日数（R-RUN-1）",
+                self.teacher_change_lead_working_days.to_string(),
+            ),
+            row(
+                "monthly_report_day",
+                "月度反馈截止日（每月，R-RUN-3）",
+                self.monthly_report_day.to_string(),
+            ),
+            row(
+                "evaluation_weights",
+                "绩效评估权重 任务/督导/档案/满意度（R-EVA-1）",
+                format!(
+                    "{}/{}/{}/{}",
+                    w.task_completion, w.supervision, w.archives, w.satisfaction
+                ),
+            ),
+            row(
+                "min_trainee_age",
+                "学员最低年龄（周岁，§4）",
+                self.min_trainee_age.to_string(),
+            ),
+            row(
+                "certificate_district_code",
+                "证书编码区划代码（R-CRT-1）",
+                self.certificate_district_code.clone(),
+            ),
+        ]
     }
 
     /// The lowest score that is not suspended (61 by default): the first band's lower bound.
@@ -264,6 +372,19 @@ impl Policy {
                 format!("evaluation weights must sum to 100, got {sum}"),
             ));
         }
+        if !(1..=60).contains(&self.min_trainee_age) {
+            return Err(bad(
+                "min_trainee_age",
+                format!(
+                    "学员最低年龄须在1至60周岁之间，当前为 {}",
+                    self.min_trainee_age
+                ),
+                format!(
+                    "minimum trainee age must be 1–60, got {}",
+                    self.min_trainee_age
+                ),
+            ));
+        }
         let code = &self.certificate_district_code;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad(
@@ -343,6 +464,10 @@ mod tests {
         p.monthly_report_day = 31;
         assert_eq!(p.validate().unwrap_err().field, "monthly_report_day");
 
+        let mut p = base.clone();
+        p.min_trainee_age = 0;
+        assert_eq!(p.validate().unwrap_err().field, "min_trainee_age");
+
         let mut p = base;
         p.version = " ".into();
         let e = p.validate().unwrap_err();
@@ -355,5 +480,25 @@ mod tests {
         let json = serde_json::to_string(&p).unwrap();
         let back: Policy = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn r_pol_1_versions_stored_before_min_age_read_as_16() {
+        let mut v = serde_json::to_value(Policy::haizhu_default()).unwrap();
+        v.as_object_mut().unwrap().remove("min_trainee_age");
+        let back: Policy = serde_json::from_value(v).unwrap();
+        assert_eq!(back.min_trainee_age, 16);
+    }
+
+    #[test]
+    fn r_pol_1_rows_name_every_value() {
+        let p = Policy::haizhu_default();
+        let rows = p.rows();
+        let get = |k: &str| rows.iter().find(|r| r.key == k).unwrap().value.clone();
+        assert_eq!(get("score_bands"), "61:0.9, 71:1.0, 81:1.1, 91:1.2");
+        assert_eq!(get("filing_lead_working_days"), "10");
+        assert_eq!(get("evaluation_weights"), "40/20/20/20");
+        assert_eq!(get("min_trainee_age"), "16");
+        assert_eq!(rows.len(), 14);
     }
 }

@@ -4,7 +4,7 @@ use crate::api_types::*;
 use crate::error::ErrorBody;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
-    ops,
+    ops, policies,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -125,6 +125,13 @@ use utoipa::{Modify, OpenApi};
         api_filing_package::download_evidence,
         api_filing_package::approve_request,
         api_filing_package::refuse_request,
+        policies::api::list,
+        policies::api::propose,
+        policies::api::get_one,
+        policies::api::confirm,
+        policies::api::reject,
+        policies::api::withdraw,
+        policies::api::compare,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -151,6 +158,7 @@ use utoipa::{Modify, OpenApi};
         (name = "inspections", description = "检查抽查与整改（R-RUN-4）"),
         (name = "overdue", description = "超期班次与超期处理（R-OVD-1、R-OVD-2）"),
         (name = "worklist", description = "待办事项"),
+        (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
         (name = "ops", description = "运行状态"),
     )
 )]

@@ -45,6 +45,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
                 items.push(("/teacher-changes", "师资调整"));
             }
             items.push(("/sanctions", "超期处理"));
+            items.push(("/policies", "政策参数"));
             items.push(("/bulletin", "公示"));
         }
         Role::InstitutionAdmin | Role::InstitutionStaff => {
@@ -61,6 +62,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         Role::Sysadmin => {
             items.push(("/users", "用户管理"));
             items.push(("/calendar", "节假日安排"));
+            items.push(("/policies", "政策参数"));
         }
         Role::Auditor => items.push(("/audit", "审计日志")),
     }

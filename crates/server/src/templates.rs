@@ -43,6 +43,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/teacher_reveal.html"),
     ),
     (
+        "policies_list.html",
+        include_str!("../templates/policies_list.html"),
+    ),
+    (
+        "policies_form.html",
+        include_str!("../templates/policies_form.html"),
+    ),
+    (
+        "policies_detail.html",
+        include_str!("../templates/policies_detail.html"),
+    ),
+    (
+        "policies_compare.html",
+        include_str!("../templates/policies_compare.html"),
+    ),
+    (
         "users_list.html",
         include_str!("../templates/users_list.html"),
     ),

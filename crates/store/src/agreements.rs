@@ -18,13 +18,12 @@ use crate::entity::{
 use crate::filings::{self, agreement_state};
 use crate::institutions::{can_view, institution_scope};
 use crate::rounds::{self, planned_total};
-use crate::workflow_glue::{is_role, lock_round, wf_actor, wf_err, with_retry};
+use crate::workflow_glue::{is_role, lock_round, today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time, map_unique};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::cap::{
     CapBasis, CapDecision, CapError, CapInput, Score, apply_override, compute_cap,
 };
-use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::workflow::agreement::{
     self as wf_agreement, AgreementAction, AgreementState, TerminationCause,
@@ -493,12 +492,25 @@ async fn cap_basis<C: ConnectionTrait>(
     ))
 }
 
-/// The computed cap with its trail for an application (centre, bureau, city).
+/// The computed cap with its trail for an application (centre, bureau, city), under the policy
+/// in force today (wall clock; see [`cap_preview_on`]).
 pub async fn cap_preview(
     store: &Store,
     viewer: &Actor,
     application_id: i64,
     first_cap: Option<u32>,
+) -> Result<CapPreview> {
+    cap_preview_on(store, viewer, application_id, first_cap, today(Utc::now())).await
+}
+
+/// [`cap_preview`] under the policy in force on `on` (R-POL-1: what signing on that day would
+/// use).
+pub async fn cap_preview_on(
+    store: &Store,
+    viewer: &Actor,
+    application_id: i64,
+    first_cap: Option<u32>,
+    on: NaiveDate,
 ) -> Result<CapPreview> {
     if !(viewer.is_system()
         || viewer
@@ -519,7 +531,10 @@ pub async fn cap_preview(
         .ok_or(StoreError::NotFound { entity: "round" })?;
     let (source, input) = cap_basis(store.db(), &r, app.institution_id, first_cap).await?;
     let decision = match input {
-        Some(i) => Some(compute_cap(&i, &Policy::haizhu_default()).map_err(cap_err)?),
+        Some(i) => {
+            let policy = crate::policies::in_force(store.db(), on).await?;
+            Some(compute_cap(&i, &policy).map_err(cap_err)?)
+        }
         None => None,
     };
     Ok(CapPreview {
@@ -663,7 +678,8 @@ pub async fn sign_agreement(
                 "first_cap",
             ));
         }
-        let policy = Policy::haizhu_default();
+        // R-POL-1: the version in force on the signing date; the decision stores its name.
+        let policy = crate::policies::in_force(&txn, today(now)).await?;
         let mut decision = compute_cap(&cap_input, &policy).map_err(cap_err)?;
         if let Some(o) = &input.override_cap {
             decision = apply_override(&decision, o.cap, &o.reason).map_err(cap_err)?;

@@ -256,8 +256,10 @@ async fn deadlines_moved<C: ConnectionTrait>(
     new: &Calendar,
     year: i32,
 ) -> Result<(bool, Vec<MovedDeadline>)> {
-    // The lead times of the built-in policy (R-FIL-3: 10, R-RUN-1: 1 working days).
-    let policy = Policy::haizhu_default();
+    // Each deadline under the policy version its decision used (R-POL-1): a filing's stored
+    // version, a teacher change's version in force on the day it was reported.
+    let history = crate::policies::PolicyHistory::load(db).await?;
+    let fallback = Policy::haizhu_default();
     let names: BTreeMap<i64, String> = institution::Entity::find()
         .all(db)
         .await?
@@ -279,8 +281,9 @@ async fn deadlines_moved<C: ConnectionTrait>(
         )
     };
     for f in &filings {
-        let before = old.filing_deadline(f.start_date, &policy).ok();
-        let after = new.filing_deadline(f.start_date, &policy).ok();
+        let policy = history.by_version(&f.policy_version).unwrap_or(&fallback);
+        let before = old.filing_deadline(f.start_date, policy).ok();
+        let after = new.filing_deadline(f.start_date, policy).ok();
         if before.is_some() && reached_year(before, f.start_date, year) {
             used = true;
         }
@@ -302,8 +305,9 @@ async fn deadlines_moved<C: ConnectionTrait>(
         .all(db)
         .await?
     {
-        let before = old.teacher_change_deadline(c.effective_on, &policy).ok();
-        let after = new.teacher_change_deadline(c.effective_on, &policy).ok();
+        let policy = history.on(c.reported_on).unwrap_or(&fallback);
+        let before = old.teacher_change_deadline(c.effective_on, policy).ok();
+        let after = new.teacher_change_deadline(c.effective_on, policy).ok();
         if before.is_some() && reached_year(before, c.effective_on, year) {
             used = true;
         }

@@ -223,7 +223,7 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
     let due = peixun_domain::rules::monthly_report_due(
         today.year(),
         today.month(),
-        &peixun_domain::policy::Policy::haizhu_default(),
+        &crate::policies::for_month(store.db(), today.year(), today.month()).await?,
     )
     .unwrap_or(today);
     let report_time = at(due, 18);

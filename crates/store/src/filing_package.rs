@@ -24,7 +24,6 @@ use peixun_domain::filing::{
     DocumentKind, FilingContext, FilingDraft, FilingProblem, Location, Mode, Qualification,
     check_filing,
 };
-use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::schedule::{OtherSession, Session, teacher_conflicts_with_others};
 use peixun_domain::workflow::class::{ClassAction, ClassState, CorrectionItem};
@@ -737,7 +736,15 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
             .push(Qualification::new(&q.occupation, &q.level));
     }
     let calendar = crate::calendar::load(db).await?;
-    let policy = Policy::haizhu_default();
+    // R-POL-1: a package already in the queue follows its filing's version (a resubmission keeps
+    // the rules it was filed under); a new submission the version in force on `on`.
+    let policy = match p.filing_id {
+        Some(fid) => match filing::Entity::find_by_id(fid).one(db).await? {
+            Some(f) => crate::policies::by_version(db, &f.policy_version).await?,
+            None => crate::policies::in_force(db, on).await?,
+        },
+        None => crate::policies::in_force(db, on).await?,
+    };
     let (trainees, _) = roster::counts(db, p.id).await?;
     let docs = doc_map(p);
     let sessions = sessions_of(p);

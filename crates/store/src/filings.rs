@@ -106,6 +106,8 @@ pub struct FilingView {
     pub decision_reason: Option<String>,
     pub created_by: Option<i64>,
     pub created_by_name: String,
+    /// The policy version in force on the submission date, which this filing follows (R-POL-1).
+    pub policy_version: String,
 }
 
 pub(crate) fn parse_class_state(s: &str) -> ClassState {
@@ -151,6 +153,7 @@ fn to_view(m: filing::Model, slot_no: Option<i32>) -> FilingView {
         decision_reason: m.decision_reason,
         created_by: m.created_by,
         created_by_name: m.created_by_name,
+        policy_version: m.policy_version,
     }
 }
 
@@ -296,11 +299,12 @@ async fn allocate_round_slots(
             )))
         })?;
         let state = parse_class_state(&f.state);
+        let policy = crate::policies::by_version(txn, &f.policy_version).await?;
         let new_state = wf_class::apply(
             &state,
             &ClassAction::GrantSlot,
             &peixun_domain::workflow::Actor::System,
-            &system_ctx(f, r, now, &Policy::haizhu_default()),
+            &system_ctx(f, r, now, &policy),
         )
         .map_err(wf_err)?;
         quota_slot::ActiveModel {
@@ -356,7 +360,7 @@ pub(crate) async fn mark_not_granted(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let state = parse_class_state(&f.state);
-    let policy = Policy::haizhu_default();
+    let policy = crate::policies::by_version(txn, &f.policy_version).await?;
     let ctx = ClassContext {
         institution_id: f.institution_id,
         submitted_by: f.created_by,
@@ -480,7 +484,9 @@ pub(crate) async fn submit_in_txn(
         .ok_or(StoreError::NotFound {
             entity: "agreement",
         })?;
-    let policy = Policy::haizhu_default();
+    // R-POL-1: the version in force on the submission date decides the R-FIL-3 deadline and the
+    // R-FIL-4 window; the filing keeps it.
+    let policy = crate::policies::in_force(txn, today(now)).await?;
     let ctx = ClassContext {
         institution_id: own,
         submitted_by: actor.user_id,
@@ -537,6 +543,7 @@ pub(crate) async fn submit_in_txn(
         created_by_name: Set(actor.username.clone()),
         created_at: Set(now),
         updated_at: Set(now),
+        policy_version: Set(policy.version.clone()),
         ..Default::default()
     }
     .insert(txn)
@@ -661,7 +668,7 @@ pub(crate) async fn act_in_txn(
         .await?
         .ok_or(StoreError::NotFound { entity: "filing" })?;
     let old = load_view(txn, f.id).await?;
-    let policy = Policy::haizhu_default();
+    let policy = crate::policies::by_version(txn, &f.policy_version).await?;
     let mut ctx = person_ctx(txn, &f, &r, now, &policy).await?;
     if let Some(ok) = package_ok {
         ctx.package_ok = ok;

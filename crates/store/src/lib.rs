@@ -39,6 +39,7 @@ pub mod jobs;
 pub mod migration;
 pub mod overdue;
 pub mod plans;
+pub mod policies;
 pub mod reports;
 pub mod requests;
 pub mod review;

@@ -28,7 +28,6 @@ use crate::workflow_glue::{lock_round, today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Backend, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use peixun_domain::calendar::last_allowed_day;
-use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::workflow::agreement::{
     self as wf_agreement, AgreementAction, AgreementState, TerminationCause,
@@ -81,8 +80,11 @@ pub(crate) async fn note_overdue(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let policy = Policy::haizhu_default();
-    let last_day = last_allowed_day(f.start_date, &policy)
+    // R-POL-1: the class's window is its filing's version; the overdue limit is the version in
+    // force on the day the class became overdue (the day the sanction would be raised).
+    let class_policy = crate::policies::by_version(txn, &f.policy_version).await?;
+    let policy = crate::policies::in_force(txn, day).await?;
+    let last_day = last_allowed_day(f.start_date, &class_policy)
         .map_err(|e| StoreError::validation("CALENDAR", e.to_string(), "start_date"))?;
     let year = last_day.year();
     if load_progress(txn, f.id)
@@ -103,6 +105,7 @@ pub(crate) async fn note_overdue(
         |p| {
             p.overdue_on = Some(day);
             p.overdue_year = Some(year);
+            p.policy_version = Some(class_policy.version.clone());
         },
         now,
     )
@@ -149,6 +152,7 @@ pub(crate) async fn note_overdue(
         decided_at: Set(None),
         reason: Set(None),
         effects: Set(None),
+        policy_version: Set(policy.version.clone()),
         ..Default::default()
     }
     .insert(txn)
@@ -167,6 +171,7 @@ pub(crate) async fn note_overdue(
             "count": r.count,
             "trigger_filing_id": f.id,
             "state": r.state.code(),
+            "policy_version": policy.version,
         })),
         now,
     )
@@ -188,9 +193,12 @@ pub struct SweepOutcome {
 /// injected by tests and the job). Idempotent: a class already overdue is not a candidate.
 pub async fn sweep(store: &Store, day: NaiveDate, now: DateTime<Utc>) -> Result<SweepOutcome> {
     let now = db_time(now);
-    let policy = Policy::haizhu_default();
-    // last_day = start + window < day  ⇔  start < day − window.
-    let cutoff = day - Duration::days(i64::from(policy.class_window_days));
+    // last_day = start + window < day  ⇔  start < day − window. Classes follow their filing's
+    // version (R-POL-1): the smallest window of any version finds every candidate; the
+    // workflow then checks each class against its own window.
+    let book = crate::policies::PolicyHistory::load(store.db()).await?;
+    let window = book.min_of(|p| p.class_window_days).unwrap_or(0);
+    let cutoff = day - Duration::days(i64::from(window));
     let candidates: Vec<i64> = filing::Entity::find()
         .select_only()
         .column(filing::Column::Id)
@@ -215,6 +223,7 @@ pub async fn sweep(store: &Store, day: NaiveDate, now: DateTime<Utc>) -> Result<
             let txn = store.begin_write().await?;
             let f = load_for_action(store, &txn, &actor, id).await?;
             let state = parse_class_state(&f.state);
+            let policy = crate::policies::by_version(&txn, &f.policy_version).await?;
             let ctx = class_ctx(&txn, &f, day, &policy).await?;
             let new_state = match wf_class::apply(
                 &state,
@@ -325,6 +334,8 @@ pub struct SanctionView {
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
     pub effects: Option<SanctionEffects>,
+    /// The policy version whose overdue limit raised it (R-POL-1).
+    pub policy_version: String,
     /// `SanctionActionKind::code` of what the viewer's role may do now.
     pub actions: Vec<String>,
 }
@@ -364,6 +375,7 @@ fn sanction_view(m: overdue_sanction::Model, name: String, viewer: &Actor) -> Sa
         decided_at: m.decided_at,
         reason: m.reason,
         effects: m.effects.and_then(|e| serde_json::from_str(&e).ok()),
+        policy_version: m.policy_version,
         actions: viewer
             .role
             .map(|r| {
@@ -467,7 +479,7 @@ async fn cancel_in_txn(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let state = parse_class_state(&f.state);
-    let policy = Policy::haizhu_default();
+    let policy = crate::policies::by_version(txn, &f.policy_version).await?;
     let ctx = class_ctx(txn, f, today(now), &policy).await?;
     let new_state = wf_class::apply(
         &state,
@@ -557,11 +569,13 @@ pub async fn confirm_sanction(
         let state = parse_sanction_state(&s.state);
         let confirmed = wf_sanction::apply(state, &SanctionAction::Confirm, &wf_actor(actor))
             .map_err(wf_err)?;
+        // The limit of the version that raised it (R-POL-1).
+        let limit = crate::policies::by_version(&txn, &s.policy_version)
+            .await?
+            .overdue_limit_per_year;
         let reason = format!(
-            "{}年超期班次{}个，超过{}个，取消当年的所有培训资格（R-OVD-2）",
-            s.year,
-            s.count,
-            Policy::haizhu_default().overdue_limit_per_year
+            "{}年超期班次{}个，超过{}个，取消当年的所有培训资格（R-OVD-2，政策版本{}）",
+            s.year, s.count, limit, s.policy_version
         );
         // The institution's agreements under rounds of that year; lock their rounds in id order.
         let year_rounds: Vec<i64> = round::Entity::find()

@@ -6,10 +6,10 @@
 //! two servers never both send).
 
 use crate::entity::{agreement, inbox_message, monthly_report};
+use crate::policies::{self, PolicyHistory};
 use crate::workflow_glue::{today, with_retry};
 use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::rules::{monthly_report_due, monthly_report_is_late, shanghai};
 use peixun_domain::workflow::report::{
@@ -57,11 +57,17 @@ pub struct MonthlyReportView {
     pub due: NaiveDate,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
+    /// The policy version whose due day applied (R-POL-1): the one in force on the month's
+    /// first day.
+    pub policy_version: String,
 }
 
-fn view(m: monthly_report::Model, name: String) -> MonthlyReportView {
-    let policy = Policy::haizhu_default();
+fn view(m: monthly_report::Model, name: String, book: &PolicyHistory) -> MonthlyReportView {
     let month = m.month.max(1) as u32;
+    let due = book
+        .by_version(&m.policy_version)
+        .and_then(|p| monthly_report_due(m.year, month, p).ok())
+        .unwrap_or(NaiveDate::MIN);
     MonthlyReportView {
         id: m.id,
         institution_id: m.institution_id,
@@ -73,9 +79,10 @@ fn view(m: monthly_report::Model, name: String) -> MonthlyReportView {
         exams: m.exams.max(0) as u32,
         problems: m.problems,
         late: m.late,
-        due: monthly_report_due(m.year, month, &policy).unwrap_or(NaiveDate::MIN),
+        due,
         submitted_by: m.submitted_by,
         submitted_at: m.submitted_at,
+        policy_version: m.policy_version,
     }
 }
 
@@ -117,7 +124,7 @@ pub async fn submit_report(
         return Err(StoreError::forbidden("只有培训机构可以提交月度开展情况"));
     };
     let now = db_time(now);
-    let policy = Policy::haizhu_default();
+    let policy = policies::for_month(store.db(), input.year, input.month).await?;
     let due = monthly_report_due(input.year, input.month, &policy)
         .map_err(|_| StoreError::validation("RPT_MONTH", "月份无效", "month"))?;
     let first = due.with_day(1).unwrap_or(due);
@@ -177,6 +184,7 @@ pub async fn submit_report(
             submitted_by: Set(actor.username.clone()),
             submitted_by_user_id: Set(actor.user_id),
             submitted_at: Set(now),
+            policy_version: Set(policy.version.clone()),
             ..Default::default()
         }
         .insert(&txn)
@@ -193,7 +201,7 @@ pub async fn submit_report(
             .await?
             .remove(&own)
             .unwrap_or_default();
-        let v = view(m, name);
+        let v = view(m, name, &PolicyHistory::single(policy.clone()));
         audit::append(
             &txn,
             actor,
@@ -223,7 +231,8 @@ pub async fn get_report(store: &Store, viewer: &Actor, id: i64) -> Result<Monthl
         .await?
         .remove(&m.institution_id)
         .unwrap_or_default();
-    Ok(view(m, name))
+    let book = PolicyHistory::load(store.db()).await?;
+    Ok(view(m, name, &book))
 }
 
 fn report_scope(viewer: &Actor) -> crate::institutions::Scope {
@@ -260,12 +269,13 @@ pub async fn list_reports(
     };
     let names =
         crate::rounds::institution_names(store.db(), rows.iter().map(|r| r.institution_id)).await?;
+    let book = PolicyHistory::load(store.db()).await?;
     Ok(Page {
         items: rows
             .into_iter()
             .map(|m| {
                 let n = names.get(&m.institution_id).cloned().unwrap_or_default();
-                view(m, n)
+                view(m, n, &book)
             })
             .collect(),
         total,
@@ -291,6 +301,8 @@ pub struct ReportStatusList {
     pub year: i32,
     pub month: u32,
     pub due: NaiveDate,
+    /// The version that set the due day: the one in force on the month's first day (R-POL-1).
+    pub policy_version: String,
     pub rows: Vec<ReportStatusRow>,
     pub on_time: u32,
     pub late: u32,
@@ -314,7 +326,7 @@ pub async fn report_statuses(
     {
         return Err(StoreError::forbidden("无权查看月度开展情况"));
     }
-    let policy = Policy::haizhu_default();
+    let policy = policies::for_month(store.db(), year, month).await?;
     let due = monthly_report_due(year, month, &policy)
         .map_err(|_| StoreError::validation("RPT_MONTH", "月份无效", "month"))?;
     let owing: Vec<i64> = owing(store.db(), year, month)
@@ -339,6 +351,7 @@ pub async fn report_statuses(
         year,
         month,
         due,
+        policy_version: policy.version.clone(),
         rows: Vec::new(),
         on_time: 0,
         late: 0,
@@ -393,8 +406,7 @@ impl ReminderPeriod {
 /// The reminder periods due on `day` or earlier whose month's report is not yet due: what a
 /// runner should have sent by now (the catch-up after downtime is the same list). A period past
 /// its due date is no longer worth sending.
-pub fn due_reminder_periods(day: NaiveDate) -> Vec<ReminderPeriod> {
-    let policy = Policy::haizhu_default();
+pub fn due_reminder_periods(day: NaiveDate, book: &PolicyHistory) -> Vec<ReminderPeriod> {
     let mut out = Vec::new();
     // This month and the previous one cover every reminder before a due date ≥ day.
     let prev = if day.month() == 1 {
@@ -403,14 +415,17 @@ pub fn due_reminder_periods(day: NaiveDate) -> Vec<ReminderPeriod> {
         (day.year(), day.month() - 1)
     };
     for (y, m) in [prev, (day.year(), day.month())] {
-        let Ok(due) = monthly_report_due(y, m, &policy) else {
+        let Some(policy) = book.for_month(y, m) else {
+            continue;
+        };
+        let Ok(due) = monthly_report_due(y, m, policy) else {
             continue;
         };
         if day > due {
             continue;
         }
         for &n in &REMINDER_DAYS_BEFORE {
-            if let Ok(dates) = reminder_dates(y, m, &[n], &policy)
+            if let Ok(dates) = reminder_dates(y, m, &[n], policy)
                 && let Some(on) = dates.first()
                 && *on <= day
             {
@@ -436,7 +451,7 @@ pub async fn send_reminders(
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
     let now = db_time(now);
-    let policy = Policy::haizhu_default();
+    let policy = policies::for_month(store.db(), period.year, period.month).await?;
     let due = monthly_report_due(period.year, period.month, &policy)
         .map_err(|_| StoreError::validation("RPT_MONTH", "月份无效", "month"))?;
     with_retry!({
@@ -497,7 +512,8 @@ pub async fn reminder_tick(
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Vec<i64>)>> {
     let mut out = Vec::new();
-    for p in due_reminder_periods(today(now)) {
+    let book = PolicyHistory::load(store.db()).await?;
+    for p in due_reminder_periods(today(now), &book) {
         let key = p.key();
         if !crate::jobs::try_claim_run(store, REMINDER_JOB, &key, holder, now).await? {
             continue;

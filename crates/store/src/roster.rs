@@ -21,7 +21,6 @@ use crate::workflow_glue::with_retry;
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::ids::mask_id;
-use peixun_domain::policy::Policy;
 use peixun_domain::roster::{
     EnrollmentElsewhere, RetirementAges, RosterContext, RowProblem, ValidTrainee,
     overlapping_enrollments, validate_roster,
@@ -66,8 +65,6 @@ pub mod entry {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Minimum age at the class start (SPEC.md §4).
-pub const MIN_AGE: u32 = 16;
 /// The statutory retirement ages used for the over-age warning (men 60, women 55; the 2025
 /// gradual reform moves these by birth month — a warning only, never a refusal).
 pub const RETIREMENT: RetirementAges = RetirementAges {
@@ -418,12 +415,14 @@ pub async fn import_roster(
         }
     };
     let groups: Vec<String> = round_groups(store, p.agreement_id).await?;
-    let policy = Policy::haizhu_default();
+    // R-POL-1: the version in force today (the class's package is not yet decided); the
+    // minimum age is a policy value, the retirement ages are national law (code constants).
+    let policy = crate::policies::in_force(store.db(), crate::workflow_glue::today(now)).await?;
     let ctx = RosterContext {
         start_date: start,
         policy: &policy,
         known_groups: &groups,
-        min_age: MIN_AGE,
+        min_age: policy.min_trainee_age,
         retirement: RETIREMENT,
     };
     let valid = match validate_roster(&read.rows, &ctx) {

@@ -18,6 +18,7 @@ use crate::entity::{
 use crate::filings::{agreement_state, parse_class_state};
 use crate::institutions::{Scope, institution_scope};
 use crate::overdue;
+use crate::policies::PolicyHistory;
 use crate::workflow_glue::{today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Backend, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -78,6 +79,8 @@ pub struct ClassView {
     pub days_left: Option<i64>,
     /// R-OVD-1: completed on time, the subsidy is payable.
     pub subsidy_eligible: bool,
+    /// The policy version the class follows: its filing's (R-POL-1).
+    pub policy_version: String,
 }
 
 pub(crate) fn class_view(
@@ -85,10 +88,13 @@ pub(crate) fn class_view(
     p: Option<&class_progress::Model>,
     name: String,
     today: NaiveDate,
+    book: &PolicyHistory,
 ) -> ClassView {
     let state = parse_class_state(&m.state);
-    let policy = Policy::haizhu_default();
-    let last_day = last_allowed_day(m.start_date, &policy).unwrap_or(m.start_date);
+    let last_day = book
+        .by_version(&m.policy_version)
+        .and_then(|p| last_allowed_day(m.start_date, p).ok())
+        .unwrap_or(m.start_date);
     let complete = matches!(
         state,
         ClassState::Completed { .. } | ClassState::Archived { .. }
@@ -107,6 +113,7 @@ pub(crate) fn class_view(
         status_label: state.label_zh().to_string(),
         overdue: state.is_overdue(),
         subsidy_eligible: wf_class::subsidy_eligible(&state),
+        policy_version: m.policy_version.clone(),
         days_left: (!complete).then(|| (last_day - today).num_days()),
         state,
         started_on: p.and_then(|p| p.started_on),
@@ -161,6 +168,7 @@ pub(crate) async fn save_progress(
         overdue_on: None,
         overdue_year: None,
         updated_at: now,
+        policy_version: None,
     });
     edit(&mut m);
     m.updated_at = now;
@@ -173,6 +181,7 @@ pub(crate) async fn save_progress(
         overdue_on: Set(m.overdue_on),
         overdue_year: Set(m.overdue_year),
         updated_at: Set(m.updated_at),
+        policy_version: Set(m.policy_version),
     };
     Ok(if existing.is_some() {
         am.update(txn).await?
@@ -254,12 +263,13 @@ async fn progress_action(
     with_retry!({
         let txn = store.begin_write().await?;
         let f = load_for_action(store, &txn, actor, filing_id).await?;
-        let policy = Policy::haizhu_default();
+        let policy = crate::policies::by_version(&txn, &f.policy_version).await?;
         let ctx = class_ctx(&txn, &f, day, &policy).await?;
         let before_state = parse_class_state(&f.state);
         let old_p = load_progress(&txn, f.id).await?;
         let name = name_of(&txn, f.institution_id).await?;
-        let old = class_view(&f, old_p.as_ref(), name.clone(), day);
+        let book = PolicyHistory::single(policy.clone());
+        let old = class_view(&f, old_p.as_ref(), name.clone(), day, &book);
         let new_state =
             wf_class::apply(&before_state, &action, &wf_actor(actor), &ctx).map_err(wf_err)?;
         let f2 = save_state(&txn, &f, &new_state, now).await?;
@@ -275,7 +285,7 @@ async fn progress_action(
             now,
         )
         .await?;
-        let v = class_view(&f2, Some(&p), name, day);
+        let v = class_view(&f2, Some(&p), name, day, &book);
         audit::append(
             &txn,
             actor,
@@ -435,6 +445,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
             .collect()
     };
     let names = crate::rounds::institution_names(db, rows.iter().map(|r| r.institution_id)).await?;
+    let book = PolicyHistory::load(db).await?;
     Ok(rows
         .iter()
         .map(|m| {
@@ -443,6 +454,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
                 progress.get(&m.id),
                 names.get(&m.institution_id).cloned().unwrap_or_default(),
                 day,
+                &book,
             )
         })
         .collect())
@@ -658,7 +670,8 @@ pub async fn report_teacher_change(
             .map(|q| Qualification::new(&q.occupation, &q.level))
             .collect();
         let reviewed = [Qualification::new(&f.occupation, &f.level)];
-        let policy = Policy::haizhu_default();
+        // R-POL-1: the lead in force on the day the change is reported.
+        let policy = crate::policies::in_force(&txn, day).await?;
         check_teacher_change(
             &TeacherChange {
                 reported_on: day,

@@ -13,7 +13,6 @@ use crate::running::{class_scope, views};
 use crate::workflow_glue::today;
 use crate::{Actor, Result, Store};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use peixun_domain::policy::Policy;
 use peixun_domain::role::Role;
 use peixun_domain::rules::monthly_report_due;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -154,7 +153,7 @@ async fn centre_items(store: &Store, day: NaiveDate, out: &mut WorkList) -> Resu
         ));
     }
     // Monthly reports (R-RUN-3): this month, and last month's missing ones.
-    let policy = Policy::haizhu_default();
+    let policy = crate::policies::for_month(db, day.year(), day.month()).await?;
     let (y, m) = (day.year(), day.month());
     let due = monthly_report_due(y, m, &policy).ok();
     let owing = crate::reports::owing(db, y, m).await?;
@@ -235,7 +234,9 @@ async fn near_last_day(
     let Some(cond) = class_scope(viewer).condition(filing::Column::InstitutionId) else {
         return Ok(());
     };
-    let policy = Policy::haizhu_default();
+    // The window in force today (R-POL-1); classes filed under another version are close enough
+    // for a reminder list.
+    let policy = crate::policies::in_force(store.db(), day).await?;
     // last_day = start + 30 ∈ [day, day + N]  ⇔  start ∈ [day − 30, day − 30 + N].
     let w = i64::from(policy.class_window_days);
     let from = day - chrono::Duration::days(w);
@@ -392,16 +393,16 @@ async fn institution_items(
         .await?;
     if let Some(first) = drafts.first() {
         let cal = crate::calendar::load(db).await?;
-        let deadline = cal
-            .filing_deadline(first.start_date, &Policy::haizhu_default())
-            .ok();
+        // A draft submitted today follows the version in force today (R-POL-1).
+        let policy = crate::policies::in_force(db, day).await?;
+        let deadline = cal.filing_deadline(first.start_date, &policy).ok();
         let mut it = item(
             "filing_deadlines",
             "未提交的开班备案",
             drafts.len() as u64,
             format!(
-                "{}{}（开班{}）须在开班前10个工作日提交",
-                first.occupation, first.level, first.start_date
+                "{}{}（开班{}）须在开班前{}个工作日提交",
+                first.occupation, first.level, first.start_date, policy.filing_lead_working_days
             ),
             deadline,
             day,
@@ -410,7 +411,7 @@ async fn institution_items(
         out.items.push(it);
     }
     // The next monthly report (R-RUN-3).
-    let policy = Policy::haizhu_default();
+    let policy = crate::policies::for_month(db, day.year(), day.month()).await?;
     let (y, m) = (day.year(), day.month());
     if crate::reports::owing(db, y, m).await?.contains(&inst) {
         let done = monthly_report::Entity::find()

@@ -755,7 +755,14 @@ pub async fn cap_preview(
     ApiQuery(q): ApiQuery<CapPreviewQuery>,
 ) -> AppResult<Json<CapPreviewDto>> {
     Ok(Json(CapPreviewDto(
-        agreements::cap_preview(&state.store, &user.actor(&ctx), id, q.first_cap).await?,
+        agreements::cap_preview_on(
+            &state.store,
+            &user.actor(&ctx),
+            id,
+            q.first_cap,
+            super::policies::today(&state),
+        )
+        .await?,
     )))
 }
 
@@ -1051,8 +1058,12 @@ pub async fn approve_filing(
     request_body = CapCalcInput,
     responses((status = 200, body = CapDecisionDto), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn calc_cap(ApiJson(body): ApiJson<CapCalcInput>) -> AppResult<Json<CapDecisionDto>> {
-    Ok(Json(CapDecisionDto(body.compute()?)))
+pub async fn calc_cap(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CapCalcInput>,
+) -> AppResult<Json<CapDecisionDto>> {
+    let policy = super::policies::in_force_today(&state).await?;
+    Ok(Json(CapDecisionDto(body.compute(&policy)?)))
 }
 
 /// 本机构的消息（如批次结束时未获名额的通知）。

@@ -22,6 +22,7 @@ pub mod pages_institutions;
 pub mod pages_requests;
 pub mod pages_rounds;
 pub mod pages_running;
+pub mod policies;
 pub mod rounds_forms;
 
 use crate::AppState;
@@ -82,6 +83,9 @@ pub const PLAN_READ: &[Role] = &[CentreAdmin, CentreStaff, Bureau, City];
 /// Institutions apply, file and read their inbox (their own records only, S6).
 pub const INSTITUTION: &[Role] = &[InstitutionAdmin, InstitutionStaff];
 pub const AUDITOR: &[Role] = &[Auditor];
+/// Policy versions (R-POL-1): the sysadmin proposes, a centre_admin confirms; the centre, the
+/// bureau and the city read them.
+pub const POLICY_READ: &[Role] = &[Sysadmin, CentreAdmin, CentreStaff, Bureau, City];
 
 /// One row of the role × route table.
 #[derive(Debug, Clone, Copy)]
@@ -647,6 +651,43 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/overdue", Access::Roles(BUSINESS)),
     r("GET", "/overdue/export.xlsx", Access::Roles(BUSINESS)),
     r("POST", "/overdue/sweep", Access::Roles(CENTRE_ADMIN)),
+    // policy versions (R-POL-1): four eyes — sysadmin proposes and withdraws, centre_admin
+    // confirms or rejects
+    r("GET", "/api/v1/policies", Access::Roles(POLICY_READ)),
+    r("POST", "/api/v1/policies", Access::Roles(SYSADMIN)),
+    r(
+        "GET",
+        "/api/v1/policies/compare",
+        Access::Roles(POLICY_READ),
+    ),
+    r("GET", "/api/v1/policies/{id}", Access::Roles(POLICY_READ)),
+    r(
+        "POST",
+        "/api/v1/policies/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/policies/{id}/reject",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/policies/{id}/withdraw",
+        Access::Roles(SYSADMIN),
+    ),
+    r("GET", "/policies", Access::Roles(POLICY_READ)),
+    r("GET", "/policies/new", Access::Roles(SYSADMIN)),
+    r("POST", "/policies/new", Access::Roles(SYSADMIN)),
+    r("GET", "/policies/compare", Access::Roles(POLICY_READ)),
+    r("GET", "/policies/{id}", Access::Roles(POLICY_READ)),
+    r(
+        "POST",
+        "/policies/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("POST", "/policies/{id}/reject", Access::Roles(CENTRE_ADMIN)),
+    r("POST", "/policies/{id}/withdraw", Access::Roles(SYSADMIN)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -728,6 +769,7 @@ fn build() -> Registrar {
     let r = pages_requests::register(r);
     let r = api_running::register(r);
     let r = pages_running::register(r);
+    let r = policies::register(r);
     pages_admin::register(r)
 }
 

@@ -311,7 +311,8 @@ async fn render_application(
     let mut perf = json!([]);
     if reads_caps {
         let first_cap = form.get("first_cap").trim().parse::<u32>().ok();
-        cap = match agreements::cap_preview(&state.store, actor, id, first_cap).await {
+        let on = super::policies::today(state);
+        cap = match agreements::cap_preview_on(&state.store, actor, id, first_cap, on).await {
             Ok(p) => json!({
                 "first": matches!(p.source, CapSource::First),
                 "source": match &p.source {

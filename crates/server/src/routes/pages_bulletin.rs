@@ -142,7 +142,8 @@ async fn calculator(
     let (decision, errors, status) = if q.is_empty() {
         (json!(null), no_errors(), StatusCode::OK)
     } else {
-        match q.compute() {
+        let policy = super::policies::in_force_today(&state).await?;
+        match q.compute(&policy) {
             Ok(d) => (
                 serde_json::to_value(d).unwrap_or_default(),
                 no_errors(),

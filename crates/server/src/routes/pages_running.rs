@@ -130,6 +130,7 @@ fn class_value(c: &ClassView) -> serde_json::Value {
         "started_on": c.started_on.map(|d| d.to_string()).unwrap_or_default(),
         "training_completed_on": c.training_completed_on.map(|d| d.to_string()).unwrap_or_default(),
         "exam_completed_on": c.exam_completed_on.map(|d| d.to_string()).unwrap_or_default(),
+        "policy_version": c.policy_version,
     })
 }
 
@@ -806,6 +807,7 @@ async fn render_reports(
         context! {
             year, month,
             due => list.due.to_string(),
+            policy_version => list.policy_version.clone(),
             rows => jv(rows),
             counts => context! { on_time => list.on_time, late => list.late, missing => list.missing, not_yet_due => list.not_yet_due },
             prev_href => format!("/reports?year={}&month={}", prev.0, prev.1),
@@ -1279,6 +1281,7 @@ async fn render_sanctions(
                 "trigger_filing_id": s.trigger_filing_id,
                 "state_label": s.state_label,
                 "raised_at": local(s.raised_at),
+                "policy_version": s.policy_version,
                 "decided_by": s.decided_by.clone().unwrap_or_default(),
                 "decided_at": s.decided_at.map(local).unwrap_or_default(),
                 "reason": s.reason.clone().unwrap_or_default(),

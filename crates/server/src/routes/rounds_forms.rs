@@ -293,10 +293,11 @@ impl CapCalcInput {
         })
     }
 
-    /// The decision with its trail, or the error on the field.
-    pub fn compute(&self) -> Result<CapDecision, AppError> {
+    /// The decision with its trail under `policy` (the version in force), or the error on the
+    /// field.
+    pub fn compute(&self, policy: &Policy) -> Result<CapDecision, AppError> {
         let input = self.to_input()?;
-        compute_cap(&input, &Policy::haizhu_default()).map_err(|e| {
+        compute_cap(&input, policy).map_err(|e| {
             let msg = e.to_string();
             let zh = msg.split_once(" / ").map_or(msg.as_str(), |(z, _)| z);
             let field = match e {

@@ -12,6 +12,7 @@ mod filing_package;
 mod institutions;
 mod openapi;
 mod pagination;
+mod policies;
 mod queue_http;
 mod rounds;
 mod route_table;

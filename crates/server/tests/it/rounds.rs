@@ -862,7 +862,8 @@ fn sample_filing(x: &str) -> J {
     json!({ "id": 9, "queue_seq": 4, "agreement_id": 2, "institution_name": x, "occupation": x, "level": "初级",
         "start_date": "2026-04-01", "submitted_at_local": "2026-03-02 10:00:01", "granted_at_local": "",
         "decided_at_local": "2026-03-03 10:00:00", "decided_by": "centre_staff", "decision_reason": x,
-        "standing": "候补（候补第1位）", "status_label": "审核中（候补）", "slot_state": "waiting" })
+        "standing": "候补（候补第1位）", "status_label": "审核中（候补）", "slot_state": "waiting",
+        "policy_version": x })
 }
 
 fn history(x: &str) -> J {

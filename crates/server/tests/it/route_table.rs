@@ -98,6 +98,15 @@ const BAD_PERFORMANCE: &str =
 const BAD_FILING: &str =
     r#"{"agreement_id":0,"occupation":"","level":"","start_date":"2026-04-01"}"#;
 
+// Policy versions (R-POL-1): the sysadmin proposes, the centre admin confirms, the centre,
+// bureau and city read.
+const PAGE_POLICY_READ: [u16; 10] = [303, 200, 200, 200, 200, 403, 403, 403, 403, 200];
+const API_POLICY_READ: [u16; 10] = [401, 200, 200, 200, 200, 403, 403, 403, 403, 200];
+const PAGE_SYSADMIN_FORM: [u16; 10] = [303, 403, 403, 403, 403, 403, 403, 403, 403, 422];
+const API_SYSADMIN_WRITE: [u16; 10] = [401, 403, 403, 403, 403, 403, 403, 403, 403, 422];
+/// Parses, but the version name is empty and the effective date long past.
+const BAD_POLICY: &str = r#"{"policy":{"version":"","effective_from":"2020-01-01","global_cap_share":"0.5","score_bands":[{"min":"61","factor":"0.9"}],"major_factor":"1.1","major_projects":[],"growth_enabled":true,"min_class_size":20,"filing_lead_working_days":10,"class_window_days":30,"overdue_limit_per_year":3,"teacher_change_lead_working_days":1,"monthly_report_day":25,"evaluation_weights":{"task_completion":40,"supervision":20,"archives":20,"satisfaction":20},"certificate_district_code":"440105"},"document_title":""}"#;
+
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
     row("GET", "/healthz", Call::Api, ALL_200),
@@ -291,6 +300,23 @@ const TABLE: &[Row] = &[
     // The API row approved it already: both centre calls find it decided.
     row("POST", "/requests/{id}/approve", Call::Form(&[]), PAGE_CENTRE_FORM),
     row("POST", "/requests/{id}/refuse", Call::Form(&[]), PAGE_CENTRE_FORM),
+    // policy versions (R-POL-1): {id} is the built-in version, already confirmed — the
+    // centre admin's confirm/reject and the sysadmin's withdraw find it decided (422)
+    row("GET", "/api/v1/policies", Call::Api, API_POLICY_READ),
+    row("POST", "/api/v1/policies", Call::ApiBody(BAD_POLICY), API_SYSADMIN_WRITE),
+    row("GET", "/api/v1/policies/compare", Call::Api, API_POLICY_READ),
+    row("GET", "/api/v1/policies/{id}", Call::Api, API_POLICY_READ),
+    row("POST", "/api/v1/policies/{id}/confirm", Call::ApiBody("{}"), API_CA_WRITE),
+    row("POST", "/api/v1/policies/{id}/reject", Call::ApiBody(r#"{"reason":"x"}"#), API_CA_WRITE),
+    row("POST", "/api/v1/policies/{id}/withdraw", Call::ApiBody("{}"), API_SYSADMIN_WRITE),
+    row("GET", "/policies", Call::Page, PAGE_POLICY_READ),
+    row("GET", "/policies/new", Call::Page, PAGE_SYSADMIN),
+    row("POST", "/policies/new", Call::Form(&[]), PAGE_SYSADMIN_FORM),
+    row("GET", "/policies/compare", Call::Page, PAGE_POLICY_READ),
+    row("GET", "/policies/{id}", Call::Page, PAGE_POLICY_READ),
+    row("POST", "/policies/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),
+    row("POST", "/policies/{id}/reject", Call::Form(&[("reason", "x")]), PAGE_CA_FORM),
+    row("POST", "/policies/{id}/withdraw", Call::Form(&[]), PAGE_SYSADMIN_FORM),
     row("GET", "/api/v1/audit", Call::Api, API_AUDITOR),
     row("GET", "/audit", Call::Page, PAGE_AUDITOR),
     row("GET", "/audit/export.xlsx", Call::Page, PAGE_AUDITOR),
@@ -395,6 +421,13 @@ fn concrete(
 ) -> String {
     if let Some(p) = pk.path_for(path) {
         return p;
+    }
+    // Policy versions: the built-in version (id 1); compare it with itself.
+    if path.ends_with("/policies/compare") {
+        return format!("{path}?a=1&b=1");
+    }
+    if path.contains("/policies/{id}") {
+        return path.replace("{id}", "1");
     }
     let id = if let Some(id) = fx.id_for(path) {
         id

@@ -197,7 +197,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
     let class = json!({ "id": 5, "institution_id": 1, "institution_name": x, "occupation": x, "level": "初级",
         "start_date": "2026-04-01", "last_day": "2026-05-01", "status_label": "培训中", "status": "in_training",
         "overdue": false, "subsidy": "—", "days_left": 3, "started_on": "2026-04-01",
-        "training_completed_on": "", "exam_completed_on": "", "reason": x });
+        "training_completed_on": "", "exam_completed_on": "", "reason": x, "policy_version": x });
     let pager =
         json!({ "page": 1, "pages": 2, "total": 30, "prev_href": null, "next_href": "/x?page=2" });
     let insp = json!({ "id": 3, "filing_id": 5, "institution_name": x, "inspected_on": "2026-04-08",
@@ -224,14 +224,16 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "effective_on": "2026-04-10", "reported_on": "2026-04-08", "reported_by": x, "note": x,
             "acknowledged": false, "acknowledged_by": "" }], "all": false, "can_ack": true, "pager": pager })
         }
-        "reports.html" => json!({ "year": 2026, "month": 4, "due": "2026-04-25",
+        "reports.html" => {
+            json!({ "year": 2026, "month": 4, "due": "2026-04-25", "policy_version": x,
             "rows": [{ "institution_name": x, "status": "Missing", "status_label": "逾期未提交", "submitted_at": "" }],
             "counts": { "on_time": 1, "late": 0, "missing": 1, "not_yet_due": 0 },
             "prev_href": "/reports?year=2026&month=3", "next_href": "/reports?year=2026&month=5",
             "export_href": "/reports/export.xlsx?year=2026&month=4", "is_institution": true,
             "mine": [{ "month": "2026年3月", "classes_run": 1, "trainees": 20, "exams": 1, "problems": x, "late": true, "submitted_at": "2026-03-26 00:00" }],
             "form": { "classes_run": "", "trainees": "", "exams": "", "problems": x },
-            "errors": errs, "field_errors": field_errs }),
+            "errors": errs, "field_errors": field_errs })
+        }
         "inspections_list.html" => json!({ "items": [insp], "all": true, "pager": pager }),
         "inspection_detail.html" => json!({ "i": insp, "can_rectify": true, "can_close": false,
             "photos": [{ "id": "f", "name": x, "size": 10 }], "can_add_photo": true,
@@ -240,7 +242,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
         "sanctions.html" => {
             json!({ "items": [{ "id": 1, "institution_name": x, "year": 2026, "count": 4,
             "trigger_filing_id": 9, "state_label": "待确认", "raised_at": "2026-05-02 00:05", "decided_by": "",
-            "decided_at": "", "reason": "", "can_decide": true, "effects": x }],
+            "decided_at": "", "reason": "", "can_decide": true, "effects": x, "policy_version": x }],
             "flags": [{ "id": 1, "filing_id": 8, "decided": false, "decision": "待决定", "reason": x }],
             "is_admin": true, "errors": errs, "field_errors": field_errs })
         }

@@ -15,6 +15,8 @@ pub struct Model {
     /// The year of the class's last day: where its overdue counts (R-OVD-2).
     pub overdue_year: Option<i32>,
     pub updated_at: DateTimeUtc,
+    /// The policy version of the overdue mark (R-POL-1); `None` until marked.
+    pub policy_version: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,9 @@ pub struct Model {
     pub created_by_name: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The policy version in force on the submission date (R-POL-1): its R-FIL-3 lead and
+    /// R-FIL-4 window apply to this class.
+    pub policy_version: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

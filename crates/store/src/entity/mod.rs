@@ -16,6 +16,7 @@ pub mod monthly_report;
 pub mod overdue_sanction;
 pub mod plan;
 pub mod plan_change;
+pub mod policy_version;
 pub mod prior_performance;
 pub mod quota_slot;
 pub mod round;

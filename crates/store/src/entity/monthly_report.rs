@@ -17,6 +17,8 @@ pub struct Model {
     pub submitted_by: String,
     pub submitted_by_user_id: Option<i64>,
     pub submitted_at: DateTimeUtc,
+    /// The policy version that set the due day (R-POL-1).
+    pub policy_version: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub reason: Option<String>,
     /// JSON: what applying it did.
     pub effects: Option<String>,
+    /// The policy version whose overdue limit raised it (R-POL-1).
+    pub policy_version: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

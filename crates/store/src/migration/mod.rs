@@ -10,6 +10,7 @@ mod m20261126_000010_files_jobs;
 mod m20261126_000020_filing_package;
 mod m20261126_000030_running;
 mod m20261203_000040_holiday_years;
+pub(crate) mod m20261203_000050_policy_versions;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000020_filing_package::Migration),
             Box::new(m20261126_000030_running::Migration),
             Box::new(m20261203_000040_holiday_years::Migration),
+            Box::new(m20261203_000050_policy_versions::Migration),
         ]
     }
 }
