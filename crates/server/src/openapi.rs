@@ -2,6 +2,7 @@
 
 use crate::api_types::*;
 use crate::error::ErrorBody;
+use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, ops,
 };
@@ -120,6 +121,9 @@ use utoipa::{Modify, OpenApi};
         api_filing_package::download_evidence,
         api_filing_package::approve_request,
         api_filing_package::refuse_request,
+        jobs_admin_api::list_jobs,
+        jobs_admin_api::release_run,
+        jobs_admin_api::rerun_period,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -146,6 +150,7 @@ use utoipa::{Modify, OpenApi};
         (name = "overdue", description = "超期班次与超期处理（R-OVD-1、R-OVD-2）"),
         (name = "worklist", description = "待办事项"),
         (name = "ops", description = "运行状态"),
+        (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )
 )]
 pub struct ApiDoc;

@@ -58,7 +58,10 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/inbox", "消息"));
             items.push(("/bulletin", "公示"));
         }
-        Role::Sysadmin => items.push(("/users", "用户管理")),
+        Role::Sysadmin => {
+            items.push(("/users", "用户管理"));
+            items.push(("/admin/jobs", "后台任务"));
+        }
         Role::Auditor => items.push(("/audit", "审计日志")),
     }
     items.push(("/account/password", "修改密码"));

@@ -11,6 +11,7 @@ pub mod api_institutions;
 pub mod api_rounds;
 pub mod api_running;
 pub mod forms;
+pub mod jobs_admin;
 pub mod ops;
 pub mod pages_admin;
 pub mod pages_agreements;
@@ -638,6 +639,26 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/overdue", Access::Roles(BUSINESS)),
     r("GET", "/overdue/export.xlsx", Access::Roles(BUSINESS)),
     r("POST", "/overdue/sweep", Access::Roles(CENTRE_ADMIN)),
+    // background jobs (sysadmin operates them; the jobs change business records only through
+    // their own code): stale claims, release, re-run one period
+    r("GET", "/api/v1/admin/jobs", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/api/v1/admin/jobs/runs/{id}/release",
+        Access::Roles(SYSADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/admin/jobs/{job}/rerun",
+        Access::Roles(SYSADMIN),
+    ),
+    r("GET", "/admin/jobs", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/admin/jobs/runs/{id}/release",
+        Access::Roles(SYSADMIN),
+    ),
+    r("POST", "/admin/jobs/{job}/rerun", Access::Roles(SYSADMIN)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -718,6 +739,7 @@ fn build() -> Registrar {
     let r = pages_requests::register(r);
     let r = api_running::register(r);
     let r = pages_running::register(r);
+    let r = jobs_admin::register(r);
     pages_admin::register(r)
 }
 
