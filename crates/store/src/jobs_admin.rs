@@ -267,7 +267,7 @@ pub async fn overview(
                 runs.push(s);
             }
         }
-        runs.sort_by(|a, b| b.id.cmp(&a.id));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.id));
         let runs: Vec<RunView> = runs
             .into_iter()
             .map(|run| RunView {
