@@ -1,5 +1,5 @@
 //! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`,
-//! `backup`, `bench queue`.
+//! `backup`, `restore`, `bench queue`.
 
 use clap::{Args, Subcommand};
 use peixun_domain::role::Role;
@@ -23,6 +23,9 @@ pub enum AdminCommand {
     Audit(AuditCommand),
     /// 在线备份 SQLite 数据库到新文件（服务运行时亦可；PostgreSQL 请用 pg_dump）
     Backup(BackupArgs),
+    /// 从 peixun backup 的备份恢复 SQLite 数据库：须先停止使用该数据库的服务；备份须通过完整性检查与审计链校验；
+    /// 原数据库保留为同目录下带时间的副本（PostgreSQL 请用 pg_restore）
+    Restore(RestoreArgs),
     /// 性能测试
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -58,6 +61,15 @@ pub struct BackupArgs {
     /// 备份文件（不得已存在）
     #[arg(long)]
     pub to: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// 备份文件（peixun backup 生成；不会被修改）
+    #[arg(long)]
+    pub from: PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -139,6 +151,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::User(UserCommand::Add(a)) => user_add(a).await,
             AdminCommand::Audit(AuditCommand::Verify(db)) => audit_verify(db).await,
             AdminCommand::Backup(a) => backup(a).await,
+            AdminCommand::Restore(a) => restore(a).await,
             AdminCommand::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
         }
     })
@@ -303,6 +316,50 @@ async fn backup(a: BackupArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("错误：备份失败：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `peixun restore`: SQLite only (see `peixun_store::restore` for the checks and the guard
+/// against a running server). Never migrates: `serve` does at its next start.
+async fn restore(a: RestoreArgs) -> ExitCode {
+    let url = peixun_store::resolve_database_url(a.db.database_url.as_deref(), &a.db.data_dir);
+    let Some(db) = peixun_store::restore::sqlite_file_of(&url) else {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            eprintln!(
+                "PostgreSQL 数据库不由 peixun restore 恢复：请停止服务后用 pg_restore 从 pg_dump 生成的备份恢复，\
+                 步骤见 docs/OPERATIONS.md 的“恢复 PostgreSQL”一节"
+            );
+        } else {
+            eprintln!("错误：数据库地址须为 SQLite 数据库文件（sqlite:…）");
+        }
+        return ExitCode::from(2);
+    };
+    match peixun_store::restore::restore_sqlite(&a.from, &db, chrono::Utc::now()).await {
+        Ok(out) => {
+            println!(
+                "已从 {} 恢复数据库 {}（完整性检查通过，审计日志 {} 条校验通过；备份 SHA-256 {}）",
+                a.from.display(),
+                out.db.display(),
+                out.check.audit_rows,
+                out.check.sha256
+            );
+            match &out.replaced {
+                Some(k) => println!("原数据库已保留为 {}", k.display()),
+                None => println!("此前没有数据库，无需保留副本"),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(
+            peixun_store::StoreError::Validation { message, .. }
+            | peixun_store::StoreError::Conflict { message, .. },
+        ) => {
+            eprintln!("错误：{message}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("错误：恢复失败：{e}");
             ExitCode::from(2)
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::api_types::*;
 use crate::error::ErrorBody;
+use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
     ops, policies,
@@ -132,6 +133,9 @@ use utoipa::{Modify, OpenApi};
         policies::api::reject,
         policies::api::withdraw,
         policies::api::compare,
+        jobs_admin_api::list_jobs,
+        jobs_admin_api::release_run,
+        jobs_admin_api::rerun_period,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -160,6 +164,7 @@ use utoipa::{Modify, OpenApi};
         (name = "worklist", description = "待办事项"),
         (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
         (name = "ops", description = "运行状态"),
+        (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )
 )]
 pub struct ApiDoc;

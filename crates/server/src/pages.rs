@@ -63,6 +63,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/users", "用户管理"));
             items.push(("/calendar", "节假日安排"));
             items.push(("/policies", "政策参数"));
+            items.push(("/admin/jobs", "后台任务"));
         }
         Role::Auditor => items.push(("/audit", "审计日志")),
     }

@@ -119,6 +119,14 @@ async fn shutdown_signal() {
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     init_tracing();
     let url = peixun_store::resolve_database_url(opts.database_url.as_deref(), &opts.data_dir);
+    // A SQLite database is held (shared lock on `<db>.lock`) for as long as this server runs, so
+    // that `peixun restore` refuses to replace it under us, and we do not start mid-restore.
+    let _serve_lock = match peixun_store::restore::sqlite_file_of(&url) {
+        Some(path) => Some(
+            peixun_store::restore::ServeLock::acquire(&path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        None => None,
+    };
     let store = Store::connect(&url)
         .await
         .context("cannot open the database")?;

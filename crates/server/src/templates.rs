@@ -186,6 +186,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/sanctions.html"),
     ),
     ("overdue.html", include_str!("../templates/overdue.html")),
+    (
+        "jobs_admin.html",
+        include_str!("../templates/jobs_admin.html"),
+    ),
 ];
 
 pub const APP_CSS: &str = include_str!("../static/app.css");

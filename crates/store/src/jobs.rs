@@ -78,6 +78,29 @@ pub struct JobRun {
     pub outcome: Option<serde_json::Value>,
 }
 
+/// How long a run claim is good for. A tick's work takes seconds; a claim still unfinished this
+/// long after it was taken means its holder died mid-run (the server crashed or was killed): the
+/// claim is *stale*. Stale claims are never taken over automatically (a half-sent reminder must
+/// not be sent twice); a sysadmin releases or re-runs them (`jobs_admin`).
+pub const RUN_LEASE_MINUTES: i64 = 30;
+
+/// [`RUN_LEASE_MINUTES`] as a duration.
+pub fn run_lease() -> Duration {
+    Duration::minutes(RUN_LEASE_MINUTES)
+}
+
+impl JobRun {
+    /// When the claim's lease runs out ([`run_lease`] after it was claimed).
+    pub fn lease_expires_at(&self) -> DateTime<Utc> {
+        self.claimed_at + run_lease()
+    }
+
+    /// Claimed, never finished, and its lease has run out by `now`: its holder died.
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        self.finished_at.is_none() && self.lease_expires_at() <= now
+    }
+}
+
 impl From<job_run::Model> for JobRun {
     fn from(m: job_run::Model) -> Self {
         JobRun {

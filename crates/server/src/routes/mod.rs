@@ -12,6 +12,7 @@ pub mod api_rounds;
 pub mod api_running;
 pub mod calendar;
 pub mod forms;
+pub mod jobs_admin;
 pub mod ops;
 pub mod pages_admin;
 pub mod pages_agreements;
@@ -688,6 +689,26 @@ pub const ROUTES: &[RouteDef] = &[
     ),
     r("POST", "/policies/{id}/reject", Access::Roles(CENTRE_ADMIN)),
     r("POST", "/policies/{id}/withdraw", Access::Roles(SYSADMIN)),
+    // background jobs (sysadmin operates them; the jobs change business records only through
+    // their own code): stale claims, release, re-run one period
+    r("GET", "/api/v1/admin/jobs", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/api/v1/admin/jobs/runs/{id}/release",
+        Access::Roles(SYSADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/admin/jobs/{job}/rerun",
+        Access::Roles(SYSADMIN),
+    ),
+    r("GET", "/admin/jobs", Access::Roles(SYSADMIN)),
+    r(
+        "POST",
+        "/admin/jobs/runs/{id}/release",
+        Access::Roles(SYSADMIN),
+    ),
+    r("POST", "/admin/jobs/{job}/rerun", Access::Roles(SYSADMIN)),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -770,6 +791,7 @@ fn build() -> Registrar {
     let r = api_running::register(r);
     let r = pages_running::register(r);
     let r = policies::register(r);
+    let r = jobs_admin::register(r);
     pages_admin::register(r)
 }
 

@@ -10,6 +10,7 @@ mod calendar;
 mod exports;
 mod filing_package;
 mod institutions;
+mod jobs_admin;
 mod openapi;
 mod pagination;
 mod policies;

@@ -317,6 +317,14 @@ const TABLE: &[Row] = &[
     row("POST", "/policies/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),
     row("POST", "/policies/{id}/reject", Call::Form(&[("reason", "x")]), PAGE_CA_FORM),
     row("POST", "/policies/{id}/withdraw", Call::Form(&[]), PAGE_SYSADMIN_FORM),
+    // background jobs (sysadmin): the fixture's id is no job run (404); a re-run without a
+    // reason fails validation (422)
+    row("GET", "/api/v1/admin/jobs", Call::Api, API_SYSADMIN),
+    row("POST", "/api/v1/admin/jobs/runs/{id}/release", Call::ApiBody("{}"), [401, 403, 403, 403, 403, 403, 403, 403, 403, 404]),
+    row("POST", "/api/v1/admin/jobs/{job}/rerun", Call::ApiBody(r#"{"period":"2026-03-02","reason":""}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
+    row("GET", "/admin/jobs", Call::Page, PAGE_SYSADMIN),
+    row("POST", "/admin/jobs/runs/{id}/release", Call::Form(&[]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 404]),
+    row("POST", "/admin/jobs/{job}/rerun", Call::Form(&[("period", "2026-03-02")]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     row("GET", "/api/v1/audit", Call::Api, API_AUDITOR),
     row("GET", "/audit", Call::Page, PAGE_AUDITOR),
     row("GET", "/audit/export.xlsx", Call::Page, PAGE_AUDITOR),
@@ -442,6 +450,7 @@ fn concrete(
     };
     path.replace("{id}", &id.to_string())
         .replace("{year}", "2026")
+        .replace("{job}", "overdue_sweep")
 }
 
 async fn role_route_table(backend: peixun_store::Backend) {

@@ -97,3 +97,29 @@ async fn healthz_and_metrics() {
     assert!(text.contains("path=\"/api/v1/institutions\""), "{text}");
     assert!(text.contains("http_request_duration_seconds"), "{text}");
 }
+
+/// S21: `peixun serve` does not start on a SQLite database while `peixun restore` holds it (the
+/// exclusive lock on `<db>.lock`), and holds the shared lock itself while it runs.
+#[tokio::test]
+async fn s21_serve_refuses_to_start_during_a_restore() {
+    let dir = std::env::temp_dir().join(format!(
+        "peixun-serve-lock-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("peixun.db");
+    let restoring = std::fs::File::create(peixun_store::restore::lock_path(&db)).unwrap();
+    restoring.try_lock().unwrap();
+    let opts = startup::ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: None,
+        data_dir: dir.clone(),
+        demo: false,
+    };
+    let e = startup::serve(opts).await.unwrap_err();
+    assert!(format!("{e:#}").contains("正在恢复"), "{e:#}");
+    assert!(!db.exists(), "no database was created");
+    drop(restoring);
+    let _ = std::fs::remove_dir_all(&dir);
+}
