@@ -23,8 +23,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::ids::mask_id;
 use peixun_domain::policy::Policy;
 use peixun_domain::roster::{
-    EnrollmentElsewhere, RetirementAges, RosterContext, RowProblem, ValidTrainee,
-    overlapping_enrollments, validate_roster,
+    EnrollmentElsewhere, RosterContext, RowProblem, ValidTrainee, overlapping_enrollments,
+    validate_roster,
 };
 use peixun_domain::workflow::class::{ClassAction, ClassState};
 use peixun_import::FileType;
@@ -68,12 +68,6 @@ pub mod entry {
 
 /// Minimum age at the class start (SPEC.md §4).
 pub const MIN_AGE: u32 = 16;
-/// The statutory retirement ages used for the over-age warning (men 60, women 55; the 2025
-/// gradual reform moves these by birth month — a warning only, never a refusal).
-pub const RETIREMENT: RetirementAges = RetirementAges {
-    male: 60,
-    female: 55,
-};
 /// Largest roster file accepted.
 pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
 
@@ -424,7 +418,6 @@ pub async fn import_roster(
         policy: &policy,
         known_groups: &groups,
         min_age: MIN_AGE,
-        retirement: RETIREMENT,
     };
     let valid = match validate_roster(&read.rows, &ctx) {
         Ok(v) => v,
