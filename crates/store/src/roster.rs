@@ -20,7 +20,7 @@ use crate::rounds::TargetGroup;
 use crate::workflow_glue::with_retry;
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
-use peixun_domain::ids::mask_id;
+use peixun_domain::ids::{AgeCheck, PersonId, check_age, mask_id};
 use peixun_domain::policy::Policy;
 use peixun_domain::roster::{
     EnrollmentElsewhere, RosterContext, RowProblem, ValidTrainee, overlapping_enrollments,
@@ -623,6 +623,86 @@ pub(crate) async fn overlaps_of<C: sea_orm::ConnectionTrait>(
         })
         .collect();
     find_overlaps(db, p.id, p.institution_id, s, e, &keys).await
+}
+
+/// A trainee under the minimum age on a (new) start date (SPEC.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooYoung {
+    pub row_number: u32,
+    pub name: String,
+    pub age: u32,
+    pub pending: bool,
+}
+
+impl TooYoung {
+    /// "第3行 张三（15周岁）".
+    pub fn describe(&self) -> String {
+        format!(
+            "{}第{}行 {}（{}周岁）",
+            if self.pending { "待审核变更" } else { "" },
+            self.row_number,
+            self.name,
+            self.age
+        )
+    }
+}
+
+/// The package's trainees (roster and pending change) checked again against `start`: who is
+/// under the minimum age then, and the stored age and retirement warning brought up to date
+/// for everyone else (SPEC.md §4: ages are taken on the class start date). Returns the
+/// too-young trainees (nothing is written for them: the caller refuses the change) and how many
+/// rows changed. Inside the caller's transaction.
+pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    package_id: i64,
+    start: NaiveDate,
+    write: bool,
+) -> Result<(Vec<TooYoung>, usize)> {
+    let rows = entry::Entity::find()
+        .filter(entry::Column::PackageId.eq(package_id))
+        .order_by_asc(entry::Column::Pending)
+        .order_by_asc(entry::Column::RowNumber)
+        .all(txn)
+        .await?;
+    let mut too_young = Vec::new();
+    let mut updates = Vec::new();
+    for r in rows {
+        // Stored rows passed the import's checks; a number that no longer parses is left as is.
+        let Ok(id) = PersonId::parse(&r.id_number) else {
+            continue;
+        };
+        let (age, over) = match check_age(&id, start, MIN_AGE) {
+            AgeCheck::TooYoung { age } => {
+                too_young.push(TooYoung {
+                    row_number: r.row_number.max(0) as u32,
+                    name: r.name.clone(),
+                    age,
+                    pending: r.pending,
+                });
+                continue;
+            }
+            AgeCheck::OverRetirement { age, .. } => (Some(age as i32), true),
+            AgeCheck::Ok(age) => (Some(age as i32), false),
+            AgeCheck::Unknown => (None, false),
+        };
+        if (age, over) != (r.age, r.over_retirement) {
+            updates.push((r.id, age, over));
+        }
+    }
+    let changed = updates.len();
+    if write && too_young.is_empty() {
+        for (id, age, over) in updates {
+            entry::ActiveModel {
+                id: Set(id),
+                age: Set(age),
+                over_retirement: Set(over),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+    }
+    Ok((too_young, changed))
 }
 
 /// The centre decided a roster change: approved → pending rows become the roster; rejected →
