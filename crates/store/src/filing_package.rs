@@ -747,7 +747,7 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
         .map(|q| Qualification::new(&q.occupation, &q.level))
         .collect();
     let approved_addresses = crate::requests::approved_address_ids(db, p.institution_id).await?;
-    let online_ok = crate::requests::online_approved(db, p.institution_id).await?;
+    let online_ok = crate::requests::online_approved_for_package(db, p.id).await?;
     let teacher_rows = teacher::Entity::find()
         .filter(teacher::Column::InstitutionId.eq(p.institution_id))
         .filter(teacher::Column::Active.eq(true))

@@ -34,6 +34,7 @@ support::on_both_backends!(
     r_fil_7_approved_address_becomes_selectable,
     r_run_2_roster_change_after_approval_goes_back_to_review,
     spec_4_changing_the_start_date_rechecks_every_trainee_age,
+    r_fil_8_online_approval_applies_to_the_named_packages_only,
 );
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
@@ -782,6 +783,10 @@ async fn r_fil_8_online_request_refused_while_evidence_incomplete(store: Store) 
     let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
     let a = fixture(&store, 1, r.id, 3).await;
     let ua = inst_user(a.inst, 1);
+    let pkg = filing_package::create_package(&store, &ua, a.agreement, t0())
+        .await
+        .unwrap()
+        .id;
     let req = requests::submit_request(
         &store,
         &fs,
@@ -800,6 +805,7 @@ async fn r_fil_8_online_request_refused_while_evidence_incomplete(store: Store) 
                 .into_iter()
                 .collect(),
             },
+            packages: vec![pkg],
         },
         &[EvidenceUpload {
             slot: requests::COMMISSION_LETTER.into(),
@@ -1170,4 +1176,114 @@ async fn spec_4_changing_the_start_date_rechecks_every_trainee_age(store: Store)
         problems.iter().all(|p| p.code != "ROSTER_AGE_TOO_YOUNG"),
         "{problems:#?}"
     );
+}
+
+fn online_input(packages: Vec<i64>) -> RequestInput {
+    RequestInput::OnlineTraining {
+        reason: OnlineReason::EpidemicControl,
+        details: OnlineDetails {
+            platform_name: "粤学通在线".into(),
+            platform_url: "https://example.org".into(),
+            notes: requests::EVIDENCE_ITEMS
+                .iter()
+                .map(|(c, _)| (c.to_string(), "已具备".to_string()))
+                .collect(),
+        },
+        packages,
+    }
+}
+
+fn online(mut input: PackageInput) -> PackageInput {
+    input.mode = Mode::Online;
+    input.location = Some(Location::Online);
+    input
+}
+
+/// R-FIL-8: an approved online request covers the packages it names, not the institution's
+/// other packages nor those created later. A request naming no package, or another
+/// institution's, is refused and writes nothing.
+async fn r_fil_8_online_approval_applies_to_the_named_packages_only(store: Store) {
+    let (fs, _d) = files();
+    let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
+    let a = fixture(&store, 1, r.id, 3).await;
+    let b = fixture(&store, 2, r.id, 3).await;
+    let ua = inst_user(a.inst, 1);
+    let p1 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let p2 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let pb = package_without_roster(&store, &fs, &b, good_input(b.teacher)).await;
+    let letter = || {
+        vec![EvidenceUpload {
+            slot: requests::COMMISSION_LETTER.into(),
+            bytes: PDF.to_vec(),
+            name: "委托函.pdf".into(),
+        }]
+    };
+
+    let before = peixun_store::audit::count(&store).await.unwrap();
+    for (packages, code) in [
+        (vec![], "ONL_PACKAGES_REQUIRED"),
+        (vec![p1, pb], "ONL_PACKAGE_UNKNOWN"),
+        (vec![999_999], "ONL_PACKAGE_UNKNOWN"),
+    ] {
+        let e =
+            requests::submit_request(&store, &fs, &ua, &online_input(packages), &letter(), t0())
+                .await
+                .unwrap_err();
+        match e {
+            StoreError::Validation { code: c, field, .. } => {
+                assert_eq!(c, code);
+                assert_eq!(field.as_deref(), Some("packages"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(peixun_store::audit::count(&store).await.unwrap(), before);
+
+    let req = requests::submit_request(
+        &store,
+        &fs,
+        &ua,
+        &online_input(vec![p1, p1]),
+        &letter(),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        req.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [p1],
+        "named once"
+    );
+    assert!(req.packages[0].label.contains("开班 2026-04-01"));
+    let not_approved = |problems: &[peixun_domain::filing::FilingProblem]| {
+        problems.iter().any(|p| p.code == "FIL_ONLINE_NOT_APPROVED")
+    };
+    // Before the decision neither package may train online.
+    let c1 = filing_package::check_package(&store, &ua, p1, t0())
+        .await
+        .unwrap();
+    assert!(not_approved(&c1));
+    requests::decide_request(
+        &store,
+        &centre_staff(),
+        req.id,
+        &RequestAction::Approve,
+        later(1),
+    )
+    .await
+    .unwrap();
+    let c1 = filing_package::check_package(&store, &ua, p1, later(1))
+        .await
+        .unwrap();
+    assert!(!not_approved(&c1), "{c1:#?}");
+    let c2 = filing_package::check_package(&store, &ua, p2, later(1))
+        .await
+        .unwrap();
+    assert!(not_approved(&c2), "p2 is not named: {c2:#?}");
+    // A package created after the approval is not covered either.
+    let p3 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let c3 = filing_package::check_package(&store, &ua, p3, later(1))
+        .await
+        .unwrap();
+    assert!(not_approved(&c3));
 }
