@@ -8,9 +8,10 @@
 //! Every decision carries a trail ([`TrailStep`]) that pages and the CLI render as is.
 //!
 //! Overrides (R-CAP-8): the guideline says the bands apply "原则上" (in principle), so the centre may
-//! replace the derived cap — including lifting a suspension — with a written reason. The global
-//! cap ("不超过…50%") is not "原则上": an override above it is refused
-//! ([`CapError::OverrideAboveGlobalCap`]).
+//! replace a derived cap with a written reason. Two things are not "原则上" and no override
+//! changes them: the global cap ("不超过…50%", [`CapError::OverrideAboveGlobalCap`]) and the
+//! suspension of a score below the lowest band ("评分60分以下的，暂停签约分配指标": no agreement
+//! this round, [`CapError::OverrideCannotLiftSuspension`]).
 
 use crate::policy::{Policy, PolicyError};
 use rust_decimal::prelude::ToPrimitive;
@@ -281,6 +282,11 @@ pub enum CapError {
          override {requested} exceeds the global cap {global_cap}"
     )]
     OverrideAboveGlobalCap { requested: u32, global_cap: u32 },
+    #[error(
+        "前次综合评估得分 {score} 分，本批次暂停签约分配指标（R-CAP-3）；调整上限不能解除暂停（R-CAP-8） / \
+         score {score} suspends this round: an override cannot lift a suspension"
+    )]
+    OverrideCannotLiftSuspension { score: String },
     #[error("计算溢出，输入数值过大 / arithmetic overflow, inputs too large")]
     Overflow,
     #[error(transparent)]
@@ -516,14 +522,31 @@ fn push_clamp(trail: &mut Vec<TrailStep>, value: u64, gcap: u32) {
     trail.push(step(TrailKind::Result, "签约班次上限", cap, ""));
 }
 
+impl CapDecision {
+    /// R-CAP-3: the rules suspended this institution (score below the lowest band). True also for
+    /// a decision stored before overrides stopped lifting suspensions, whose `suspended` flag an
+    /// override cleared: the trail still has the suspension step.
+    pub fn computed_suspended(&self) -> bool {
+        self.suspended || self.trail.iter().any(|t| t.kind == TrailKind::Suspended)
+    }
+}
+
 /// R-CAP-8: the centre replaces the cap with `new_cap`, giving `reason`. The trail keeps the
-/// computed value and gains an override step. Refused without a reason (blank after trimming) or
-/// above the global cap. May lift a suspension (the bands, suspension included, are "原则上").
+/// computed value and gains an override step. Refused without a reason (blank after trimming),
+/// above the global cap, or when the rules suspended the institution (R-CAP-3): the bands are
+/// "原则上", the suspension ("暂停签约分配指标") is not, so no override lifts it.
 pub fn apply_override(
     decision: &CapDecision,
     new_cap: u32,
     reason: &str,
 ) -> Result<CapDecision, CapError> {
+    if decision.computed_suspended() {
+        let score = match &decision.input.basis {
+            CapBasis::Later { score, .. } => score.to_string(),
+            CapBasis::First { .. } => String::new(),
+        };
+        return Err(CapError::OverrideCannotLiftSuspension { score });
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(CapError::EmptyReason);
@@ -541,7 +564,6 @@ pub fn apply_override(
         reason: reason.to_string(),
     });
     out.cap = new_cap;
-    out.suspended = decision.suspended && new_cap == 0;
     out.trail.push(step(
         TrailKind::Override,
         "区培训中心调整（R-CAP-8）",
@@ -822,12 +844,36 @@ mod tests {
     }
 
     #[test]
-    fn r_cap_8_override_may_lift_a_suspension() {
-        let d = later(10, "60", 40, Some(40), false);
-        let o = apply_override(&d, 3, "评估复核后改正").unwrap();
-        assert_eq!((o.cap, o.suspended, o.computed_cap), (3, false, 0));
-        let o = apply_override(&d, 0, "维持暂停").unwrap();
-        assert!(o.suspended);
+    fn r_cap_8_override_never_lifts_suspension() {
+        for score in ["0", "60", "60.5"] {
+            let d = later(10, score, 40, Some(40), true);
+            assert!(d.suspended);
+            for to in [0, 1, 3, 20] {
+                assert_eq!(
+                    apply_override(&d, to, "评估复核后改正").unwrap_err(),
+                    CapError::OverrideCannotLiftSuspension {
+                        score: score.to_string()
+                    },
+                    "{score} → {to}"
+                );
+            }
+        }
+        let e = apply_override(&later(10, "60.5", 40, Some(40), false), 3, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("60.5") && e.contains("暂停签约分配指标"), "{e}");
+        // A decision stored when an override could still lift a suspension stays suspended.
+        let mut lifted = later(10, "60", 40, Some(40), false);
+        lifted.suspended = false;
+        lifted.cap = 3;
+        assert!(lifted.computed_suspended());
+        assert!(matches!(
+            apply_override(&lifted, 4, "再次调整"),
+            Err(CapError::OverrideCannotLiftSuspension { .. })
+        ));
+        // 61 is the first score of the 0.9 band: overrides work as usual.
+        let ok = apply_override(&later(10, "61", 40, Some(40), false), 3, "场地受限").unwrap();
+        assert_eq!((ok.cap, ok.suspended, ok.computed_cap), (3, false, 9));
     }
 
     #[test]

@@ -136,6 +136,28 @@ impl Qualification {
     }
 }
 
+impl std::fmt::Display for Qualification {
+    /// "育婴员（初级）".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}（{}）", self.occupation.trim(), self.level.trim())
+    }
+}
+
+/// R-FIL-1, R-RUN-1: the one test of a teacher's qualification for a class, used when a class
+/// is filed ([`check_filing`]) and when a teacher is changed ([`check_teacher_change`]): the
+/// teacher holds a qualification of the class's occupation **and** level, as the institution was
+/// reviewed with ("其资质要求须与机构评审时一致"). Returns the requirements the teacher lacks (empty
+/// when qualified), in the order given.
+pub fn missing_teacher_qualifications<'a>(
+    teacher: &[Qualification],
+    required: &'a [Qualification],
+) -> Vec<&'a Qualification> {
+    required
+        .iter()
+        .filter(|r| !teacher.iter().any(|q| q.matches(&r.occupation, &r.level)))
+        .collect()
+}
+
 /// Where the class takes place (R-FIL-7, R-FIL-8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -416,14 +438,12 @@ pub fn check_filing(draft: &FilingDraft, ctx: &FilingContext<'_>) -> Vec<FilingP
                 "该教师不在本机构师资库中",
             )),
             Some(quals) => {
-                if !quals
-                    .iter()
-                    .any(|q| q.occupation.trim() == draft.occupation.trim())
-                {
+                let required = [Qualification::new(&draft.occupation, &draft.level)];
+                if let [lacking] = missing_teacher_qualifications(quals, &required)[..] {
                     out.push(FilingProblem::error(
                         "FIL_TEACHER_NOT_QUALIFIED",
                         field,
-                        format!("该教师不具备“{}”的授课资质", draft.occupation.trim()),
+                        format!("该教师不具备“{lacking}”的授课资质（职业和等级须一致）"),
                     ));
                 }
             }
@@ -591,17 +611,11 @@ pub fn check_teacher_change(
             e.to_string(),
         )),
     }
-    let missing: Vec<String> = change
-        .reviewed_with
-        .iter()
-        .filter(|q| {
-            !change
-                .new_teacher
-                .iter()
-                .any(|n| n.matches(&q.occupation, &q.level))
-        })
-        .map(|q| format!("{}（{}）", q.occupation.trim(), q.level.trim()))
-        .collect();
+    let missing: Vec<String> =
+        missing_teacher_qualifications(change.new_teacher, change.reviewed_with)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     if !missing.is_empty() {
         out.push(FilingProblem::error(
             "RUN_TEACHER_NOT_QUALIFIED",

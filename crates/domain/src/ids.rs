@@ -7,8 +7,22 @@
 //! | 居民身份证 (GB 11643-1999) | 18: 6 region, 8 birth date, 3 sequence, check | province-level region, not a bare province code (`xx0000`), real birth date 1900–2100, MOD 11-2 |
 //! | 港澳台居民居住证 | 18: `810000` / `820000` / `830000`, then as above | prefix, birth date, MOD 11-2 |
 //! | 外国人永久居留身份证 (2023) | 18: `9`, 2 province, 3 nationality, 8 birth date, 3 sequence, check | province, nationality ≠ `000`, birth date, MOD 11-2 |
-//! | 港澳居民来往内地通行证 | `H`/`M` + 8 digits, or + 10 digits (8-digit lifelong number + 2-digit issue count, as printed on some cards) | form only: there is no check digit |
+//! | 港澳居民来往内地通行证 | `H`/`M` + 8 digits | form only: there is no check digit |
 //! | 台湾居民来往大陆通行证 | 8 digits | form only: there is no check digit |
+//!
+//! The travel permits follow SPEC.md §4, checked against the documents themselves:
+//! * 港澳居民来往内地通行证: the card of 1999 carried 11 characters, `H`/`M`, an 8-digit lifelong
+//!   number (终身号) and a 2-digit reissue count (换证次数, 00 at first issue), as the Ministry of
+//!   Public Security's exit-entry bureau published on 2010-03-10 (公安部出入境管理局《港澳居民来往
+//!   内地通行证号码规则》, reported by 中国新闻网 that day). The card issued since 2013-01-02 prints
+//!   the number as `H`/`M` + the 8-digit lifelong number and shows the reissue count in a field of
+//!   its own. The old cards were valid 10 years at most, so none is still valid; the lifelong
+//!   number is the same on every card a person ever holds. An 11-character number is therefore
+//!   refused with [`IdError::LegacyHkMacaoPermit`], which tells the user to enter its first 9
+//!   characters: one person keeps one number across reissues, which duplicate checks rely on.
+//! * 台湾居民来往大陆通行证: the card issued since 2015-09-21 carries an 8-digit lifelong number;
+//!   the older booklets (10 characters with a letter) have all expired. The guideline names this
+//!   document "台湾同胞返乡证", its old colloquial name.
 //!
 //! Input is trimmed and ASCII letters are upper-cased (`x` → `X`, `h` → `H`). Nothing else is
 //! repaired: full-width characters and inner spaces are errors that say so.
@@ -149,7 +163,7 @@ impl Expected {
         match self {
             Expected::Digit => "数字 0–9",
             Expected::DigitOrX => "数字 0–9 或 X",
-            Expected::HOrM => "字母 H 或 M（9 位或 11 位的港澳居民来往内地通行证）",
+            Expected::HOrM => "字母 H 或 M（港澳居民来往内地通行证为 H 或 M 加8位数字）",
             Expected::AsciiDigitOrLetter => "半角数字或字母",
         }
     }
@@ -159,7 +173,7 @@ impl Expected {
             Expected::Digit => "a digit 0-9",
             Expected::DigitOrX => "a digit 0-9 or X",
             Expected::HOrM => {
-                "the letter H or M (a 9- or 11-character travel permit for HK/Macao residents)"
+                "the letter H or M (a travel permit for HK/Macao residents is H or M + 8 digits)"
             }
             Expected::AsciiDigitOrLetter => "an ASCII digit or letter",
         }
@@ -195,6 +209,9 @@ pub enum IdError {
     Length { len: usize },
     /// A 15-character number of a document generation that is not accepted.
     Legacy { foreign: bool },
+    /// `H`/`M` + 10 digits: the 1999 card's lifelong number followed by its reissue count. Every
+    /// such card has expired; today's number is the first 9 characters.
+    LegacyHkMacaoPermit,
     /// The region code (or the prefix of a residence permit) is wrong.
     Region(RegionProblem),
     /// Characters 7–14 are not a real date between 1900-01-01 and 2100-12-31.
@@ -214,7 +231,7 @@ impl IdError {
             IdError::FullWidth { .. } => "ID_FULL_WIDTH",
             IdError::Whitespace { .. } | IdError::InvalidChar { .. } => "ID_FORMAT",
             IdError::Length { .. } => "ID_LENGTH",
-            IdError::Legacy { .. } => "ID_LEGACY",
+            IdError::Legacy { .. } | IdError::LegacyHkMacaoPermit => "ID_LEGACY",
             IdError::Region(_) => "ID_REGION",
             IdError::BirthDate => "ID_BIRTH_DATE",
             IdError::Checksum { .. } => "ID_CHECKSUM",
@@ -246,9 +263,9 @@ impl fmt::Display for IdError {
             IdError::Length { len } => write!(
                 f,
                 "证件号码为{len}位：居民身份证、港澳台居民居住证和外国人永久居留身份证应为18位，\
-                 港澳居民来往内地通行证为9位或11位，台湾居民来往大陆通行证为8位 / the number has \
-                 {len} characters: ID cards and residence permits have 18, travel permits for \
-                 HK/Macao residents 9 or 11, travel permits for Taiwan residents 8"
+                 港澳居民来往内地通行证为9位（H或M加8位数字），台湾居民来往大陆通行证为8位 / the \
+                 number has {len} characters: ID cards and residence permits have 18, travel \
+                 permits for HK/Macao residents 9 (H or M + 8 digits), for Taiwan residents 8"
             ),
             IdError::Legacy { foreign: false } => f.write_str(
                 "15位的第一代居民身份证号码已停止使用，请填写18位公民身份号码 / 15-digit \
@@ -258,6 +275,13 @@ impl fmt::Display for IdError {
                 "暂不支持15位的旧版外国人永久居留证，请联系区培训中心 / the 15-character \
                  foreigners' permanent residence card of the old version is not supported yet; \
                  contact the district training centre",
+            ),
+            IdError::LegacyHkMacaoPermit => f.write_str(
+                "这是1999年版港澳居民来往内地通行证的11位号码（末2位为换证次数），该版证件均已过期：\
+                 请填写现行证件上的号码，即H或M加8位终身号码（原号码的前9位） / this is the \
+                 11-character number of the expired 1999 HK/Macao travel permit (the last 2 \
+                 digits count reissues): enter the current card's number, H or M + the 8-digit \
+                 lifelong number (the first 9 characters)",
             ),
             IdError::Region(RegionProblem::Province(code)) => write!(
                 f,
@@ -315,7 +339,11 @@ impl PersonId {
         let value = normalise(input)?;
         let kind = match value.len() {
             18 => classify_18(&value)?,
-            9 | 11 => check_hk_macao_permit(&value)?,
+            9 => check_hk_macao_permit(&value)?,
+            11 => {
+                check_hk_macao_permit(&value)?;
+                return Err(IdError::LegacyHkMacaoPermit);
+            }
             8 => check_all_digits(&value, 0).map(|()| IdKind::TaiwanTravelPermit)?,
             15 => return Err(legacy_15(&value)),
             len => return Err(IdError::Length { len }),
@@ -769,7 +797,7 @@ mod tests {
 
     #[test]
     fn spec_4_travel_permits() {
-        for raw in ["H12345678", "M87654321", "H1234567801", " h12345678 "] {
+        for raw in ["H12345678", "M87654321", " h12345678 "] {
             let id = PersonId::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(id.kind(), IdKind::HkMacaoTravelPermit);
             assert_eq!(id.birth_date(), None);
@@ -794,6 +822,44 @@ mod tests {
         assert_eq!(code_of("H1234567A"), "ID_FORMAT");
         assert_eq!(code_of("1234567A"), "ID_FORMAT");
         assert_eq!(code_of("H123456789"), "ID_LENGTH"); // 10 characters
+        assert_eq!(code_of("123456789"), "ID_FORMAT"); // 9 characters: H or M first
+        assert_eq!(code_of("1234567"), "ID_LENGTH");
+        assert_eq!(code_of("H1234567"), "ID_FORMAT"); // 8 characters: a Taiwan permit is all digits
+    }
+
+    #[test]
+    fn spec_4_hk_macao_permit_is_h_or_m_plus_8_digits_the_old_11_character_form_is_refused() {
+        // The 1999 card's number: lifelong number + reissue count. Refused, with the way out.
+        for raw in ["H1234567801", "M8765432100"] {
+            let e = PersonId::parse(raw).unwrap_err();
+            assert_eq!(e, IdError::LegacyHkMacaoPermit, "{raw}");
+            assert_eq!(e.code(), "ID_LEGACY");
+            let text = e.to_string();
+            assert!(
+                text.contains("前9位") && text.contains("H或M加8位"),
+                "{text}"
+            );
+            assert!(
+                !text.contains(raw),
+                "S12: the message never repeats the number"
+            );
+        }
+        // An 11-character number that is not even the old form says what is wrong with it.
+        assert_eq!(
+            PersonId::parse("A1234567801").unwrap_err(),
+            IdError::InvalidChar {
+                position: 1,
+                expected: Expected::HOrM
+            }
+        );
+        assert_eq!(code_of("H12345678A1"), "ID_FORMAT");
+        // Its first 9 characters are the current number of the same person.
+        assert_eq!(
+            PersonId::parse("H12345678").unwrap().kind(),
+            IdKind::HkMacaoTravelPermit
+        );
+        let len = PersonId::parse("H123").unwrap_err().to_string();
+        assert!(len.contains("9位（H或M加8位数字）"), "{len}");
     }
 
     #[test]
@@ -990,10 +1056,7 @@ mod tests {
             PersonId::parse(GB_11643_SAMPLE).unwrap().masked(),
             "1101**********002X"
         );
-        assert_eq!(
-            PersonId::parse("H1234567801").unwrap().masked(),
-            "H********01"
-        );
+        assert_eq!(PersonId::parse("H12345678").unwrap().masked(), "H******78");
         assert_eq!(mask_id(" 440105199003071235 "), "4401**********1235");
     }
 

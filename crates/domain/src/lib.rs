@@ -10,6 +10,7 @@ pub mod filing;
 pub mod ids;
 pub mod policy;
 pub mod queue;
+pub mod retirement;
 pub mod role;
 pub mod roster;
 pub mod rules;

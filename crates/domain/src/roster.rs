@@ -8,11 +8,13 @@
 //! trainee row 2. Wholly blank rows (trailing rows in a spreadsheet) are skipped.
 //!
 //! Ages (SPEC.md §4): under the minimum age at the class start is refused; at or over the
-//! statutory retirement age is a warning (subsidy not payable). [`Policy`] has neither number,
-//! so both come from [`RosterContext`] (`min_age`, `retirement`).
+//! statutory retirement age is a warning (subsidy not payable). The minimum age comes from
+//! [`RosterContext::min_age`]; the retirement age follows the 2025 gradual reform from each
+//! trainee's birth date and sex ([`crate::retirement`]).
 
-use crate::ids::{AgeCheck, IdError, IdKind, PersonId, Sex, check_age};
+use crate::ids::{AgeCheck, IdError, IdKind, PersonId, check_age};
 use crate::policy::Policy;
+use crate::retirement::RetirementGroup;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -143,14 +145,6 @@ pub fn rows_from_table(
         .collect())
 }
 
-/// Statutory retirement ages used for the over-age warning. The 2025 gradual reform makes the
-/// real age depend on birth month; the caller passes the ages it applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetirementAges {
-    pub male: u32,
-    pub female: u32,
-}
-
 /// What [`validate_roster`] needs besides the rows.
 #[derive(Debug, Clone)]
 pub struct RosterContext<'a> {
@@ -161,7 +155,6 @@ pub struct RosterContext<'a> {
     pub known_groups: &'a [String],
     /// Minimum age at the start date (16; not in [`Policy`]).
     pub min_age: u32,
-    pub retirement: RetirementAges,
 }
 
 /// A good row.
@@ -373,11 +366,7 @@ pub fn validate_roster(
             } else {
                 seen.insert(id.as_str().to_string(), r);
             }
-            let retirement = match id.sex() {
-                Some(Sex::Female) => ctx.retirement.female,
-                _ => ctx.retirement.male,
-            };
-            match check_age(id, ctx.start_date, ctx.min_age, retirement) {
+            match check_age(id, ctx.start_date, ctx.min_age) {
                 AgeCheck::TooYoung { age } => problems.push(problem(
                     r,
                     COL_ID_NUMBER,
@@ -387,16 +376,27 @@ pub fn validate_roster(
                         ctx.start_date, ctx.min_age
                     ),
                 )),
-                AgeCheck::OverRetirement { age: a } => {
+                AgeCheck::OverRetirement {
+                    age: a,
+                    group,
+                    retirement_age,
+                    retired_on,
+                } => {
                     age = Some(a);
                     over = true;
+                    let women = if group == RetirementGroup::Female50 {
+                        "；原法定退休年龄为55周岁的女性退休较晚，请人工核对"
+                    } else {
+                        ""
+                    };
                     warnings.push(problem(
                         r,
                         COL_ID_NUMBER,
                         "ROSTER_AGE_OVER_RETIREMENT",
                         format!(
-                            "开班日期{}时年满{a}周岁，已达法定退休年龄（{retirement}周岁），不享受培训补贴",
-                            ctx.start_date
+                            "开班日期{}时年满{a}周岁，已于{retired_on}达到法定退休年龄（按{}计为{retirement_age}，渐进式延迟法定退休年龄），不享受培训补贴{women}",
+                            ctx.start_date,
+                            group.label_zh()
                         ),
                     ));
                 }

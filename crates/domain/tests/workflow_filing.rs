@@ -6,7 +6,7 @@ use peixun_domain::calendar::Calendar;
 use peixun_domain::filing::{
     DocumentKind, FilingContext, FilingDraft, FilingProblem, Location, Mode, OnlineReason,
     OnlineRequest, Qualification, Severity, TeacherChange, check_filing, check_online_request,
-    check_teacher_change, package_ok,
+    check_teacher_change, missing_teacher_qualifications, package_ok,
 };
 use peixun_domain::policy::Policy;
 use peixun_domain::schedule::{
@@ -71,8 +71,16 @@ struct World {
 fn world() -> World {
     let mut teachers = BTreeMap::new();
     teachers.insert(7, vec![Qualification::new(OCC, LEVEL)]);
-    teachers.insert(8, vec![Qualification::new(OCC, "四级/中级工")]);
+    teachers.insert(
+        8,
+        vec![
+            Qualification::new(OCC, "四级/中级工"),
+            Qualification::new(OCC, LEVEL),
+        ],
+    );
     teachers.insert(9, vec![Qualification::new("育婴员", LEVEL)]);
+    // The right occupation at another level only.
+    teachers.insert(10, vec![Qualification::new(OCC, "四级/中级工")]);
     World {
         scope: vec![
             Qualification::new(OCC, LEVEL),
@@ -231,7 +239,15 @@ fn r_fil_1_occupation_outside_scope_and_teacher_not_qualified() {
     let mut draft = good_draft();
     draft.level = "三级/高级工".into();
     let p = check_filing(&draft, &ctx(&w, "2026-02-10"));
-    assert_eq!(codes(&p), ["FIL_OUT_OF_SCOPE"]);
+    // Neither teacher holds that level either (R-RUN-1: occupation and level).
+    assert_eq!(
+        codes(&p),
+        [
+            "FIL_OUT_OF_SCOPE",
+            "FIL_TEACHER_NOT_QUALIFIED",
+            "FIL_TEACHER_NOT_QUALIFIED"
+        ]
+    );
     assert!(p[0].message.contains("中式面点师（三级/高级工）"));
 
     let mut draft = good_draft();
@@ -472,6 +488,53 @@ fn r_run_1_teacher_change_refused_for_qualification() {
     assert_eq!(
         p[0].message,
         "新授课教师的资质须与机构评审时一致，缺少：中式面点师（五级/初级工）"
+    );
+}
+
+/// R-RUN-1, R-FIL-1: one test of a teacher's qualification (occupation AND level) at filing and
+/// at a teacher change: the same teachers pass and fail both.
+#[test]
+fn r_run_1_teacher_qualification_checked_the_same_at_filing_and_at_a_change() {
+    let w = world();
+    let reviewed = [Qualification::new(OCC, LEVEL)];
+    for (teacher, qualified) in [(7, true), (8, true), (9, false), (10, false)] {
+        let quals = &w.teachers[&teacher];
+        let mut draft = good_draft();
+        draft.teachers = vec![teacher];
+        for s in &mut draft.sessions {
+            s.teacher_id = teacher;
+        }
+        let at_filing = check_filing(&draft, &ctx(&w, "2026-02-10"));
+        let filing_ok = !codes(&at_filing).contains(&"FIL_TEACHER_NOT_QUALIFIED");
+        let change = TeacherChange {
+            reported_on: d("2026-09-30"),
+            effective_on: d("2026-10-08"),
+            reviewed_with: &reviewed,
+            new_teacher: quals,
+        };
+        let change_ok = check_teacher_change(&change, &w.calendar, &w.policy).is_ok();
+        assert_eq!(
+            (filing_ok, change_ok),
+            (qualified, qualified),
+            "teacher {teacher}: {at_filing:#?}"
+        );
+        assert_eq!(
+            missing_teacher_qualifications(quals, &reviewed).is_empty(),
+            qualified
+        );
+    }
+    // The filing names the occupation and the level the teacher lacks.
+    let mut draft = good_draft();
+    draft.teachers = vec![7, 10];
+    let p = check_filing(&draft, &ctx(&w, "2026-02-10"));
+    let q = p
+        .iter()
+        .find(|x| x.code == "FIL_TEACHER_NOT_QUALIFIED")
+        .unwrap();
+    assert_eq!(q.field, "teachers[1]");
+    assert_eq!(
+        q.message,
+        "该教师不具备“中式面点师（五级/初级工）”的授课资质（职业和等级须一致）"
     );
 }
 

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use peixun_domain::ids::check_char;
 use peixun_domain::policy::Policy;
 use peixun_domain::roster::{
-    EnrollmentElsewhere, ROSTER_HEADERS, RawRow, Residence, RetirementAges, RosterContext,
-    RowProblem, id_type_options, overlapping_enrollments, rows_from_table, validate_roster,
+    EnrollmentElsewhere, ROSTER_HEADERS, RawRow, Residence, RosterContext, RowProblem,
+    id_type_options, overlapping_enrollments, rows_from_table, validate_roster,
 };
 
 fn d(s: &str) -> NaiveDate {
@@ -80,10 +80,6 @@ impl Ctx {
             policy: &self.policy,
             known_groups: &self.groups,
             min_age: 16,
-            retirement: RetirementAges {
-                male: 60,
-                female: 50,
-            },
         }
     }
 }
@@ -216,10 +212,12 @@ fn spec_4_under_16_refused_over_retirement_warned() {
     );
 
     let mut rows = good_rows(20);
-    rows[0].cells[2] = cid("19650101", 111); // man, 61
-    rows[1].cells[2] = cid("19740101", 112); // woman, 52 (retirement 50 in this context)
+    rows[0].cells[2] = cid("19650101", 111); // man, 61: retired at 60y1m on 2025-02-01
+    rows[1].cells[2] = cid("19740101", 112); // woman, 52: retired at 50 on 2024-01-01
     rows[2].cells[1] = "港澳居民来往内地通行证".into();
     rows[2].cells[2] = "H12345678".into();
+    // A man of 60 born 1966-01-01 retires at 60y4m on 2026-05-01: not yet on 2026-03-02.
+    rows[3].cells[2] = cid("19660101", 113);
     let out = validate_roster(&rows, &c.get()).unwrap();
     assert_eq!(out.trainees.len(), 20);
     assert_eq!(
@@ -231,7 +229,20 @@ fn spec_4_under_16_refused_over_retirement_warned() {
         ]
     );
     assert!(out.trainees[0].over_retirement_age);
-    assert!(out.warnings[0].message.contains("不享受培训补贴"));
+    assert!(!out.trainees[3].over_retirement_age);
+    assert_eq!(out.trainees[3].age, Some(60));
+    assert_eq!(
+        out.warnings[0].message,
+        "开班日期2026-03-02时年满61周岁，已于2025-02-01达到法定退休年龄（按男职工计为60周岁1个月，\
+         渐进式延迟法定退休年龄），不享受培训补贴"
+    );
+    assert!(
+        out.warnings[1]
+            .message
+            .contains("原法定退休年龄为55周岁的女性退休较晚，请人工核对"),
+        "{}",
+        out.warnings[1].message
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! `read` prints the read and validate times and the process's peak resident memory (VmHWM).
 
 use peixun_domain::policy::Policy;
-use peixun_domain::roster::{RetirementAges, RosterContext, validate_roster};
+use peixun_domain::roster::{RosterContext, validate_roster};
 use std::time::Instant;
 
 fn peak_rss_kib() -> Option<u64> {
@@ -43,10 +43,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 policy: &policy,
                 known_groups: &groups,
                 min_age: 16,
-                retirement: RetirementAges {
-                    male: 60,
-                    female: 55,
-                },
             };
             let t = Instant::now();
             let valid =

@@ -3,7 +3,7 @@
 //! limits, the sniffing table, and no panic on any input.
 
 use peixun_domain::policy::Policy;
-use peixun_domain::roster::{RawRow, RetirementAges, RosterContext, validate_roster};
+use peixun_domain::roster::{RawRow, RosterContext, validate_roster};
 use peixun_import::{
     FileType, MAX_FILE_BYTES, MAX_ROWS, read_roster, read_roster_detailed, roster_template_csv,
     roster_template_xlsx, sniff, synthetic_roster_xlsx, synthetic_rows,
@@ -28,10 +28,6 @@ fn ctx_validate(rows: &[RawRow]) -> usize {
         policy: &policy,
         known_groups: &groups,
         min_age: 16,
-        retirement: RetirementAges {
-            male: 60,
-            female: 55,
-        },
     };
     match validate_roster(rows, &ctx) {
         Ok(v) => v.trainees.len(),

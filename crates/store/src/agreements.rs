@@ -429,6 +429,7 @@ fn cap_err(e: CapError) -> StoreError {
     let (code, field) = match &e {
         CapError::EmptyReason => ("CAP_OVERRIDE_REASON", "override_reason"),
         CapError::OverrideAboveGlobalCap { .. } => ("CAP_OVERRIDE_ABOVE_GLOBAL", "override_cap"),
+        CapError::OverrideCannotLiftSuspension { .. } => ("CAP_SUSPENDED", "override_cap"),
         CapError::PlannedZero => ("CAP_PLANNED_ZERO", "round_id"),
         _ => ("CAP_INVALID", "cap"),
     };
@@ -633,7 +634,8 @@ fn centre_admin(a: &Actor) -> bool {
 
 /// R-AGR-1: the centre (centre_admin) signs the agreement on an application, with the cap
 /// computed now (R-CAP-*), optionally overridden with a reason (R-CAP-8). Refused for a
-/// suspended institution (score below 61, R-CAP-3) unless an override lifts the suspension.
+/// suspended institution (score below the lowest band, R-CAP-3), with or without an override:
+/// no override lifts a suspension.
 /// One agreement per (round, institution).
 pub async fn sign_agreement(
     store: &Store,
@@ -681,15 +683,22 @@ pub async fn sign_agreement(
         // R-POL-1: the version in force on the signing date; the decision stores its name.
         let policy = crate::policies::in_force(&txn, today(now)).await?;
         let mut decision = compute_cap(&cap_input, &policy).map_err(cap_err)?;
-        if let Some(o) = &input.override_cap {
-            decision = apply_override(&decision, o.cap, &o.reason).map_err(cap_err)?;
-        }
-        if decision.suspended {
+        if decision.computed_suspended() {
             return Err(StoreError::validation(
                 "CAP_SUSPENDED",
-                "前次综合评估得分低于61分，暂停签约分配指标（R-CAP-3）；如确需签约须由区培训中心说明理由调整上限",
-                "application_id",
+                format!(
+                    "前次综合评估得分低于{}分，暂停签约分配指标（R-CAP-3），本批次不能签约；调整上限不能解除暂停（R-CAP-8）",
+                    policy.suspension_threshold()
+                ),
+                if input.override_cap.is_some() {
+                    "override_cap"
+                } else {
+                    "application_id"
+                },
             ));
+        }
+        if let Some(o) = &input.override_cap {
+            decision = apply_override(&decision, o.cap, &o.reason).map_err(cap_err)?;
         }
         if decision.cap == 0 {
             return Err(StoreError::validation(

@@ -316,11 +316,8 @@ pub async fn seed_demo(store: &Store, now: DateTime<Utc>) -> Result<DemoInfo> {
                 phone: mobile(&mut rng),
                 qualifications: vec![TeacherQualification {
                     occupation: q.occupation.clone(),
-                    level: if q.level == "专项职业能力" {
-                        q.level.clone()
-                    } else {
-                        "高级".to_string()
-                    },
+                    // R-RUN-1: a teacher teaches the occupation and level held.
+                    level: q.level.clone(),
                     certificate_no: format!(
                         "{}{:010}",
                         2015 + rng.below(10),

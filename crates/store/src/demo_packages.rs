@@ -76,6 +76,7 @@ async fn pick(store: &Store, institution_id: i64) -> Result<Option<(i64, String,
             if let Some(s) = iq::Entity::find()
                 .filter(iq::Column::InstitutionId.eq(institution_id))
                 .filter(iq::Column::Occupation.eq(&q.occupation))
+                .filter(iq::Column::Level.eq(&q.level))
                 .one(store.db())
                 .await?
             {

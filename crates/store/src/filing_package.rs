@@ -456,6 +456,33 @@ pub async fn update_package(
         let p = load_own(&txn, actor, id).await?;
         ensure_editable(&txn, &p).await?;
         let old = audit_summary(&p);
+        // SPEC.md §4: ages are taken on the start date, so a new date checks every trainee
+        // again: one under 16 then refuses the change; the others' ages and retirement
+        // warnings follow the new date.
+        let mut ages_updated = 0;
+        if let Some(start) = input.start_date
+            && p.start_date != Some(start)
+        {
+            let min_age = crate::policies::in_force(&txn, crate::workflow_glue::today(now))
+                .await?
+                .min_trainee_age;
+            let (too_young, changed) =
+                roster::recheck_ages(&txn, p.id, start, min_age, true).await?;
+            if !too_young.is_empty() {
+                let who: Vec<String> = too_young.iter().map(roster::TooYoung::describe).collect();
+                return Err(StoreError::validation(
+                    "ROSTER_AGE_TOO_YOUNG",
+                    format!(
+                        "开班日期改为{start}后，花名册中{}人未满{}周岁不能参训：{}。请先调整花名册或另选开班日期",
+                        too_young.len(),
+                        min_age,
+                        who.join("、")
+                    ),
+                    "start_date",
+                ));
+            }
+            ages_updated = changed;
+        }
         let m = package::ActiveModel {
             id: Set(p.id),
             occupation: Set(input.occupation.trim().to_string()),
@@ -489,7 +516,13 @@ pub async fn update_package(
             "filing_package",
             Some(p.id.to_string()),
             Some(old),
-            Some(audit_summary(&m)),
+            Some({
+                let mut new = audit_summary(&m);
+                if ages_updated > 0 {
+                    new["roster_ages_updated"] = serde_json::json!(ages_updated);
+                }
+                new
+            }),
             now,
         )
         .await?;
@@ -716,7 +749,7 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
         .map(|q| Qualification::new(&q.occupation, &q.level))
         .collect();
     let approved_addresses = crate::requests::approved_address_ids(db, p.institution_id).await?;
-    let online_ok = crate::requests::online_approved(db, p.institution_id).await?;
+    let online_ok = crate::requests::online_approved_for_package(db, p.id).await?;
     let teacher_rows = teacher::Entity::find()
         .filter(teacher::Column::InstitutionId.eq(p.institution_id))
         .filter(teacher::Column::Active.eq(true))
@@ -835,6 +868,22 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
         })
         .collect();
     out.extend(teacher_conflicts_with_others(&sessions, &refs));
+    // SPEC.md §4: under 16 on the start date is refused, whenever the age was last computed.
+    if let Some(start) = p.start_date {
+        let (too_young, _) =
+            roster::recheck_ages(db, p.id, start, policy.min_trainee_age, false).await?;
+        for t in too_young {
+            out.push(FilingProblem::error(
+                "ROSTER_AGE_TOO_YOUNG",
+                "roster",
+                format!(
+                    "花名册{}：开班日期{start}时未满{}周岁，不能参训",
+                    t.describe(),
+                    policy.min_trainee_age
+                ),
+            ));
+        }
+    }
     // Trainees enrolled in another class at the same time (any institution): flagged.
     let overlaps: Vec<OverlapView> = roster::overlaps_of(db, p).await?;
     for o in overlaps {

@@ -4,7 +4,8 @@
 //! only when [`check_online_request`] finds nothing (commission letter, platform, and evidence —
 //! a file or a note — for real-name login, learning records, exams and the city supervision
 //! link). Approved addresses become selectable in the filing package; an approved online
-//! request lets the institution's packages choose online training.
+//! request lets the filing packages it names (R-FIL-8: "需开展线上培训的" classes, one request per
+//! need) choose online training — never the institution's other or later packages.
 
 use crate::files::{self, FileOwner, FileStore, StoredFile};
 use crate::workflow_glue::{is_centre, wf_actor, wf_err, with_retry};
@@ -57,6 +58,28 @@ pub mod request {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The `online_request_packages` table: the packages (classes) an online request covers.
+pub mod request_package {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "online_request_packages")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub request_id: i64,
+        pub package_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Most packages one online request may name.
+pub const MAX_REQUEST_PACKAGES: usize = 50;
 
 /// The online platform's evidence checklist (R-FIL-8): slot code and label.
 pub const EVIDENCE_ITEMS: [(&str, &str); 4] = [
@@ -123,6 +146,10 @@ pub enum RequestInput {
         reason: OnlineReason,
         #[serde(flatten)]
         details: OnlineDetails,
+        /// The filing packages (classes) to be trained online: at least one, the institution's
+        /// own (R-FIL-8). The approval covers these only.
+        #[serde(default)]
+        packages: Vec<i64>,
     },
 }
 
@@ -145,6 +172,14 @@ pub struct EvidenceItemView {
     pub complete: bool,
 }
 
+/// A package an online request covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestPackageView {
+    pub id: i64,
+    /// "育婴员（初级），开班 2026-04-01".
+    pub label: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestView {
     pub id: i64,
@@ -162,6 +197,8 @@ pub struct RequestView {
     pub platform_name: String,
     pub platform_url: String,
     pub evidence: Vec<EvidenceItemView>,
+    /// Online: the packages (classes) the request covers (R-FIL-8).
+    pub packages: Vec<RequestPackageView>,
     /// What an online request still lacks (empty: may be approved).
     pub missing: Vec<FilingProblem>,
     pub submitted_by_name: String,
@@ -252,6 +289,7 @@ async fn to_view<C: ConnectionTrait>(db: &C, m: request::Model) -> Result<Reques
         .one(db)
         .await?;
     let online = online_reason(&m).filter(|_| kind == RequestKind::OnlineTraining);
+    let packages = packages_of(db, m.id).await?;
     Ok(RequestView {
         id: m.id,
         institution_id: m.institution_id,
@@ -270,12 +308,95 @@ async fn to_view<C: ConnectionTrait>(db: &C, m: request::Model) -> Result<Reques
         platform_url: d.platform_url.clone(),
         missing: missing_of(&m),
         evidence,
+        packages,
         submitted_by_name: m.submitted_by_name,
         submitted_at: m.submitted_at,
         decided_by: m.decided_by,
         decided_at: m.decided_at,
         decision_reason: m.decision_reason,
     })
+}
+
+/// The label of a package in a request: occupation, level and start date.
+pub fn package_label(p: &crate::filing_package::package::Model) -> String {
+    let what = if p.occupation.trim().is_empty() {
+        "（未填写职业）".to_string()
+    } else {
+        format!("{}（{}）", p.occupation.trim(), p.level.trim())
+    };
+    match p.start_date {
+        Some(d) => format!("{what}，开班 {d}"),
+        None => format!("{what}，开班日期未填写"),
+    }
+}
+
+async fn packages_of<C: ConnectionTrait>(
+    db: &C,
+    request_id: i64,
+) -> Result<Vec<RequestPackageView>> {
+    use crate::filing_package::package;
+    let ids: Vec<i64> = request_package::Entity::find()
+        .filter(request_package::Column::RequestId.eq(request_id))
+        .order_by_asc(request_package::Column::PackageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.package_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(package::Entity::find()
+        .filter(package::Column::Id.is_in(ids))
+        .order_by_asc(package::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(|p| RequestPackageView {
+            id: p.id,
+            label: package_label(p),
+        })
+        .collect())
+}
+
+/// R-FIL-8: the packages an online request names: at least one, each once, each the
+/// institution's own. Checked inside the writing transaction.
+async fn check_packages<C: ConnectionTrait>(
+    db: &C,
+    institution_id: i64,
+    packages: &[i64],
+) -> Result<Vec<i64>> {
+    use crate::filing_package::package;
+    let mut ids: Vec<i64> = packages.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(StoreError::validation(
+            "ONL_PACKAGES_REQUIRED",
+            "请选择需开展线上培训的班次（备案材料），审核通过后仅对所选班次有效（R-FIL-8）",
+            "packages",
+        ));
+    }
+    if ids.len() > MAX_REQUEST_PACKAGES {
+        return Err(StoreError::validation(
+            "ONL_PACKAGES_TOO_MANY",
+            format!("一次申请最多选择{MAX_REQUEST_PACKAGES}个班次"),
+            "packages",
+        ));
+    }
+    let own = package::Entity::find()
+        .filter(package::Column::Id.is_in(ids.clone()))
+        .filter(package::Column::InstitutionId.eq(institution_id))
+        .count(db)
+        .await?;
+    if own != ids.len() as u64 {
+        return Err(StoreError::validation(
+            "ONL_PACKAGE_UNKNOWN",
+            "所选班次不存在或不属于本机构",
+            "packages",
+        ));
+    }
+    Ok(ids)
 }
 
 fn audit_value(m: &request::Model) -> serde_json::Value {
@@ -332,7 +453,9 @@ fn validate(input: &RequestInput) -> Result<()> {
                 ));
             }
         }
-        RequestInput::OnlineTraining { details, reason } => {
+        RequestInput::OnlineTraining {
+            details, reason, ..
+        } => {
             if let OnlineReason::SpecialTrainees { description }
             | OnlineReason::Other { description } = reason
                 && long(description, 2000)
@@ -457,11 +580,19 @@ pub async fn submit_request(
                 reason.trim().to_string(),
                 "{}".to_string(),
             ),
-            RequestInput::OnlineTraining { reason, details } => (
+            RequestInput::OnlineTraining {
+                reason, details, ..
+            } => (
                 String::new(),
                 serde_json::to_string(reason).unwrap_or_default(),
                 serde_json::to_string(details).unwrap_or_default(),
             ),
+        };
+        let packages = match input {
+            RequestInput::OnlineTraining { packages, .. } => {
+                check_packages(&txn, own, packages).await?
+            }
+            RequestInput::Address { .. } => Vec::new(),
         };
         let m = request::ActiveModel {
             institution_id: Set(own),
@@ -481,6 +612,19 @@ pub async fn submit_request(
         }
         .insert(&txn)
         .await?;
+        for package_id in &packages {
+            request_package::ActiveModel {
+                request_id: Set(m.id),
+                package_id: Set(*package_id),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let mut new = audit_value(&m);
+        if kind == RequestKind::OnlineTraining {
+            new["packages"] = serde_json::json!(packages);
+        }
         audit::append(
             &txn,
             actor,
@@ -488,7 +632,7 @@ pub async fn submit_request(
             "request",
             Some(m.id.to_string()),
             None,
-            Some(audit_value(&m)),
+            Some(new),
             now,
         )
         .await?;
@@ -817,17 +961,51 @@ pub(crate) async fn approved_address_ids<C: ConnectionTrait>(
         .collect())
 }
 
-pub(crate) async fn online_approved<C: ConnectionTrait>(
+/// R-FIL-8: an approved online-training request names this package. Requests for the
+/// institution's other packages do not count.
+pub(crate) async fn online_approved_for_package<C: ConnectionTrait>(
     db: &C,
-    institution_id: i64,
+    package_id: i64,
 ) -> Result<bool> {
+    let request_ids: Vec<i64> = request_package::Entity::find()
+        .filter(request_package::Column::PackageId.eq(package_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.request_id)
+        .collect();
+    if request_ids.is_empty() {
+        return Ok(false);
+    }
     Ok(request::Entity::find()
-        .filter(request::Column::InstitutionId.eq(institution_id))
+        .filter(request::Column::Id.is_in(request_ids))
         .filter(request::Column::Kind.eq("online_training"))
         .filter(request::Column::State.eq("approved"))
         .count(db)
         .await?
         > 0)
+}
+
+/// The packages of an institution an online request may name (pages: the checklist).
+pub async fn packages_for_request(store: &Store, actor: &Actor) -> Result<Vec<RequestPackageView>> {
+    use crate::filing_package::package;
+    let Some(own) = actor
+        .institution_id
+        .filter(|_| actor.role.is_some_and(wf_req::may_submit))
+    else {
+        return Err(StoreError::forbidden("只有培训机构可以提交申请"));
+    };
+    Ok(package::Entity::find()
+        .filter(package::Column::InstitutionId.eq(own))
+        .order_by_desc(package::Column::Id)
+        .all(store.db())
+        .await?
+        .iter()
+        .map(|p| RequestPackageView {
+            id: p.id,
+            label: package_label(p),
+        })
+        .collect())
 }
 
 /// The centre may decide requests (pages decide which buttons to show).

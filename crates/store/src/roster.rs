@@ -20,10 +20,10 @@ use crate::rounds::TargetGroup;
 use crate::workflow_glue::with_retry;
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
-use peixun_domain::ids::mask_id;
+use peixun_domain::ids::{AgeCheck, PersonId, check_age, mask_id};
 use peixun_domain::roster::{
-    EnrollmentElsewhere, RetirementAges, RosterContext, RowProblem, ValidTrainee,
-    overlapping_enrollments, validate_roster,
+    EnrollmentElsewhere, RosterContext, RowProblem, ValidTrainee, overlapping_enrollments,
+    validate_roster,
 };
 use peixun_domain::workflow::class::{ClassAction, ClassState};
 use peixun_import::FileType;
@@ -65,12 +65,6 @@ pub mod entry {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The statutory retirement ages used for the over-age warning (men 60, women 55; the 2025
-/// gradual reform moves these by birth month — a warning only, never a refusal).
-pub const RETIREMENT: RetirementAges = RetirementAges {
-    male: 60,
-    female: 55,
-};
 /// Largest roster file accepted.
 pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
 
@@ -423,7 +417,6 @@ pub async fn import_roster(
         policy: &policy,
         known_groups: &groups,
         min_age: policy.min_trainee_age,
-        retirement: RETIREMENT,
     };
     let valid = match validate_roster(&read.rows, &ctx) {
         Ok(v) => v,
@@ -629,6 +622,87 @@ pub(crate) async fn overlaps_of<C: sea_orm::ConnectionTrait>(
         })
         .collect();
     find_overlaps(db, p.id, p.institution_id, s, e, &keys).await
+}
+
+/// A trainee under the minimum age on a (new) start date (SPEC.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooYoung {
+    pub row_number: u32,
+    pub name: String,
+    pub age: u32,
+    pub pending: bool,
+}
+
+impl TooYoung {
+    /// "第3行 张三（15周岁）".
+    pub fn describe(&self) -> String {
+        format!(
+            "{}第{}行 {}（{}周岁）",
+            if self.pending { "待审核变更" } else { "" },
+            self.row_number,
+            self.name,
+            self.age
+        )
+    }
+}
+
+/// The package's trainees (roster and pending change) checked again against `start`: who is
+/// under the minimum age (`min_age`, the policy's, R-POL-1) then, and the stored age and retirement warning brought up to date
+/// for everyone else (SPEC.md §4: ages are taken on the class start date). Returns the
+/// too-young trainees (nothing is written for them: the caller refuses the change) and how many
+/// rows changed. Inside the caller's transaction.
+pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    package_id: i64,
+    start: NaiveDate,
+    min_age: u32,
+    write: bool,
+) -> Result<(Vec<TooYoung>, usize)> {
+    let rows = entry::Entity::find()
+        .filter(entry::Column::PackageId.eq(package_id))
+        .order_by_asc(entry::Column::Pending)
+        .order_by_asc(entry::Column::RowNumber)
+        .all(txn)
+        .await?;
+    let mut too_young = Vec::new();
+    let mut updates = Vec::new();
+    for r in rows {
+        // Stored rows passed the import's checks; a number that no longer parses is left as is.
+        let Ok(id) = PersonId::parse(&r.id_number) else {
+            continue;
+        };
+        let (age, over) = match check_age(&id, start, min_age) {
+            AgeCheck::TooYoung { age } => {
+                too_young.push(TooYoung {
+                    row_number: r.row_number.max(0) as u32,
+                    name: r.name.clone(),
+                    age,
+                    pending: r.pending,
+                });
+                continue;
+            }
+            AgeCheck::OverRetirement { age, .. } => (Some(age as i32), true),
+            AgeCheck::Ok(age) => (Some(age as i32), false),
+            AgeCheck::Unknown => (None, false),
+        };
+        if (age, over) != (r.age, r.over_retirement) {
+            updates.push((r.id, age, over));
+        }
+    }
+    let changed = updates.len();
+    if write && too_young.is_empty() {
+        for (id, age, over) in updates {
+            entry::ActiveModel {
+                id: Set(id),
+                age: Set(age),
+                over_retirement: Set(over),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+    }
+    Ok((too_young, changed))
 }
 
 /// The centre decided a roster change: approved → pending rows become the roster; rejected →

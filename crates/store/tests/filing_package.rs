@@ -3,11 +3,11 @@
 
 mod support;
 
-use peixun_domain::filing::{Location, OnlineReason};
+use peixun_domain::filing::{Location, Mode, OnlineReason};
 use peixun_domain::workflow::class::{ClassState, CorrectionItem};
 use peixun_domain::workflow::request::RequestAction;
 use peixun_domain::workflow::round::Half;
-use peixun_store::filing_package::{self, SubmitOutcome};
+use peixun_store::filing_package::{self, PackageInput, SubmitOutcome};
 use peixun_store::filings::{self, SlotState};
 use peixun_store::requests::{self, EvidenceUpload, OnlineDetails, RequestInput};
 use peixun_store::roster::{self, ImportOutcome};
@@ -27,6 +27,8 @@ support::on_both_backends!(
     r_fil_8_online_request_refused_while_evidence_incomplete,
     r_fil_7_approved_address_becomes_selectable,
     r_run_2_roster_change_after_approval_goes_back_to_review,
+    spec_4_changing_the_start_date_rechecks_every_trainee_age,
+    r_fil_8_online_approval_applies_to_the_named_packages_only,
 );
 
 use support::packages::*;
@@ -587,6 +589,10 @@ async fn r_fil_8_online_request_refused_while_evidence_incomplete(store: Store) 
     let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
     let a = fixture(&store, 1, r.id, 3).await;
     let ua = inst_user(a.inst, 1);
+    let pkg = filing_package::create_package(&store, &ua, a.agreement, t0())
+        .await
+        .unwrap()
+        .id;
     let req = requests::submit_request(
         &store,
         &fs,
@@ -605,6 +611,7 @@ async fn r_fil_8_online_request_refused_while_evidence_incomplete(store: Store) 
                 .into_iter()
                 .collect(),
             },
+            packages: vec![pkg],
         },
         &[EvidenceUpload {
             slot: requests::COMMISSION_LETTER.into(),
@@ -889,4 +896,200 @@ mod bench {
         let (store, _g) = peixun_store::testing::postgres_fresh().await;
         super::bench_roster_import_1k_10k(store).await;
     }
+}
+
+fn citizen(birth: &str, seq: &str) -> String {
+    let first17 = format!("440105{birth}{seq}");
+    format!(
+        "{first17}{}",
+        peixun_domain::ids::check_char(&first17).unwrap()
+    )
+}
+
+/// SPEC.md §4: ages are taken on the class start date, so moving the start date checks every
+/// trainee again. A date on which one of them is under 16 is refused (nothing changes); a date
+/// past a man's statutory retirement day (2025 reform) turns his warning on, and the filing
+/// check blocks a roster with someone too young whatever date the ages were stored for.
+async fn spec_4_changing_the_start_date_rechecks_every_trainee_age(store: Store) {
+    let (fs, _d) = files();
+    let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
+    let fx = fixture(&store, 1, r.id, 3).await;
+    let a = inst_user(fx.inst, 1);
+    let pkg = package_without_roster(&store, &fs, &fx, good_input(fx.teacher)).await;
+    let mut rows = people(20, 41);
+    rows[0][1] = "居民身份证".into();
+    rows[0][2] = citizen("20100315", "123"); // 16 on 2026-03-15
+    rows[1][1] = "居民身份证".into();
+    rows[1][2] = citizen("19660110", "131"); // man: 60y4m → retires 2026-05-10
+    match import(&store, &a, pkg, &rows).await {
+        ImportOutcome::Imported(r) => assert_eq!(r.imported, 20),
+        ImportOutcome::Refused { problems } => panic!("{problems:#?}"),
+    }
+    let listed = roster::list_roster(&store, &a, pkg, false).await.unwrap();
+    let young = listed.iter().find(|t| t.row_number == 2).unwrap().clone();
+    let old = listed.iter().find(|t| t.row_number == 3).unwrap().clone();
+    assert_eq!((young.age, young.over_retirement_age), (Some(16), false));
+    assert_eq!((old.age, old.over_retirement_age), (Some(60), false));
+
+    // Start 2026-03-02: row 2 is 15 then. Refused, naming the field and the trainee.
+    let before = peixun_store::audit::count(&store).await.unwrap();
+    let mut earlier = good_input(fx.teacher);
+    earlier.start_date = Some(d(2026, 3, 2));
+    earlier.planned_end = Some(d(2026, 3, 20));
+    let e = filing_package::update_package(&store, &a, pkg, &earlier, t0())
+        .await
+        .unwrap_err();
+    match e {
+        StoreError::Validation {
+            code: "ROSTER_AGE_TOO_YOUNG",
+            field,
+            message,
+        } => {
+            assert_eq!(field.as_deref(), Some("start_date"));
+            assert!(
+                message.contains("第2行") && message.contains("15周岁"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(peixun_store::audit::count(&store).await.unwrap(), before);
+    let p = filing_package::get_package(&store, &a, pkg).await.unwrap();
+    assert_eq!(p.start_date, Some(d(2026, 4, 1)), "nothing changed");
+
+    // Start 2026-05-11: past row 3's retirement day: the warning turns on; ages follow.
+    let mut later = good_input(fx.teacher);
+    later.start_date = Some(d(2026, 5, 11));
+    later.planned_end = Some(d(2026, 5, 29));
+    filing_package::update_package(&store, &a, pkg, &later, t0())
+        .await
+        .unwrap();
+    let listed = roster::list_roster(&store, &a, pkg, false).await.unwrap();
+    let old = listed.iter().find(|t| t.row_number == 3).unwrap();
+    assert_eq!((old.age, old.over_retirement_age), (Some(60), true));
+    // And back to 2026-04-01: off again.
+    filing_package::update_package(&store, &a, pkg, &good_input(fx.teacher), t0())
+        .await
+        .unwrap();
+    let listed = roster::list_roster(&store, &a, pkg, false).await.unwrap();
+    let old = listed.iter().find(|t| t.row_number == 3).unwrap();
+    assert_eq!((old.age, old.over_retirement_age), (Some(60), false));
+    // The check before submitting has no age problem on a good date.
+    let problems = filing_package::check_package(&store, &a, pkg, t0())
+        .await
+        .unwrap();
+    assert!(
+        problems.iter().all(|p| p.code != "ROSTER_AGE_TOO_YOUNG"),
+        "{problems:#?}"
+    );
+}
+
+fn online_input(packages: Vec<i64>) -> RequestInput {
+    RequestInput::OnlineTraining {
+        reason: OnlineReason::EpidemicControl,
+        details: OnlineDetails {
+            platform_name: "粤学通在线".into(),
+            platform_url: "https://example.org".into(),
+            notes: requests::EVIDENCE_ITEMS
+                .iter()
+                .map(|(c, _)| (c.to_string(), "已具备".to_string()))
+                .collect(),
+        },
+        packages,
+    }
+}
+
+fn online(mut input: PackageInput) -> PackageInput {
+    input.mode = Mode::Online;
+    input.location = Some(Location::Online);
+    input
+}
+
+/// R-FIL-8: an approved online request covers the packages it names, not the institution's
+/// other packages nor those created later. A request naming no package, or another
+/// institution's, is refused and writes nothing.
+async fn r_fil_8_online_approval_applies_to_the_named_packages_only(store: Store) {
+    let (fs, _d) = files();
+    let r = published_round(&store, 2026, Half::H1, "2026上", 5).await;
+    let a = fixture(&store, 1, r.id, 3).await;
+    let b = fixture(&store, 2, r.id, 3).await;
+    let ua = inst_user(a.inst, 1);
+    let p1 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let p2 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let pb = package_without_roster(&store, &fs, &b, good_input(b.teacher)).await;
+    let letter = || {
+        vec![EvidenceUpload {
+            slot: requests::COMMISSION_LETTER.into(),
+            bytes: PDF.to_vec(),
+            name: "委托函.pdf".into(),
+        }]
+    };
+
+    let before = peixun_store::audit::count(&store).await.unwrap();
+    for (packages, code) in [
+        (vec![], "ONL_PACKAGES_REQUIRED"),
+        (vec![p1, pb], "ONL_PACKAGE_UNKNOWN"),
+        (vec![999_999], "ONL_PACKAGE_UNKNOWN"),
+    ] {
+        let e =
+            requests::submit_request(&store, &fs, &ua, &online_input(packages), &letter(), t0())
+                .await
+                .unwrap_err();
+        match e {
+            StoreError::Validation { code: c, field, .. } => {
+                assert_eq!(c, code);
+                assert_eq!(field.as_deref(), Some("packages"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(peixun_store::audit::count(&store).await.unwrap(), before);
+
+    let req = requests::submit_request(
+        &store,
+        &fs,
+        &ua,
+        &online_input(vec![p1, p1]),
+        &letter(),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        req.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [p1],
+        "named once"
+    );
+    assert!(req.packages[0].label.contains("开班 2026-04-01"));
+    let not_approved = |problems: &[peixun_domain::filing::FilingProblem]| {
+        problems.iter().any(|p| p.code == "FIL_ONLINE_NOT_APPROVED")
+    };
+    // Before the decision neither package may train online.
+    let c1 = filing_package::check_package(&store, &ua, p1, t0())
+        .await
+        .unwrap();
+    assert!(not_approved(&c1));
+    requests::decide_request(
+        &store,
+        &centre_staff(),
+        req.id,
+        &RequestAction::Approve,
+        later(1),
+    )
+    .await
+    .unwrap();
+    let c1 = filing_package::check_package(&store, &ua, p1, later(1))
+        .await
+        .unwrap();
+    assert!(!not_approved(&c1), "{c1:#?}");
+    let c2 = filing_package::check_package(&store, &ua, p2, later(1))
+        .await
+        .unwrap();
+    assert!(not_approved(&c2), "p2 is not named: {c2:#?}");
+    // A package created after the approval is not covered either.
+    let p3 = package_without_roster(&store, &fs, &a, online(good_input(a.teacher))).await;
+    let c3 = filing_package::check_package(&store, &ua, p3, later(1))
+        .await
+        .unwrap();
+    assert!(not_approved(&c3));
 }

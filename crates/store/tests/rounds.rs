@@ -24,7 +24,8 @@ support::on_both_backends!(
     r_cap_2_first_agreement_centre_enters_cap_clamped,
     r_cap_7_trail_stored_and_reloaded_identical_c6_s95_p35_prev24_is_11,
     r_cap_8_override_needs_reason_and_trail_keeps_both,
-    r_cap_3_suspended_institution_cannot_sign_unless_overridden,
+    r_cap_3_suspended_institution_cannot_sign,
+    r_cap_8_override_never_lifts_suspension,
     r_agr_1_one_agreement_per_round_and_institution,
     applications_window_and_scope,
     demo_seed_fills_the_bulletin,
@@ -743,7 +744,7 @@ async fn r_cap_8_override_needs_reason_and_trail_keeps_both(store: Store) {
     );
 }
 
-async fn r_cap_3_suspended_institution_cannot_sign_unless_overridden(store: Store) {
+async fn r_cap_3_suspended_institution_cannot_sign(store: Store) {
     let a = institution(&store, 1, false).await;
     let b = institution(&store, 2, false).await;
     let (_, cur) = prev_and_current(&store).await;
@@ -783,22 +784,62 @@ async fn r_cap_3_suspended_institution_cannot_sign_unless_overridden(store: Stor
             "a refusal writes nothing"
         );
     }
-    // The centre may lift it ("原则上") with a reason: the trail keeps both.
-    let app = agreements::list_applications(&store, &centre_staff(), cur)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|x| x.institution_id == a)
-        .unwrap();
+}
+
+/// R-CAP-3/R-CAP-8: "评分60分以下的，暂停签约分配指标" is not "原则上": a signing override, whatever
+/// its figure and reason, is refused with the stable code, and nothing is written.
+async fn r_cap_8_override_never_lifts_suspension(store: Store) {
+    let a = institution(&store, 1, false).await;
+    let (_, cur) = prev_and_current(&store).await;
+    perf(&store, a, 10, "60").await;
+    let app = apply(&store, cur, a).await;
+    let before = audit::count(&store).await.unwrap();
+    for cap in [0, 2, 5] {
+        let r = agreements::sign_agreement(
+            &store,
+            &centre_admin(),
+            &SignInput {
+                application_id: app,
+                first_cap: None,
+                override_cap: Some(CapOverrideInput {
+                    cap,
+                    reason: "评估得分复核后上调，经中心会议研究".into(),
+                }),
+            },
+            t0(),
+        )
+        .await;
+        match r {
+            Err(StoreError::Validation {
+                code: "CAP_SUSPENDED",
+                field,
+                message,
+            }) => {
+                assert_eq!(field.as_deref(), Some("override_cap"));
+                assert!(message.contains("调整上限不能解除暂停"), "{message}");
+            }
+            other => panic!("override {cap}: {other:?}"),
+        }
+    }
+    assert_eq!(audit::count(&store).await.unwrap(), before);
+    assert!(
+        agreements::list_agreements(&store, &centre_admin(), cur)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // 61 is not suspended (10 × 0.9 × 35/24 = 13.125 → 13): the same override is accepted and
+    // the trail keeps both values.
+    perf(&store, a, 10, "61").await;
     let s = agreements::sign_agreement(
         &store,
         &centre_admin(),
         &SignInput {
-            application_id: app.id,
+            application_id: app,
             first_cap: None,
             override_cap: Some(CapOverrideInput {
                 cap: 2,
-                reason: "评估得分复核后上调，经中心会议研究".into(),
+                reason: "场地受限".into(),
             }),
         },
         t0(),
@@ -807,13 +848,7 @@ async fn r_cap_3_suspended_institution_cannot_sign_unless_overridden(store: Stor
     .unwrap();
     assert_eq!(
         (s.cap, s.decision.computed_cap, s.decision.suspended),
-        (2, 0, false)
-    );
-    assert!(
-        s.decision
-            .trail
-            .iter()
-            .any(|t| t.kind == TrailKind::Suspended)
+        (2, 13, false)
     );
 }
 

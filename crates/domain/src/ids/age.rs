@@ -3,6 +3,7 @@
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::PersonId;
+use crate::retirement::{RetirementAge, RetirementGroup, retirement_age, retirement_date};
 
 /// Full years (周岁) from `birth` to `on`, or `None` if `on` is before `birth`.
 ///
@@ -26,9 +27,15 @@ pub enum AgeCheck {
     Ok(u32),
     /// Under the minimum age (16 by policy): the enrolment is refused.
     TooYoung { age: u32 },
-    /// Has reached the statutory retirement age: a warning, the enrolment stands but no subsidy
-    /// is payable (the subsidy covers the working-age population).
-    OverRetirement { age: u32 },
+    /// Has reached the statutory retirement age (2025 reform, [`crate::retirement`]): a warning,
+    /// the enrolment stands but no subsidy is payable (the subsidy covers the working-age
+    /// population). Carries the schedule applied, the age and the day it was reached.
+    OverRetirement {
+        age: u32,
+        group: RetirementGroup,
+        retirement_age: RetirementAge,
+        retired_on: NaiveDate,
+    },
     /// The document carries no birth date (travel permits): the age must be checked by hand.
     Unknown,
 }
@@ -47,9 +54,9 @@ impl AgeCheck {
     /// The age in full years, when the document has a birth date.
     pub fn age(self) -> Option<u32> {
         match self {
-            AgeCheck::Ok(age) | AgeCheck::TooYoung { age } | AgeCheck::OverRetirement { age } => {
-                Some(age)
-            }
+            AgeCheck::Ok(age)
+            | AgeCheck::TooYoung { age }
+            | AgeCheck::OverRetirement { age, .. } => Some(age),
             AgeCheck::Unknown => None,
         }
     }
@@ -64,28 +71,30 @@ impl AgeCheck {
 ///
 /// * age < `policy_min_age` → [`AgeCheck::TooYoung`] (refused). A date before the birth date
 ///   counts as age 0.
-/// * age ≥ `retirement_age` → [`AgeCheck::OverRetirement`] (warning). Someone who has turned 60
-///   has *reached* a retirement age of 60 and is no longer of working age.
+/// * on or after the day the statutory retirement age is reached → [`AgeCheck::OverRetirement`]
+///   (warning). The age follows the 2025 gradual reform from the birth date and the sex in the
+///   number, women on the workers' schedule ([`RetirementGroup::for_sex`]): a man born
+///   1965-03-10 reaches 60 years 1 month on 2025-04-10.
 /// * no birth date in the document → [`AgeCheck::Unknown`].
 ///
-/// Both numbers come from the caller: the minimum age from the policy (R-POL-1), the retirement
-/// age from whoever knows the person's sex and the retirement-age schedule in force.
-pub fn check_age(
-    id: &PersonId,
-    on: NaiveDate,
-    policy_min_age: u32,
-    retirement_age: u32,
-) -> AgeCheck {
-    let Some(birth) = id.birth_date() else {
+/// The minimum age comes from the caller (the policy, R-POL-1).
+pub fn check_age(id: &PersonId, on: NaiveDate, policy_min_age: u32) -> AgeCheck {
+    let (Some(birth), Some(sex)) = (id.birth_date(), id.sex()) else {
         return AgeCheck::Unknown;
     };
     let age = full_years(birth, on).unwrap_or(0);
+    let group = RetirementGroup::for_sex(sex);
     if age < policy_min_age {
-        AgeCheck::TooYoung { age }
-    } else if age >= retirement_age {
-        AgeCheck::OverRetirement { age }
-    } else {
-        AgeCheck::Ok(age)
+        return AgeCheck::TooYoung { age };
+    }
+    match retirement_date(birth, group) {
+        Some(retired_on) if on >= retired_on => AgeCheck::OverRetirement {
+            age,
+            group,
+            retirement_age: retirement_age(birth, group),
+            retired_on,
+        },
+        _ => AgeCheck::Ok(age),
     }
 }
 
@@ -99,9 +108,18 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    /// A valid Haizhu (440105) citizen ID for a birth date.
+    /// A valid Haizhu (440105) citizen ID for a birth date (a man: odd 17th digit).
     fn haizhu_id(birth: NaiveDate) -> PersonId {
-        let first17 = format!("440105{}123", birth.format("%Y%m%d"));
+        id_with_sequence(birth, "123")
+    }
+
+    /// The same for a woman (even 17th digit).
+    fn haizhu_woman(birth: NaiveDate) -> PersonId {
+        id_with_sequence(birth, "124")
+    }
+
+    fn id_with_sequence(birth: NaiveDate, seq: &str) -> PersonId {
+        let first17 = format!("440105{}{seq}", birth.format("%Y%m%d"));
         let id = format!("{first17}{}", check_char(&first17).unwrap());
         PersonId::parse(&id).unwrap()
     }
@@ -131,27 +149,77 @@ mod tests {
     #[test]
     fn spec_4_under_16_on_the_start_date_is_refused() {
         let id = haizhu_id(d(2010, 3, 5));
-        let day_before = check_age(&id, d(2026, 3, 4), 16, 60);
+        let day_before = check_age(&id, d(2026, 3, 4), 16);
         assert_eq!(day_before, AgeCheck::TooYoung { age: 15 });
         assert!(day_before.is_refusal());
         assert_eq!(day_before.code(), "AGE_TOO_YOUNG");
-        assert_eq!(check_age(&id, d(2026, 3, 5), 16, 60), AgeCheck::Ok(16));
+        assert_eq!(check_age(&id, d(2026, 3, 5), 16), AgeCheck::Ok(16));
     }
 
     #[test]
     fn spec_4_reaching_retirement_age_is_a_warning_not_a_refusal() {
-        let id = haizhu_id(d(1966, 5, 20));
-        assert_eq!(check_age(&id, d(2026, 5, 19), 16, 60), AgeCheck::Ok(59));
-        let on_birthday = check_age(&id, d(2026, 5, 20), 16, 60);
-        assert_eq!(on_birthday, AgeCheck::OverRetirement { age: 60 });
+        // A man born 1963-05-20 (before the reform): 60 on 2023-05-20.
+        let id = haizhu_id(d(1963, 5, 20));
+        assert_eq!(check_age(&id, d(2023, 5, 19), 16), AgeCheck::Ok(59));
+        let on_birthday = check_age(&id, d(2023, 5, 20), 16);
+        assert_eq!(
+            on_birthday,
+            AgeCheck::OverRetirement {
+                age: 60,
+                group: RetirementGroup::Male,
+                retirement_age: RetirementAge {
+                    years: 60,
+                    months: 0
+                },
+                retired_on: d(2023, 5, 20),
+            }
+        );
         assert!(!on_birthday.is_refusal());
         assert_eq!(on_birthday.age(), Some(60));
+        assert_eq!(on_birthday.code(), "AGE_OVER_RETIREMENT");
+    }
+
+    /// The fixed age of 60 would warn a man born 1966-05-20 on his 60th birthday; under the
+    /// 2025 reform he retires at 60 years 5 months, on 2026-10-20.
+    #[test]
+    fn spec_4_retirement_warning_follows_the_2025_reform() {
+        let man = haizhu_id(d(1966, 5, 20));
+        assert_eq!(check_age(&man, d(2026, 5, 20), 16), AgeCheck::Ok(60));
+        assert_eq!(check_age(&man, d(2026, 10, 19), 16), AgeCheck::Ok(60));
+        assert!(matches!(
+            check_age(&man, d(2026, 10, 20), 16),
+            AgeCheck::OverRetirement {
+                age: 60,
+                retirement_age: RetirementAge {
+                    years: 60,
+                    months: 5
+                },
+                ..
+            }
+        ));
+        // A woman born 1976-03-02: workers' schedule, 50 years 8 months → 2026-11-02.
+        let woman = haizhu_woman(d(1976, 3, 2));
+        assert_eq!(woman.sex(), Some(crate::ids::Sex::Female));
+        assert_eq!(check_age(&woman, d(2026, 11, 1), 16), AgeCheck::Ok(50));
+        assert!(matches!(
+            check_age(&woman, d(2026, 11, 2), 16),
+            AgeCheck::OverRetirement {
+                group: RetirementGroup::Female50,
+                retired_on,
+                ..
+            } if retired_on == d(2026, 11, 2)
+        ));
+        // A woman born 1970-01-01 is over it (55 on the old scale) long before 2026.
+        assert!(matches!(
+            check_age(&haizhu_woman(d(1970, 1, 1)), d(2026, 3, 2), 16),
+            AgeCheck::OverRetirement { .. }
+        ));
     }
 
     #[test]
     fn spec_4_no_birth_date_in_a_travel_permit_is_unknown() {
         let id = PersonId::parse("H12345678").unwrap();
-        let result = check_age(&id, d(2026, 3, 2), 16, 60);
+        let result = check_age(&id, d(2026, 3, 2), 16);
         assert_eq!(result, AgeCheck::Unknown);
         assert_eq!(result.age(), None);
         assert!(!result.is_refusal());
@@ -161,7 +229,7 @@ mod tests {
     fn spec_4_start_date_before_birth_is_refused_as_age_0() {
         let id = haizhu_id(d(2026, 6, 1));
         assert_eq!(
-            check_age(&id, d(2026, 3, 2), 16, 60),
+            check_age(&id, d(2026, 3, 2), 16),
             AgeCheck::TooYoung { age: 0 }
         );
     }

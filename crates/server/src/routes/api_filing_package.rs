@@ -142,7 +142,9 @@ dto!(
 pub struct PackageInputDto(pub PackageInput);
 
 /// An address (`{"kind":"address","address":…,"reason":…}`) or online-training request
-/// (`{"kind":"online_training","reason":{"kind":"epidemic_control"},"platform_name":…}`).
+/// (`{"kind":"online_training","reason":{"kind":"epidemic_control"},"platform_name":…,
+/// "packages":[12]}`): `packages` names the filing packages (classes) the request covers, and
+/// an approval applies to those only (R-FIL-8).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = Object)]

@@ -10,7 +10,7 @@ use super::pages_filing_package::{
 };
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx};
-use crate::error::{ApiPath, ApiQuery, AppResult};
+use crate::error::{ApiPath, ApiQuery, AppError, AppResult};
 use crate::pages::{CsrfForm, FormData, Saved, no_errors, pager, render};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -181,11 +181,14 @@ async fn requests_export(
 #[derive(Debug, Deserialize)]
 struct NewQ {
     kind: Option<String>,
+    /// Online: a package to tick in advance (the link from a package page).
+    package: Option<i64>,
 }
 
-fn render_new(
+async fn render_new(
     state: &AppState,
     user: &CurrentUser,
+    ctx: &RequestCtx,
     kind: &str,
     form: &FormData,
     errors: (Value, Value),
@@ -195,6 +198,13 @@ fn render_new(
     } else {
         "address"
     };
+    // R-FIL-8: an online request names the classes it covers.
+    let packages = if kind == "online_training" {
+        requests::packages_for_request(&state.store, &user.actor(ctx)).await?
+    } else {
+        Vec::new()
+    };
+    let chosen: Vec<String> = form.all("packages");
     render(
         state,
         Some(user),
@@ -208,6 +218,7 @@ fn render_new(
         context! {
             kind => kind,
             slots => jv(slots_for(kind).iter().map(|(c, l)| json!({"slot": c, "label": l})).collect::<Vec<_>>()),
+            packages => jv(packages.iter().map(|p| json!({"id": p.id, "label": p.label, "checked": chosen.contains(&p.id.to_string())})).collect::<Vec<_>>()),
             f => jv(json!({
                 "address": form.get("address"), "reason": form.get("reason"),
                 "reason_kind": if form.get("reason_kind").is_empty() { "epidemic_control" } else { form.get("reason_kind") },
@@ -224,15 +235,24 @@ fn render_new(
 async fn request_new(
     State(state): State<AppState>,
     user: CurrentUser,
+    ctx: RequestCtx,
     ApiQuery(q): ApiQuery<NewQ>,
 ) -> AppResult<Response> {
+    let preset = FormData(
+        q.package
+            .map(|p| ("packages".to_string(), p.to_string()))
+            .into_iter()
+            .collect(),
+    );
     render_new(
         &state,
         &user,
+        &ctx,
         q.kind.as_deref().unwrap_or("address"),
-        &FormData::default(),
+        &preset,
         no_errors(),
     )
+    .await
 }
 
 fn notes_of(form: &FormData) -> BTreeMap<String, String> {
@@ -283,6 +303,17 @@ async fn request_create(
                 platform_url: form.get("platform_url").trim().to_string(),
                 notes: notes_of(&form),
             },
+            packages: match form
+                .all("packages")
+                .iter()
+                .map(|p| p.trim().parse::<i64>())
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(ids) => ids,
+                Err(_) => {
+                    return Err(AppError::BadRequest("所选班次无效".into()));
+                }
+            },
         }
     } else {
         RequestInput::Address {
@@ -310,7 +341,7 @@ async fn request_create(
                 }
             })?;
             with_status(
-                render_new(&state, &user, &kind, &form, pe.errors),
+                render_new(&state, &user, &ctx, &kind, &form, pe.errors).await,
                 Some(pe.status),
             )
         }

@@ -393,20 +393,54 @@ async fn s6_s16_downloads_and_other_institution(backend: peixun_store::Backend) 
 
 async fn r_fil_8_online_request_over_http(backend: peixun_store::Backend) {
     let app = TestApp::new(backend).await;
+    let fx = Fixture::new(&app).await;
+    let body = |packages: serde_json::Value| {
+        json!({
+            "kind": "online_training",
+            "reason": {"kind": "epidemic_control"},
+            "platform_name": "粤学通",
+            "platform_url": "https://example.org",
+            "packages": packages,
+        })
+    };
+    // R-FIL-8: the request names the classes it covers.
     let resp = app
         .api(
             Method::POST,
             "/api/v1/requests",
             Who::InstAStaff,
-            Some(json!({
-                "kind": "online_training",
-                "reason": {"kind": "epidemic_control"},
-                "platform_name": "粤学通",
-                "platform_url": "https://example.org",
-            })),
+            Some(body(json!([]))),
+        )
+        .await;
+    assert_eq!(resp.status, 422, "{}", resp.text());
+    assert_eq!(resp.json()["code"], "ONL_PACKAGES_REQUIRED");
+    assert_eq!(resp.json()["field"], "packages");
+    // The page lists the institution's packages as a checklist, the linked one ticked.
+    let page = app
+        .get(
+            &format!("/requests/new?kind=online_training&package={}", fx.package),
+            Who::InstAStaff,
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains(&format!(
+            "name=\"packages\" value=\"{}\" checked",
+            fx.package
+        )),
+        "{}",
+        page.text()
+    );
+    let resp = app
+        .api(
+            Method::POST,
+            "/api/v1/requests",
+            Who::InstAStaff,
+            Some(body(json!([fx.package]))),
         )
         .await;
     assert_eq!(resp.status, 201, "{}", resp.text());
+    assert_eq!(resp.json()["packages"][0]["id"], fx.package);
     let id = resp.json()["id"].as_i64().unwrap();
     assert_eq!(resp.json()["missing"].as_array().unwrap().len(), 5);
     let resp = app
@@ -517,12 +551,14 @@ pub fn template_sample(
             "slots": [{"slot": "commission_letter", "label": x}, {"slot": "exams", "label": x}],
             "f": {"address": x, "reason": x, "reason_kind": "other", "reason_text": x, "platform_name": x, "platform_url": x,
                   "notes": {"exams": x, "real_name_login": "", "learning_records": "", "city_supervision_link": ""}},
+            "packages": [{"id": 3, "label": x, "checked": true}],
             "errors": errs, "field_errors": field_errs,
         }),
         "request_detail.html" => json!({
             "r": {"id": 1, "institution_name": x, "kind": "online_training", "state_label": x, "decision_reason": x, "address": x,
                   "platform_name": x, "platform_url": x, "reason": x, "submitted_by_name": x, "decided_by": x,
-                  "evidence": [{"slot": "exams", "label": x, "file_id": "ab", "file_name": x, "note": x, "complete": false}]},
+                  "evidence": [{"slot": "exams", "label": x, "file_id": "ab", "file_name": x, "note": x, "complete": false}],
+                  "packages": [{"id": 3, "label": x}]},
             "submitted_at": "2026-03-02 10:00", "decided_at": "2026-03-03 10:00",
             "missing": [{"field": "exams", "message": x}], "may_add": true, "may_decide": true, "reason": x,
             "errors": errs, "field_errors": field_errs,

@@ -231,7 +231,7 @@ impl TestApp {
                 phone: "13800138000".into(),
                 qualifications: vec![TeacherQualification {
                     occupation: "育婴员".into(),
-                    level: "高级".into(),
+                    level: "初级".into(),
                     certificate_no: "Z2024001".into(),
                 }],
                 active: true,

@@ -514,7 +514,8 @@ async fn r_cap_8_override_needs_a_reason(backend: Backend) {
     assert!(page.text().contains("id=\"override_reason-error\""));
 }
 
-/// R-CAP-3: a score below 61 suspends: the centre cannot sign, and the page says why in Chinese.
+/// R-CAP-3: a score below 61 suspends: the centre cannot sign, even with an override (R-CAP-8),
+/// and the page says why in Chinese.
 async fn r_cap_3_suspended_institution_cannot_sign(backend: Backend) {
     let app = TestApp::new(backend).await;
     performance(&app, app.inst_b, 10, "60").await;
@@ -545,6 +546,29 @@ async fn r_cap_3_suspended_institution_cannot_sign(backend: Backend) {
         .await;
     assert_eq!(api.status, 422);
     assert_eq!(api.json()["code"], "CAP_SUSPENDED");
+    // R-CAP-8: an override with a reason does not lift it either, on the page or in the API.
+    let resp = app
+        .post_form(
+            &format!("/applications/{a}/sign"),
+            Who::CentreAdmin,
+            &[("override_cap", "3"), ("override_reason", "复核后上调")],
+        )
+        .await;
+    assert_eq!(resp.status, 422);
+    let html = resp.text();
+    assert!(html.contains("id=\"override_cap-error\""), "{html}");
+    assert!(html.contains("调整上限不能解除暂停"), "{html}");
+    let api = app
+        .api(
+            Method::POST,
+            "/api/v1/agreements",
+            Who::CentreAdmin,
+            Some(json!({"application_id": a, "override_cap": {"cap": 3, "reason": "复核后上调"}})),
+        )
+        .await;
+    assert_eq!(api.status, 422);
+    assert_eq!(api.json()["code"], "CAP_SUSPENDED");
+    assert_eq!(api.json()["field"], "override_cap");
     assert!(
         agreements::list_agreements(&app.store, &actor_of(&app, Who::CentreAdmin), r)
             .await
