@@ -350,11 +350,16 @@ async fn bench_queue(a: BenchQueueArgs) -> ExitCode {
         a.submissions,
         quota
     );
-    let result = peixun_store::bench::bench_queue(&store, a.clients, quota, a.submissions).await;
+    // Package documents and the roster key live beside the scratch database (or in a scratch
+    // folder when benching a given database); removed afterwards.
+    // The rosters are synthetic people: a fixed key is enough.
+    let files = peixun_store::files::FileStore::local(&scratch);
+    let key = peixun_store::roster::RosterKey::new([0x42; 32]);
+    let result =
+        peixun_store::bench::bench_queue(&store, &files, &key, a.clients, quota, a.submissions)
+            .await;
     let _ = store.close().await;
-    if a.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    let _ = std::fs::remove_dir_all(&scratch);
     match result {
         Ok(r) => {
             println!(

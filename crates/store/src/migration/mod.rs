@@ -9,6 +9,7 @@ mod m20261126_000002_rounds_queue;
 mod m20261126_000010_files_jobs;
 mod m20261126_000020_filing_package;
 mod m20261126_000030_running;
+mod m20261203_000040_filing_package_link;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_files_jobs::Migration),
             Box::new(m20261126_000020_filing_package::Migration),
             Box::new(m20261126_000030_running::Migration),
+            Box::new(m20261203_000040_filing_package_link::Migration),
         ]
     }
 }
