@@ -9,6 +9,7 @@ mod bulletin;
 mod exports;
 mod filing_package;
 mod institutions;
+mod one_way_to_file;
 mod openapi;
 mod pagination;
 mod queue_http;

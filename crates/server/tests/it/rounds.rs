@@ -129,13 +129,24 @@ pub async fn file(app: &TestApp, agreement_id: i64, who: Who) -> i64 {
 /// every check (R-FIL-1…8): the only way into the queue (issue 8).
 pub async fn file_on(app: &TestApp, agreement_id: i64, who: Who, start: chrono::NaiveDate) -> i64 {
     let spec = peixun_store::ready_package::ReadyPackage::new(agreement_id, OCC, LEVEL, start);
+    // A class starting before today's lead time (fixtures of past classes) was filed on its
+    // R-FIL-3 deadline, 09:00 Asia/Shanghai.
+    let deadline = peixun_domain::calendar::Calendar::builtin()
+        .filing_deadline(start, &peixun_domain::policy::Policy::haizhu_default())
+        .unwrap();
+    let on_time = chrono::TimeZone::from_local_datetime(
+        &chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
+        &deadline.and_hms_opt(9, 0, 0).unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&chrono::Utc);
     peixun_store::ready_package::file(
         &app.store,
         &app.state.files,
         &app.state.roster_key,
         &actor_of(app, who),
         &spec,
-        app.clock_now(),
+        app.clock_now().min(on_time),
     )
     .await
     .unwrap()
@@ -943,7 +954,8 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "errors": errs, "field_errors": field_errs })
         }
         "filing_detail.html" => json!({ "filing": sample_filing(x), "round": sample_round(x),
-            "corrections": [{ "field": "花名册", "message": x }], "can_withdraw": true, "can_resubmit": true,
+            "corrections": [{ "field": "花名册", "message": x }], "has_package": false, "can_supplement": true,
+            "can_withdraw": true, "can_resubmit": true,
             "can_approve": true, "can_return": true, "can_reject": true, "form": { "reason": "", "items": "" },
             "errors": errs, "field_errors": field_errs }),
         "round_filings.html" => {

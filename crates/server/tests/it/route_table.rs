@@ -265,7 +265,8 @@ const TABLE: &[Row] = &[
     row("POST", "/packages/{id}/submit", Call::Form(&[]), PAGE_INST_A_FORM),
     row("POST", "/packages/{id}/return", Call::Form(&[]), PAGE_CENTRE_FORM),
     // A's issue-4 filing has no package: 404 for every reader.
-    row("GET", "/filings/{id}/package", Call::Page, [303, 404, 404, 404, 404, 404, 404, 404, 403, 403]),
+    // Every filing has a package now (issue 8): readers are sent to it, B is refused (S6).
+    row("GET", "/filings/{id}/package", Call::Page, [303, 303, 303, 303, 303, 303, 303, 403, 403, 403]),
     row("GET", "/roster-template.xlsx", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/roster-template.csv", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/review", Call::Page, PAGE_CENTRE),
