@@ -420,7 +420,7 @@ pub(crate) async fn demo_filing(
     let mut spec = ReadyPackage::new(agreement_id, &q.occupation, &q.level, start);
     spec.days = DAYS;
     spec.teacher_id = teacher_id;
-    spec.session_hour = if nth % 2 == 0 { 9 } else { 14 };
+    spec.session_hour = if nth.is_multiple_of(2) { 9 } else { 14 };
     spec.roster_seed = roster_seed;
     ready_package::file(
         store,
