@@ -42,7 +42,7 @@ pub struct BenchQueueArgs {
     /// 并发客户端数
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
-    /// 提交总数
+    /// 提交总数（每次提交一份完整的开班备案材料，材料在计时前准备）
     #[arg(long, default_value_t = 2000)]
     pub submissions: usize,
     /// 本批次名额（默认为提交总数的一半）
