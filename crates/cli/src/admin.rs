@@ -45,7 +45,7 @@ pub struct BenchQueueArgs {
     /// 并发客户端数
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
-    /// 提交总数
+    /// 提交总数（每次提交一份完整的开班备案材料，材料在计时前准备）
     #[arg(long, default_value_t = 2000)]
     pub submissions: usize,
     /// 本批次名额（默认为提交总数的一半）
@@ -407,11 +407,16 @@ async fn bench_queue(a: BenchQueueArgs) -> ExitCode {
         a.submissions,
         quota
     );
-    let result = peixun_store::bench::bench_queue(&store, a.clients, quota, a.submissions).await;
+    // Package documents and the roster key live beside the scratch database (or in a scratch
+    // folder when benching a given database); removed afterwards.
+    // The rosters are synthetic people: a fixed key is enough.
+    let files = peixun_store::files::FileStore::local(&scratch);
+    let key = peixun_store::roster::RosterKey::new([0x42; 32]);
+    let result =
+        peixun_store::bench::bench_queue(&store, &files, &key, a.clients, quota, a.submissions)
+            .await;
     let _ = store.close().await;
-    if a.database_url.is_none() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    let _ = std::fs::remove_dir_all(&scratch);
     match result {
         Ok(r) => {
             println!(

@@ -68,7 +68,6 @@ use utoipa::{Modify, OpenApi};
         api_rounds::terminate,
         api_rounds::list_performance,
         api_rounds::record_performance,
-        api_rounds::submit_filing,
         api_rounds::get_filing,
         api_rounds::withdraw_filing,
         api_rounds::resubmit_filing,

@@ -132,19 +132,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .context("cannot open the database")?;
     store.migrate().await.context("database migration failed")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    bootstrap(&store, clock.as_ref(), opts.demo).await?;
     let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
         .with_data_dir(&opts.data_dir)?;
-    if opts.demo {
-        // Demo filing packages need the file store and the roster key (issue 5).
-        peixun_store::demo_packages::seed_packages(
-            &state.store,
-            &state.files,
-            &state.roster_key,
-            state.clock.now(),
-        )
-        .await?;
-    }
+    bootstrap(&state).await?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
     // several servers run each once (ARCHITECTURE.md "jobs").
     crate::jobs::spawn(state.store.clone(), state.clock.clone());
@@ -157,10 +147,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
 /// First start: demo data (with `--demo`, into a database without institutions), or else a
 /// one-time `admin` sysadmin account when there are no users at all (S1: no default account).
-pub async fn bootstrap(store: &Store, clock: &dyn Clock, demo: bool) -> anyhow::Result<()> {
-    let now = clock.now();
-    if demo {
-        let info = peixun_store::demo::seed_demo(store, now).await?;
+/// Demo filings are filing packages: their documents go to `state.files`, their rosters are
+/// keyed with `state.roster_key`.
+pub async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
+    let store = &state.store;
+    let now = state.clock.now();
+    if state.demo {
+        let info =
+            peixun_store::demo::seed_demo(store, &state.files, &state.roster_key, now).await?;
         if info.seeded {
             println!(
                 "演示数据已生成（演示环境，数据均为虚构）。演示账号的共用密码：{}",

@@ -1,11 +1,17 @@
 //! `peixun bench queue`: how many filings per second the quota queue (R-FIL-6, S9) takes with
 //! many concurrent clients, on the store it is given. It sets up a scratch round (its own
-//! institutions, applications and agreements, all through the services and audited), then
-//! `clients` tasks submit `submissions` filings in total as fast as they can.
+//! institutions, applications and agreements, all through the services and audited) and prepares
+//! `submissions` complete filing packages ([`crate::ready_package`]: documents, a roster of 20+
+//! valid people, schedule); then `clients` tasks submit them as fast as they can through
+//! [`crate::filing_package::submit_package`] — every check (R-FIL-1…8) and the queue (R-FIL-6),
+//! the one way into the queue. Only the submissions are timed.
 
 use crate::agreements::{self, ApplicationInput, SignInput};
-use crate::filings::{self, FilingSubmission, SlotState};
+use crate::files::FileStore;
+use crate::filings::{self, SlotState};
 use crate::institutions::{self, InstitutionInput, InstitutionStatus, Qualification};
+use crate::ready_package::{self, ReadyPackage};
+use crate::roster::RosterKey;
 use crate::rounds::{self, RoundInput};
 use crate::{Actor, Result, Store, StoreError};
 use chrono::{Datelike, Duration, Utc};
@@ -65,6 +71,8 @@ fn actor(role: Role, institution_id: Option<i64>, name: &str) -> Actor {
 /// against a quota of `quota`.
 pub async fn bench_queue(
     store: &Store,
+    files: &FileStore,
+    key: &RosterKey,
     clients: usize,
     quota: u32,
     submissions: usize,
@@ -149,29 +157,41 @@ pub async fn bench_queue(
         agreement_ids.push(signed.id);
         inst_actors.push(a);
     }
-    let start_date = today + Duration::days(30);
+    // The earliest start R-FIL-3 allows for a submission today, inside the loaded calendar.
+    let policy = peixun_domain::policy::Policy::haizhu_default();
+    let start_date = ready_package::first_possible_start(
+        &crate::calendar::load(store.db()).await?,
+        &policy,
+        today,
+        today,
+        9,
+    )
+    .ok_or_else(|| {
+        StoreError::validation(
+            "CAL_YEAR_NOT_LOADED",
+            format!("{today}起120天内没有满足提前10个工作日且已载入节假日表的开班日期，请先导入下一年度节假日表"),
+            "start_date",
+        )
+    })?;
+    // Packages prepared before the clock starts; one teacher per package (same dates).
+    let mut packages: Vec<Vec<i64>> = vec![Vec::new(); clients];
+    for k in 0..submissions {
+        let c = k % clients;
+        let mut spec = ReadyPackage::new(agreement_ids[c], OCCUPATION, LEVEL, start_date);
+        spec.roster_seed = tag.wrapping_add(k as u64);
+        spec.trainees = 20;
+        packages[c]
+            .push(ready_package::prepare(store, files, key, &inst_actors[c], &spec, now).await?);
+    }
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
-    for c in 0..clients {
-        let n = submissions / clients + usize::from(c < submissions % clients);
+    for (c, ids) in packages.into_iter().enumerate() {
         let store = store.clone();
         let a = inst_actors[c].clone();
-        let agreement_id = agreement_ids[c];
         tasks.push(tokio::spawn(async move {
             let mut errors = 0usize;
-            for _ in 0..n {
-                let r = filings::submit_filing(
-                    &store,
-                    &a,
-                    FilingSubmission {
-                        agreement_id,
-                        occupation: OCCUPATION.into(),
-                        level: LEVEL.into(),
-                        start_date,
-                    },
-                    Utc::now(),
-                )
-                .await;
+            for id in ids {
+                let r = ready_package::submit(&store, &a, id, Utc::now()).await;
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "bench submission failed");
                     errors += 1;

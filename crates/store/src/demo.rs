@@ -7,7 +7,9 @@
 use crate::accounts::{self, NewUser};
 use crate::checks;
 use crate::entity::institution;
+use crate::files::FileStore;
 use crate::institutions::{self, InstitutionInput, InstitutionStatus, Qualification};
+use crate::roster::RosterKey;
 use crate::teachers::{self, TeacherInput, TeacherQualification};
 use crate::{Actor, Result, Store};
 use chrono::{DateTime, Utc};
@@ -211,8 +213,15 @@ fn person(rng: &mut Rng) -> String {
 }
 
 /// Seed the demo data if the database has no institutions; otherwise write nothing. Either way
-/// the demo accounts are returned, so the server can print them.
-pub async fn seed_demo(store: &Store, now: DateTime<Utc>) -> Result<DemoInfo> {
+/// the demo accounts are returned, so the server can print them. Every demo filing is a
+/// complete filing package (documents in `files`, rosters hashed with `key`) submitted through
+/// the package's checks ([`crate::ready_package`]); there is no other way into the queue.
+pub async fn seed_demo(
+    store: &Store,
+    files: &FileStore,
+    key: &RosterKey,
+    now: DateTime<Utc>,
+) -> Result<DemoInfo> {
     let accounts_list: Vec<(String, Role)> = ACCOUNTS
         .iter()
         .map(|(u, _, r, _)| (u.to_string(), *r))
@@ -351,9 +360,74 @@ pub async fn seed_demo(store: &Store, now: DateTime<Utc>) -> Result<DemoInfo> {
         )
         .await?;
     }
-    seed_rounds(store, &ids, now).await?;
-    crate::demo_running::seed_running(store, &ids, now).await?;
+    let sink = DemoSink { files, key };
+    seed_rounds(store, &sink, &ids, now).await?;
+    crate::demo_running::seed_running(store, files, key, &ids, now).await?;
+    crate::demo_packages::seed_packages(store, files, key, now).await?;
     Ok(info(true))
+}
+
+/// Where demo packages keep their documents and roster keys.
+struct DemoSink<'a> {
+    files: &'a FileStore,
+    key: &'a RosterKey,
+}
+
+/// One demo filing: a complete package of `institution_id` under `agreement_id` for (occupation,
+/// level), submitted at `submit_at` through every check (R-FIL-1…8) into the queue (R-FIL-6).
+/// The start is `preferred_start` (moved so that R-FIL-3 holds and the class stays inside the
+/// loaded holiday tables); the institution's `nth` class in the round is spread by half-days
+/// and days so that its teacher is never booked twice.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn demo_filing(
+    store: &Store,
+    files: &FileStore,
+    key: &RosterKey,
+    institution_id: i64,
+    agreement_id: i64,
+    q: &Qualification,
+    submit_at: DateTime<Utc>,
+    preferred_start: chrono::NaiveDate,
+    nth: usize,
+    roster_seed: u64,
+) -> Result<crate::filings::FilingView> {
+    use crate::ready_package::{self, ReadyPackage};
+    const DAYS: i64 = 9;
+    let calendar = crate::calendar::load(store.db()).await?;
+    let policy = peixun_domain::policy::Policy::haizhu_default();
+    let submit_on = crate::workflow_glue::today(submit_at);
+    let start = ready_package::fit_start(
+        &calendar,
+        &policy,
+        submit_on,
+        preferred_start,
+        3 * (nth as i64 / 2),
+        DAYS,
+    )
+    .ok_or_else(|| {
+        crate::StoreError::validation(
+            "CAL_YEAR_NOT_LOADED",
+            format!("演示数据：{submit_on} 提交的开班备案找不到满足提前10个工作日且在已载入节假日表年度内的开班日期"),
+            "start_date",
+        )
+    })?;
+    let teacher_id =
+        ready_package::qualified_teacher(store.db(), institution_id, &q.occupation, &q.level)
+            .await?;
+    let mut spec = ReadyPackage::new(agreement_id, &q.occupation, &q.level, start);
+    spec.days = DAYS;
+    spec.teacher_id = teacher_id;
+    spec.session_hour = if nth.is_multiple_of(2) { 9 } else { 14 };
+    spec.roster_seed = roster_seed;
+    ready_package::file(
+        store,
+        files,
+        key,
+        &demo_actor(Role::InstitutionStaff, Some(institution_id)),
+        &spec,
+        submit_at,
+    )
+    .await
 }
 
 /// A demo actor in `role` (audited as `demo-seed`, like the rest of the seed).
@@ -371,11 +445,16 @@ fn demo_actor(role: Role, institution_id: Option<i64>) -> Actor {
 /// The year plan, a closed H1 round whose unconsumed quota rolled into a published H2 round,
 /// agreements with their cap trails, and filings in every queue state, so that the bulletin,
 /// the round pages and the agreement pages look real (R-PLAN-*, R-CAP-*, R-FIL-6).
-async fn seed_rounds(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+async fn seed_rounds(
+    store: &Store,
+    sink: &DemoSink<'_>,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<()> {
     use crate::agreements::{
         self, ApplicationInput, CapOverrideInput, PriorPerformanceInput, SignInput,
     };
-    use crate::filings::{self, FilingSubmission};
+    use crate::filings;
     use crate::plans::{self, PlanDecision, PlanInput};
     use crate::rounds::{self, KEY_TARGET_GROUPS, RoundInput, TargetGroup};
     use chrono::{Datelike, Duration};
@@ -433,12 +512,8 @@ async fn seed_rounds(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<(
             crate::institutions::get_institution(store, &Actor::system("demo-seed"), id).await?;
         scope.push(v.qualifications[0].clone());
     }
-    let sub = |agreement_id: i64, k: usize, days: i64| FilingSubmission {
-        agreement_id,
-        occupation: scope[k].occupation.clone(),
-        level: scope[k].level.clone(),
-        start_date: today + Duration::days(days),
-    };
+    // How many classes each institution filed in the round so far (spreads its classes).
+    let mut nth: std::collections::HashMap<(i64, usize), usize> = Default::default();
 
     // H1: published, filed, closed.
     let h1 = rounds::create_round(
@@ -491,14 +566,22 @@ async fn seed_rounds(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<(
         .iter()
         .enumerate()
     {
-        let inst = demo_actor(Role::InstitutionStaff, Some(active[*k]));
-        let f = filings::submit_filing(
+        let at = now - Duration::days(140) + Duration::minutes(37 * n as i64);
+        let i = nth.entry((h1.id, *k)).or_default();
+        let f = demo_filing(
             store,
-            &inst,
-            sub(h1_agreements[*k], *k, 20),
-            now - Duration::days(140) + Duration::minutes(37 * n as i64),
+            sink.files,
+            sink.key,
+            active[*k],
+            h1_agreements[*k],
+            &scope[*k],
+            at,
+            crate::workflow_glue::today(at) + Duration::days(20),
+            *i,
+            1000 + n as u64,
         )
         .await?;
+        *i += 1;
         h1_filings.push(f.id);
     }
     for &f in &h1_filings[..6] {
@@ -594,15 +677,24 @@ async fn seed_rounds(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<(
     ];
     for (n, j) in order.iter().enumerate() {
         let (k, ag) = h2_agreements[*j % h2_agreements.len()];
-        let f = filings::submit_filing(
+        let at = now - Duration::days(10)
+            + Duration::minutes(23 * n as i64)
+            + Duration::seconds(n as i64 * 7);
+        let i = nth.entry((h2.id, k)).or_default();
+        let f = demo_filing(
             store,
-            &demo_actor(Role::InstitutionStaff, Some(active[k])),
-            sub(ag, k, 40),
-            now - Duration::days(10)
-                + Duration::minutes(23 * n as i64)
-                + Duration::seconds(n as i64 * 7),
+            sink.files,
+            sink.key,
+            active[k],
+            ag,
+            &scope[k],
+            at,
+            today + Duration::days(40),
+            *i,
+            2000 + n as u64,
         )
         .await?;
+        *i += 1;
         h2_filings.push(f.id);
     }
     for &f in &h2_filings[..5] {

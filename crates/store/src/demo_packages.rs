@@ -1,4 +1,4 @@
-//! Demo filing packages (with `--demo`, after [`crate::demo::seed_demo`]): institution A has a
+//! Demo filing packages (with `--demo`, the end of [`crate::demo::seed_demo`]): institution A has a
 //! complete package that the centre returned for correction (two items), and a draft with
 //! problems (start too soon, end past the 30-day window, documents missing); institution B has a
 //! complete package waiting in the review queue. Documents are small placeholder PDFs in the file
@@ -7,7 +7,7 @@
 use crate::entity::teacher_qualification as tq;
 use crate::entity::{agreement, institution, institution_qualification as iq, round, teacher};
 use crate::files::FileStore;
-use crate::filing_package::{self, PackageInput, SubmitOutcome, package};
+use crate::filing_package::{self, PackageInput, SubmitOutcome};
 use crate::roster::{self, ImportOutcome, RosterKey};
 use crate::{Actor, Result, Store, review};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -16,7 +16,7 @@ use peixun_domain::role::Role;
 use peixun_domain::schedule::Session;
 use peixun_domain::workflow::class::CorrectionItem;
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 const PDF: &[u8] =
     b"%PDF-1.4\n% peixun demo placeholder\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
@@ -104,7 +104,20 @@ async fn make(
     };
     let actor = inst_actor(institution_id);
     let p = filing_package::create_package(store, &actor, ag, now).await?;
-    let start = crate::workflow_glue::today(now) + Duration::days(start_in_days);
+    let today = crate::workflow_glue::today(now);
+    let mut start = today + Duration::days(start_in_days);
+    if with_documents {
+        // A complete package keeps R-FIL-3 and stays inside the loaded holiday tables.
+        start = crate::ready_package::fit_start(
+            &crate::calendar::load(store.db()).await?,
+            &crate::policies::in_force(store.db(), today).await?,
+            today,
+            start,
+            0,
+            days,
+        )
+        .unwrap_or(start);
+    }
     let t = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
     let sessions: Vec<Session> = (0..4)
         .map(|i| Session {
@@ -182,16 +195,14 @@ async fn make(
     Ok(Some(p.id))
 }
 
-/// Seed the demo packages once (nothing when any package exists). Returns whether it seeded.
-pub async fn seed_packages(
+/// Seed the demo packages (part of [`crate::demo::seed_demo`], which runs once on an empty
+/// database). Returns whether it seeded.
+pub(crate) async fn seed_packages(
     store: &Store,
     files: &FileStore,
     key: &RosterKey,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    if package::Entity::find().count(store.db()).await? > 0 {
-        return Ok(false);
-    }
     let insts: Vec<i64> = institution::Entity::find()
         .order_by_asc(institution::Column::Id)
         .all(store.db())

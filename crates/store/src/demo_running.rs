@@ -5,9 +5,12 @@
 //! yet due before the 25th). Every write goes through the services (audited as `demo-seed`).
 
 use crate::agreements::{self, ApplicationInput, SignInput};
-use crate::filings::{self, FilingSubmission};
+use crate::files::FileStore;
+use crate::filings;
 use crate::inspections::{self, InspectionInput, InspectionKind};
+use crate::ready_package::{self, ReadyPackage};
 use crate::reports::{self, MonthlyReportInput};
+use crate::roster::RosterKey;
 use crate::rounds::{self, RoundInput, TargetGroup};
 use crate::running::{self, AttendanceInput, AttendanceMark, TeacherChangeInput};
 use crate::teachers::{self, TeacherInput, TeacherQualification};
@@ -16,6 +19,9 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use peixun_domain::role::Role;
 use peixun_domain::rules::shanghai;
 use peixun_domain::workflow::round::Half;
+
+/// The running class's roster (synthetic, valid ID numbers).
+const ROSTER_SEED: u64 = 3001;
 
 fn actor(role: Role, institution_id: Option<i64>) -> Actor {
     Actor {
@@ -42,7 +48,13 @@ fn citizen_id(seq: u32) -> String {
 
 /// Seed the running-class demo for `ids` (the demo institutions, A first). `now` is the
 /// demo's start time.
-pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+pub async fn seed_running(
+    store: &Store,
+    files: &FileStore,
+    key: &RosterKey,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let Some(&a) = ids.first() else {
         return Ok(());
     };
@@ -63,7 +75,16 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
     let Some(q) = inst.qualifications.first().cloned() else {
         return Ok(());
     };
-    // A special round (专项) opened 45 days ago.
+    // The package is submitted on its R-FIL-3 deadline (10 working days before the start);
+    // the round and the agreement come just before it.
+    let policy = peixun_domain::policy::Policy::haizhu_default();
+    let submit_on = crate::calendar::load(store.db())
+        .await?
+        .filing_deadline(start, &policy)
+        .unwrap_or(start - Duration::days(16))
+        .min(today - Duration::days(36));
+    let submit_at = at(submit_on, 10);
+    // A special round (专项) opened a few days before.
     let r = rounds::create_round(
         store,
         &admin,
@@ -72,7 +93,7 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
             half: Half::Other,
             label: format!("{}年南粤家政专项培训", start.year()),
             base_planned: 4,
-            window_start: today - Duration::days(45),
+            window_start: submit_on - Duration::days(3),
             window_end: today - Duration::days(20),
             target_groups: vec![TargetGroup {
                 name: "就业困难人员".into(),
@@ -80,10 +101,10 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
             }],
             call_text: "面向家政服务从业人员的专项培训，限定班次，先到先得。".into(),
         },
-        now - Duration::days(46),
+        submit_at - Duration::days(4),
     )
     .await?;
-    rounds::publish_round(store, &admin, r.id, now - Duration::days(45)).await?;
+    rounds::publish_round(store, &admin, r.id, submit_at - Duration::days(3)).await?;
     let app = agreements::apply_to_round(
         store,
         &a_admin,
@@ -93,7 +114,7 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
             classes_requested: 2,
             note: String::new(),
         },
-        now - Duration::days(44),
+        submit_at - Duration::days(2),
     )
     .await?;
     let ag = agreements::sign_agreement(
@@ -104,36 +125,28 @@ pub async fn seed_running(store: &Store, ids: &[i64], now: DateTime<Utc>) -> Res
             first_cap: Some(2),
             override_cap: None,
         },
-        now - Duration::days(43),
+        submit_at - Duration::days(1),
     )
     .await?;
-    let f = filings::submit_filing(
-        store,
-        &a_staff,
-        FilingSubmission {
-            agreement_id: ag.id,
-            occupation: q.occupation.clone(),
-            level: q.level.clone(),
-            start_date: start,
-        },
-        now - Duration::days(42),
-    )
-    .await?;
-    filings::approve_filing(store, &staff, f.id, now - Duration::days(35)).await?;
+    // A complete package through every check (R-FIL-1…8), like every demo filing.
+    let teacher_id =
+        ready_package::qualified_teacher(store.db(), a, &q.occupation, &q.level).await?;
+    let mut spec = ReadyPackage::new(ag.id, &q.occupation, &q.level, start);
+    spec.teacher_id = teacher_id;
+    spec.session_hour = 9;
+    spec.roster_seed = ROSTER_SEED;
+    let f = ready_package::file(store, files, key, &a_staff, &spec, submit_at).await?;
+    filings::approve_filing(store, &staff, f.id, submit_at + Duration::days(7)).await?;
     running::start_training(store, &a_staff, f.id, at(start, 9)).await?;
     for (k, d) in [start, start + Duration::days(1), start + Duration::days(7)]
         .into_iter()
         .enumerate()
     {
-        let names = [
-            "陈丽华",
-            "黄秀珍",
-            "李美玲",
-            "张伟",
-            "林小燕",
-            "吴海燕",
-            "刘建国",
-        ];
+        // The first seven trainees on the class's roster.
+        let names: Vec<String> = crate::roster::synthetic_rows(7, ROSTER_SEED)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
         running::record_attendance(
             store,
             &a_staff,

@@ -897,8 +897,8 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
 }
 
 /// For a resubmission through the queue's service ([`crate::filings::resubmit_filing`]): the
-/// filing's package, if it has one, has no blocking problem (R-FIL-5). Filings without a
-/// package (the issue-4 minimal filing) pass as before.
+/// filing's package has no blocking problem (R-FIL-5). A filing without a package (the removed
+/// minimal filing) never passes: it needs a package first ([`crate::package_gate`]).
 pub(crate) async fn resubmission_ok<C: ConnectionTrait>(
     db: &C,
     filing_id: i64,
@@ -909,7 +909,7 @@ pub(crate) async fn resubmission_ok<C: ConnectionTrait>(
         .one(db)
         .await?
     else {
-        return Ok(true);
+        return Ok(false);
     };
     Ok(!problems_of(db, &p, on)
         .await?

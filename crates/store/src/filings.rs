@@ -71,7 +71,7 @@ impl SlotState {
     }
 }
 
-/// What an institution submits (the full package comes with issue 5).
+/// What the filing package puts in the queue (its checked content's queue fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilingSubmission {
     pub agreement_id: i64,
@@ -392,10 +392,15 @@ pub(crate) async fn mark_not_granted(
     Ok(())
 }
 
-/// R-FIL-6: submit a filing under the institution's own agreement. In one write transaction:
-/// lock the round, take the next `queue_seq`, append the filing as waiting, then grant what
-/// [`allocate`] says (this filing and anyone before it the capacity now allows).
-pub async fn submit_filing(
+/// **Tests only** (cargo feature `testing`, which only dev-dependencies enable: the `peixun`
+/// binary never has it). Puts a filing in the queue with only occupation, level and start date,
+/// as the removed minimal filing did (issue 8), for tests of the queue's order and concurrency
+/// (R-FIL-6, S9) where the package is beside the point. Such a filing has no package, exactly
+/// like one left over in an old database: it can never be approved, resubmitted or started
+/// (`FIL_NO_PACKAGE`, [`crate::package_gate`]). Real filings: [`crate::filing_package`];
+/// complete ones for tests: [`crate::ready_package`].
+#[cfg(feature = "testing")]
+pub async fn submit_without_package(
     store: &Store,
     actor: &Actor,
     input: FilingSubmission,
@@ -437,9 +442,12 @@ pub async fn submit_filing(
     })
 }
 
-/// [`submit_filing`]'s work inside the caller's write transaction: the one path into the queue
-/// (R-FIL-6). `package_ok` is the filing package's check (R-FIL-1…5: `check_filing` found no
-/// blocking problem); the workflow refuses a submission without it. Writes the audit row.
+/// The one path into the queue (R-FIL-6), inside the caller's write transaction: lock the
+/// round, take the next `queue_seq`, append the filing as waiting, then grant what [`allocate`]
+/// says (this filing and anyone before it the capacity now allows). Only
+/// [`crate::filing_package::submit_package`] calls it, after its checks: `package_ok` is their
+/// result (R-FIL-1…5: `check_filing` found no blocking problem) and the workflow refuses a
+/// submission without it. Writes the audit row.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn submit_in_txn(
     store: &Store,
@@ -676,6 +684,10 @@ pub(crate) async fn act_in_txn(
         // One path for resubmissions (R-FIL-5): a filing with a package is checked again.
         ctx.package_ok = crate::filing_package::resubmission_ok(txn, f.id, today(now)).await?;
     }
+    if matches!(action, ClassAction::Approve) {
+        // R-FIL-5: only a filing whose package passed the checks is approved (issue 8).
+        crate::package_gate::require_package(txn, f.id, "备案通过").await?;
+    }
     let state = parse_class_state(&f.state);
     let new_state = wf_class::apply(&state, action, &wf_actor(actor), &ctx).map_err(wf_err)?;
     let was_holding = holds_slot(&state);
@@ -857,7 +869,7 @@ pub async fn resubmit_filing(
 }
 
 /// The centre approves a filing that holds a slot (备案通过, R-FIL-5); the approver is never the
-/// submitter (S7). The full review comes with issue 5.
+/// submitter (S7). A filing without a package is refused (`FIL_NO_PACKAGE`, issue 8).
 pub async fn approve_filing(
     store: &Store,
     actor: &Actor,

@@ -34,6 +34,9 @@ pub struct ReviewItem {
     pub warnings: usize,
     /// Every problem and warning, as the machine sees the package.
     pub problems: Vec<FilingProblem>,
+    /// The centre may approve it as it stands: a filing (not a roster change) with a package and
+    /// no blocking problem. A filing without a package never is (`FIL_NO_PACKAGE`).
+    pub approvable: bool,
 }
 
 fn may_review(actor: &Actor) -> bool {
@@ -83,17 +86,24 @@ pub async fn review_queue(
                 Some(p.id),
                 crate::roster::counts(store.db(), p.id).await?,
             ),
+            // A filing from the removed minimal path (issue 8): never approvable as it is.
             None => (
-                vec![FilingProblem::warning(
-                    "FIL_NO_PACKAGE",
+                vec![FilingProblem::error(
+                    crate::package_gate::NO_PACKAGE,
                     "package",
-                    "该备案未附开班备案材料（早期简易备案）",
+                    format!(
+                        "{}（早期简易备案，无花名册、课程表及六项材料）：请退回修改，由培训机构补交后重新提交",
+                        crate::package_gate::NO_PACKAGE_MESSAGE
+                    ),
                 )],
                 None,
                 (0, 0),
             ),
         };
+        let blocking = problems.iter().filter(|p| p.is_blocking()).count();
+        let is_filing = f.status != "roster_review";
         items.push(ReviewItem {
+            approvable: is_filing && package_id.is_some() && blocking == 0,
             institution_name: names.get(&f.institution_id).cloned().unwrap_or_default(),
             kind: if f.status == "roster_review" {
                 "roster_change"
@@ -103,7 +113,7 @@ pub async fn review_queue(
             package_id,
             trainees: counts.0,
             pending_trainees: counts.1,
-            blocking: problems.iter().filter(|p| p.is_blocking()).count(),
+            blocking,
             warnings: problems.iter().filter(|p| !p.is_blocking()).count(),
             problems,
             filing: view,

@@ -263,6 +263,10 @@ async fn progress_action(
     with_retry!({
         let txn = store.begin_write().await?;
         let f = load_for_action(store, &txn, actor, filing_id).await?;
+        if matches!(action, ClassAction::StartTraining) {
+            // R-FIL-5: a class starts only on a checked package (issue 8).
+            crate::package_gate::require_package(&txn, f.id, "开班").await?;
+        }
         let policy = crate::policies::by_version(&txn, &f.policy_version).await?;
         let ctx = class_ctx(&txn, &f, day, &policy).await?;
         let before_state = parse_class_state(&f.state);
@@ -307,7 +311,8 @@ async fn progress_action(
     })
 }
 
-/// R-FIL-5: the institution starts training of an approved class, on or after its start date.
+/// R-FIL-5: the institution starts training of an approved class, on or after its start date;
+/// never a class without a filing package (`FIL_NO_PACKAGE`).
 pub async fn start_training(
     store: &Store,
     actor: &Actor,

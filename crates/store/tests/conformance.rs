@@ -1511,7 +1511,14 @@ async fn s11_concurrent_writes_keep_the_chain(store: Store) {
 }
 
 async fn demo_seed_valid_and_not_duplicated(store: Store) {
-    let info = demo::seed_demo(&store, t0()).await.unwrap();
+    let info = demo::seed_demo(
+        &store,
+        &demo_files(),
+        &peixun_store::roster::RosterKey::new([9; 32]),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert!(info.seeded);
     assert_eq!(info.password, demo::DEMO_PASSWORD);
     let roles: Vec<Role> = info.accounts.iter().map(|(_, r)| *r).collect();
@@ -1598,7 +1605,14 @@ async fn demo_seed_valid_and_not_duplicated(store: Store) {
     let rows = audit_rows(&store).await;
     assert_chain_ok(&store).await;
     // Twice: nothing new.
-    let again = demo::seed_demo(&store, t0()).await.unwrap();
+    let again = demo::seed_demo(
+        &store,
+        &demo_files(),
+        &peixun_store::roster::RosterKey::new([9; 32]),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert!(!again.seeded);
     assert_eq!(again.accounts, info.accounts);
     let list2 = institutions::list_institutions(
@@ -2438,4 +2452,9 @@ async fn r_val_1_user_reports_every_problem_and_every_failed_password_rule(store
     accounts::authenticate(&store, "lisi", PW, None, t0())
         .await
         .expect("the password is unchanged");
+}
+
+/// Where the demo's package documents go in these tests (tiny placeholder PDFs).
+fn demo_files() -> peixun_store::files::FileStore {
+    peixun_store::files::FileStore::local(&std::env::temp_dir().join("peixun-test-package-files"))
 }

@@ -16,7 +16,7 @@ use peixun_store::agreements::{self, ApplicationInput, SignInput};
 use peixun_store::audit::{self, AuditFilter};
 use peixun_store::files::FileStore;
 use peixun_store::filing_package::{self, PackageInput, SubmitOutcome};
-use peixun_store::filings::{self, FilingSubmission};
+use peixun_store::filings;
 use peixun_store::policies::{self, PolicyProposal, PolicyStatus, StoredPolicy};
 use peixun_store::reports::{self, MonthlyReportInput};
 use peixun_store::roster::{self, ImportOutcome, RosterKey};
@@ -654,19 +654,9 @@ async fn r_pol_1_overdue_mark_follows_the_filing_sanction_the_day_it_is_raised(s
     .await;
     let mut ids = Vec::new();
     for when in [at(2026, 3, 3, 9), at(2026, 3, 11, 9)] {
-        let f = filings::submit_filing(
-            &store,
-            &inst_user(inst, 1),
-            FilingSubmission {
-                agreement_id: agreement,
-                occupation: OCC.into(),
-                level: LEVEL.into(),
-                start_date: d(2026, 4, 1),
-            },
-            when,
-        )
-        .await
-        .unwrap();
+        let f = file_package(&store, &inst_user(inst, 1), agreement, d(2026, 4, 1), when)
+            .await
+            .unwrap();
         filings::approve_filing(&store, &centre_staff(), f.id, when)
             .await
             .unwrap();

@@ -132,7 +132,7 @@ async fn s9_64_clients_race_for_the_last_k_slots_100_rounds(store: Store) {
             // The first PREFILL slots go before the race.
             for p in 0..PREFILL as usize {
                 let inst = insts[p % INSTITUTIONS];
-                filings::submit_filing(
+                filings::submit_without_package(
                     &store,
                     &inst_user(inst, 1),
                     submission(agreement_of[&inst]),
@@ -149,7 +149,7 @@ async fn s9_64_clients_race_for_the_last_k_slots_100_rounds(store: Store) {
                 let actor = inst_user(inst, 1 + (c / INSTITUTIONS) as i64);
                 let sub = submission(agreement_of[&inst]);
                 tasks.push(tokio::spawn(async move {
-                    filings::submit_filing(&store, &actor, sub, chrono::Utc::now()).await
+                    filings::submit_without_package(&store, &actor, sub, chrono::Utc::now()).await
                 }));
             }
             for t in tasks {
@@ -197,7 +197,7 @@ async fn r_fil_6_release_promotes_first_waiting_that_its_cap_allows(store: Store
     ];
     let mut ids = Vec::new();
     for (i, (inst, ag)) in order.iter().enumerate() {
-        let f = filings::submit_filing(
+        let f = filings::submit_without_package(
             &store,
             &inst_user(*inst, 1),
             submission(*ag),
@@ -297,10 +297,11 @@ async fn r_fil_6_return_keeps_slot_and_place(store: Store) {
     let a = institution(&store, 1, false).await;
     let r = published_round(&store, 2026, Half::Other, "退回测试", 2).await;
     let ag = signed(&store, r.id, a, 1).await;
-    let f1 = filings::submit_filing(&store, &inst_user(a, 1), submission(ag), later(0))
+    // Real packages: a resubmission is checked again and only a package filing is approved.
+    let f1 = file_package(&store, &inst_user(a, 1), ag, d(2026, 4, 1), later(0))
         .await
         .unwrap();
-    let f2 = filings::submit_filing(&store, &inst_user(a, 1), submission(ag), later(1))
+    let f2 = file_package(&store, &inst_user(a, 1), ag, d(2026, 4, 1), later(1))
         .await
         .unwrap();
     assert_eq!(f1.slot_state, SlotState::Holding);
@@ -360,7 +361,7 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
     let r = published_round(&store, 2026, Half::Other, "中止测试", 4).await;
     let ag_a = signed(&store, r.id, a, 2).await;
     let ag_b = signed(&store, r.id, b, 2).await;
-    let a1 = filings::submit_filing(&store, &inst_user(a, 1), submission(ag_a), later(0))
+    let a1 = filings::submit_without_package(&store, &inst_user(a, 1), submission(ag_a), later(0))
         .await
         .unwrap();
     // Without a reason: refused.
@@ -406,7 +407,7 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
     .unwrap();
     assert_eq!(t.status_label, "已中止");
     let refused =
-        filings::submit_filing(&store, &inst_user(a, 1), submission(ag_a), later(3)).await;
+        filings::submit_without_package(&store, &inst_user(a, 1), submission(ag_a), later(3)).await;
     assert!(
         matches!(
             refused,
@@ -428,7 +429,7 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
     )
     .await
     .unwrap();
-    let b1 = filings::submit_filing(&store, &inst_user(b, 1), submission(ag_b), later(5))
+    let b1 = filings::submit_without_package(&store, &inst_user(b, 1), submission(ag_b), later(5))
         .await
         .unwrap();
     assert_eq!(b1.slot_state, SlotState::Holding);
@@ -440,11 +441,12 @@ async fn s6_institution_b_cannot_use_or_touch_a_s_agreement_and_filings(store: S
     let r = published_round(&store, 2026, Half::Other, "隔离测试", 4).await;
     let ag_a = signed(&store, r.id, a, 2).await;
     signed(&store, r.id, b, 2).await;
-    let fa = filings::submit_filing(&store, &inst_user(a, 1), submission(ag_a), later(0))
+    let fa = filings::submit_without_package(&store, &inst_user(a, 1), submission(ag_a), later(0))
         .await
         .unwrap();
     let before = audit::count(&store).await.unwrap();
-    let sub = filings::submit_filing(&store, &inst_user(b, 1), submission(ag_a), later(1)).await;
+    let sub =
+        filings::submit_without_package(&store, &inst_user(b, 1), submission(ag_a), later(1)).await;
     assert!(matches!(sub, Err(StoreError::Forbidden { .. })), "{sub:?}");
     let wd = filings::withdraw_filing(&store, &inst_user(b, 0), fa.id, later(1)).await;
     assert!(matches!(wd, Err(StoreError::Forbidden { .. })), "{wd:?}");
@@ -472,7 +474,8 @@ async fn s6_institution_b_cannot_use_or_touch_a_s_agreement_and_filings(store: S
         .unwrap();
     assert!(apps.iter().all(|x| x.institution_id == b));
     // The centre cannot file or apply on an institution's behalf; an institution cannot decide.
-    let centre = filings::submit_filing(&store, &centre_admin(), submission(ag_a), later(1)).await;
+    let centre =
+        filings::submit_without_package(&store, &centre_admin(), submission(ag_a), later(1)).await;
     assert!(matches!(centre, Err(StoreError::Forbidden { .. })));
     let own_reject = filings::reject_filing(&store, &inst_user(a, 0), fa.id, "x", later(1)).await;
     assert!(
@@ -484,7 +487,7 @@ async fn s6_institution_b_cannot_use_or_touch_a_s_agreement_and_filings(store: S
     // Out of scope occupation refused.
     let mut s = submission(ag_a);
     s.occupation = "中式烹调师".into();
-    let scope = filings::submit_filing(&store, &inst_user(a, 1), s, later(2)).await;
+    let scope = filings::submit_without_package(&store, &inst_user(a, 1), s, later(2)).await;
     assert!(matches!(
         scope,
         Err(StoreError::Validation {
@@ -499,10 +502,10 @@ async fn s7_approver_is_not_the_submitter_and_waiting_cannot_be_approved(store: 
     let r = published_round(&store, 2026, Half::Other, "批复测试", 2).await;
     let ag = signed(&store, r.id, a, 1).await;
     let submitter = inst_user(a, 1);
-    let f1 = filings::submit_filing(&store, &submitter, submission(ag), later(0))
+    let f1 = file_package(&store, &submitter, ag, d(2026, 4, 1), later(0))
         .await
         .unwrap();
-    let f2 = filings::submit_filing(&store, &submitter, submission(ag), later(1))
+    let f2 = file_package(&store, &submitter, ag, d(2026, 4, 1), later(1))
         .await
         .unwrap();
     // A centre account carrying the submitter's user id (as if one person held both).
@@ -553,10 +556,11 @@ async fn bulletin_shows_quota_queue_and_labels_nothing_personal(store: Store) {
         .enumerate()
     {
         ids.push(
-            filings::submit_filing(
+            file_package(
                 &store,
                 &inst_user(*inst, 1),
-                submission(*ag),
+                *ag,
+                d(2026, 4, 1),
                 later(i as i64),
             )
             .await

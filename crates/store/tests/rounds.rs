@@ -313,10 +313,11 @@ async fn r_plan_3_h1_close_rolls_into_h2_waiting_not_granted_late_release(store:
     .enumerate()
     {
         f.push(
-            filings::submit_filing(
+            file_package(
                 &store,
                 &inst_user(*inst, 1),
-                submission(*ag),
+                *ag,
+                d(2026, 4, 1),
                 later(i as i64),
             )
             .await
@@ -378,8 +379,7 @@ async fn r_plan_3_h1_close_rolls_into_h2_waiting_not_granted_late_release(store:
     let h1_bl = bulletin::bulletin(&store, h1.id).await.unwrap();
     assert!(h1_bl.entries.iter().any(|e| e.status_label == "未获名额"));
     // A closed round takes no filings.
-    let closed =
-        filings::submit_filing(&store, &inst_user(c, 1), submission(ag_c), later(21)).await;
+    let closed = file_package(&store, &inst_user(c, 1), ag_c, d(2026, 4, 1), later(21)).await;
     assert!(
         matches!(
             closed,
@@ -445,7 +445,7 @@ async fn r_plan_3_pending_rollover_applied_when_h2_created_never_across_years(st
         .await
         .unwrap();
     let ag = signed(&store, h1.id, a, 3).await;
-    filings::submit_filing(&store, &inst_user(a, 1), submission(ag), later(1))
+    filings::submit_without_package(&store, &inst_user(a, 1), submission(ag), later(1))
         .await
         .unwrap();
     let rep = rounds::close_round(&store, &centre_admin(), h1.id, later(5))
@@ -711,7 +711,7 @@ async fn r_cap_8_override_needs_reason_and_trail_keeps_both(store: Store) {
     assert_eq!(s.decision.overrides.len(), 1);
     assert_eq!(s.decision.overrides[0].reason, "场地受限，机构申请减少");
     // A later override also needs a reason, keeps the history, and lets waiting filings in.
-    let f1 = filings::submit_filing(&store, &inst_user(a, 1), submission(s.id), later(1))
+    let f1 = filings::submit_without_package(&store, &inst_user(a, 1), submission(s.id), later(1))
         .await
         .unwrap();
     assert_eq!(f1.slot_state, SlotState::Holding);
@@ -943,7 +943,9 @@ async fn applications_window_and_scope(store: Store) {
 }
 
 async fn demo_seed_fills_the_bulletin(store: Store) {
-    peixun_store::demo::seed_demo(&store, t0()).await.unwrap();
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
     let published = bulletin::published_rounds(&store).await.unwrap();
     // H1 and H2 (the demo also has a special round for the running-class pages).
     assert_eq!(
@@ -956,7 +958,9 @@ async fn demo_seed_fills_the_bulletin(store: Store) {
     assert!(h2.rolled_over > 0, "H1's unconsumed quota rolled into H2");
     assert_eq!(h2.planned_total, h2.base_planned + h2.rolled_over);
     let b = bulletin::bulletin(&store, h2.id).await.unwrap();
-    assert_eq!(b.entries.len(), 20);
+    // The rounds seed's 20 filings and institution B's package from the package seed (A's
+    // packages are under its special-round agreement).
+    assert_eq!(b.entries.len(), 21);
     let labels: std::collections::BTreeSet<&str> =
         b.entries.iter().map(|e| e.status_label.as_str()).collect();
     for l in ["已批复", "占用名额", "退回修改（占用名额）"] {

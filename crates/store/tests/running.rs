@@ -12,7 +12,7 @@ use peixun_domain::calendar::Calendar;
 use peixun_domain::workflow::report::ReportStatus;
 use peixun_domain::workflow::round::Half;
 use peixun_domain::workflow::sanction::SanctionState;
-use peixun_store::filings::{self, FilingSubmission, SlotState};
+use peixun_store::filings::{self, SlotState};
 use peixun_store::inspections::{self, InspectionInput, InspectionKind};
 use peixun_store::overdue::{self, FlagDecision};
 use peixun_store::reports::{self, MonthlyReportInput};
@@ -41,22 +41,13 @@ fn at(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A filing of `inst` under `agreement` starting on `start`, submitted at t0.
+/// A filing of `inst` under `agreement` starting on `start`, submitted at t0 as a complete
+/// package (only a package filing is approved and started, issue 8).
 async fn file(store: &Store, inst: i64, agreement: i64, start: NaiveDate) -> i64 {
-    filings::submit_filing(
-        store,
-        &inst_user(inst, 1),
-        FilingSubmission {
-            agreement_id: agreement,
-            occupation: OCC.into(),
-            level: LEVEL.into(),
-            start_date: start,
-        },
-        t0(),
-    )
-    .await
-    .unwrap()
-    .id
+    file_package(store, &inst_user(inst, 1), agreement, start, t0())
+        .await
+        .unwrap()
+        .id
 }
 
 /// Filed and approved.
@@ -844,20 +835,10 @@ async fn r_ovd_2_fourth_overdue_raises_sanction_and_confirming_applies_it_in_one
         .unwrap();
     assert!(msgs.iter().any(|m| m.title.contains("取消2026年培训资格")));
     // No new filing under the terminated agreement (R-AGR-1).
-    let err = filings::submit_filing(
-        &store,
-        &inst_user(ia, 1),
-        FilingSubmission {
-            agreement_id: aa,
-            occupation: OCC.into(),
-            level: LEVEL.into(),
-            start_date: d(2026, 7, 1),
-        },
-        t0(),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.code(), "WF_AGREEMENT_TERMINATED");
+    let err = file_package(&store, &inst_user(ia, 1), aa, d(2026, 7, 1), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "AGREEMENT_TERMINATED");
     // A second confirmation is refused.
     let err = overdue::confirm_sanction(&store, &centre_admin(), s.id, at(2026, 5, 3, 10, 0, 0))
         .await

@@ -20,7 +20,7 @@ use peixun_store::agreements::{
     PriorPerformanceInput, PriorPerformanceView, SignInput,
 };
 use peixun_store::bulletin::{self, Bulletin};
-use peixun_store::filings::{self, FilingSubmission, FilingView};
+use peixun_store::filings::{self, FilingView};
 use peixun_store::inbox::{self, InboxMessage};
 use peixun_store::plans::{self, PlanChangeView, PlanDecision, PlanInput, PlanView};
 use peixun_store::rounds::{self, CloseReport, RoundInput, RoundView, TargetGroup};
@@ -57,7 +57,6 @@ pub fn register(r: Registrar) -> Registrar {
         .post("/api/v1/agreements/{id}/terminate", terminate)
         .get("/api/v1/institutions/{id}/performance", list_performance)
         .post("/api/v1/institutions/{id}/performance", record_performance)
-        .post("/api/v1/filings", submit_filing)
         .get("/api/v1/filings/{id}", get_filing)
         .post("/api/v1/filings/{id}/withdraw", withdraw_filing)
         .post("/api/v1/filings/{id}/resubmit", resubmit_filing)
@@ -300,14 +299,6 @@ pub struct PerformanceDtoIn {
     pub score: Score,
     /// 依据（评估报告文号、完成班次清单等）
     pub evidence: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct FilingSubmissionDto {
-    pub agreement_id: i64,
-    pub occupation: String,
-    pub level: String,
-    pub start_date: NaiveDate,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -905,33 +896,6 @@ pub async fn record_performance(
 }
 
 // ---- filings (the quota queue) ----------------------------------------------------------------
-
-/// 提交开班备案：按提交先后占用名额，名额已满则候补 (R-FIL-6)。`slot_state` 为 `holding`（占用名额）
-/// 或 `waiting`（候补）。
-#[utoipa::path(post, path = "/api/v1/filings", tag = "filings",
-    request_body = FilingSubmissionDto,
-    responses((status = 201, body = FilingDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn submit_filing(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ctx: RequestCtx,
-    ApiJson(body): ApiJson<FilingSubmissionDto>,
-) -> AppResult<(StatusCode, Json<FilingDto>)> {
-    let v = filings::submit_filing(
-        &state.store,
-        &user.actor(&ctx),
-        FilingSubmission {
-            agreement_id: body.agreement_id,
-            occupation: body.occupation,
-            level: body.level,
-            start_date: body.start_date,
-        },
-        state.clock.now(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(FilingDto(v))))
-}
 
 #[utoipa::path(get, path = "/api/v1/filings/{id}", tag = "filings",
     params(("id" = i64, Path)),

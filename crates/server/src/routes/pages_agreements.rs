@@ -1,6 +1,7 @@
 //! Pages: applications to a round, prior performance, caps with their full trail in Chinese,
 //! agreements with overrides and termination (R-CAP-1…8, R-AGR-1), and filings in the quota queue
-//! (R-FIL-6): submit (占用名额 or 候补 with its place), withdraw, resubmit, return, reject, approve.
+//! (R-FIL-6): withdraw, resubmit, return, reject, approve. A class is filed only through its
+//! filing package (`pages_filing_package.rs`, R-FIL-1…8); the agreement page links there.
 //! No JavaScript: an error shows the page again, summary at the top, message beside the field.
 
 use super::Registrar;
@@ -9,8 +10,8 @@ use super::pages_rounds::{
     with_status,
 };
 use super::rounds_forms::{
-    jv, local, local_opt, parse_date, parse_opt_u32, parse_score, parse_u32, queue_standing,
-    round_summary, termination_cause,
+    jv, local, local_opt, parse_opt_u32, parse_score, parse_u32, queue_standing, round_summary,
+    termination_cause,
 };
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx};
@@ -29,9 +30,9 @@ use peixun_store::Actor;
 use peixun_store::agreements::{
     self, CapOverrideInput, CapSource, PriorPerformanceInput, SignInput,
 };
-use peixun_store::filings::{self, FilingSubmission};
 use peixun_store::institutions;
 use peixun_store::rounds::{self, RoundView};
+use peixun_store::{filings, package_gate};
 use serde_json::json;
 
 pub fn register(r: Registrar) -> Registrar {
@@ -47,13 +48,13 @@ pub fn register(r: Registrar) -> Registrar {
         .get("/agreements/{id}", agreement_detail)
         .post("/agreements/{id}/override", agreement_override)
         .post("/agreements/{id}/terminate", agreement_terminate)
-        .post("/agreements/{id}/filings", filing_submit)
         .get("/filings/{id}", filing_detail)
         .post("/filings/{id}/withdraw", filing_withdraw)
         .post("/filings/{id}/resubmit", filing_resubmit)
         .post("/filings/{id}/return", filing_return)
         .post("/filings/{id}/reject", filing_reject)
         .post("/filings/{id}/approve", filing_approve)
+        .post("/filings/{id}/supplement", filing_supplement)
 }
 
 // ---- applications ---------------------------------------------------------------------------
@@ -492,14 +493,7 @@ async fn application_performance(
 
 // ---- agreements -----------------------------------------------------------------------------
 
-const AGREEMENT_FIELDS: &[&str] = &[
-    "cap",
-    "reason",
-    "cause",
-    "termination_reason",
-    "occupation",
-    "start_date",
-];
+const AGREEMENT_FIELDS: &[&str] = &["cap", "reason", "cause", "termination_reason"];
 
 async fn render_agreement(
     state: &AppState,
@@ -522,18 +516,6 @@ async fn render_agreement(
     let signed = a.state == AgreementState::Signed;
     let own = user.role.is_institution() && actor.institution_id == Some(a.institution_id);
     let can_file = own && signed && r.status == RoundState::Published;
-    let scope: Vec<serde_json::Value> = if can_file {
-        institutions::get_institution(&state.store, actor, a.institution_id)
-            .await?
-            .qualifications
-            .iter()
-            .map(|q| {
-                json!({ "value": format!("{}|{}", q.occupation, q.level), "label": format!("{}（{}）", q.occupation, q.level) })
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     let held = fs.iter().filter(|f| f["slot_state"] == "holding").count();
     render(
         state,
@@ -549,7 +531,6 @@ async fn render_agreement(
             can_override => user.role == Role::CentreAdmin && signed,
             can_terminate => user.role == Role::CentreAdmin && signed,
             can_file,
-            scope => jv(scope),
             causes => jv(json!([
                 { "code": "violation", "label": "违法违规（R-VIO-2）" },
                 { "code": "overdue_sanction", "label": "超期处理（R-OVD-2）" },
@@ -667,54 +648,6 @@ async fn agreement_terminate(
     }
 }
 
-async fn filing_submit(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ctx: RequestCtx,
-    ApiPath(id): ApiPath<i64>,
-    CsrfForm(form): CsrfForm,
-) -> AppResult<Response> {
-    let actor = user.actor(&ctx);
-    // S6 before anything else: another institution's agreement is not there to file under.
-    agreements::get_agreement(&state.store, &actor, id).await?;
-    let parsed = (|| -> AppResult<FilingSubmission> {
-        let occ = form.get("occupation");
-        let Some((occupation, level)) = occ.split_once('|') else {
-            return Err(AppError::validation(
-                "REQUIRED",
-                "请选择职业（工种）及等级",
-                Some("occupation"),
-            ));
-        };
-        Ok(FilingSubmission {
-            agreement_id: id,
-            occupation: occupation.to_string(),
-            level: level.to_string(),
-            start_date: parse_date(form.get("start_date"), "start_date", "开班日期")?,
-        })
-    })();
-    let res = match parsed {
-        Ok(input) => filings::submit_filing(&state.store, &actor, input, state.clock.now())
-            .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match res {
-        Ok(f) => Ok(Redirect::to(&format!("/filings/{}?saved=filed", f.id)).into_response()),
-        Err(e) => {
-            let pe = page_err(e, |f| match f {
-                "" => "occupation".into(),
-                other => other.to_string(),
-            })?;
-            with_status(
-                render_agreement(&state, &user, &actor, id, Value::from(()), &form, pe.errors)
-                    .await,
-                Some(pe.status),
-            )
-        }
-    }
-}
-
 // ---- filings --------------------------------------------------------------------------------
 
 async fn render_filing(
@@ -732,6 +665,10 @@ async fn render_filing(
     let kinds = wf_class::allowed_actions(&f.state, user.role);
     let own = !user.role.is_institution() || actor.institution_id == Some(f.institution_id);
     let may = |k: ClassActionKind| own && kinds.contains(&k);
+    // A filing from the removed minimal path (issue 8): flagged, never approved or resubmitted
+    // without a package; once returned, its institution supplements one.
+    let has_package = package_gate::has_package(state.store.db(), f.id).await?;
+    let returned = matches!(f.state, wf_class::ClassState::Returned { .. });
     let mut fj = filing_value(&f, b.as_ref());
     fj["decision_reason"] = f.decision_reason.clone().unwrap_or_default().into();
     let corrections: Vec<serde_json::Value> = match &f.state {
@@ -751,9 +688,12 @@ async fn render_filing(
             filing => jv(fj),
             round => jv(round_summary(&r)),
             corrections => jv(corrections),
+            has_package,
+            can_supplement => !has_package && returned && user.role.is_institution()
+                && actor.institution_id == Some(f.institution_id),
             can_withdraw => may(ClassActionKind::Withdraw),
-            can_resubmit => may(ClassActionKind::Resubmit),
-            can_approve => may(ClassActionKind::Approve),
+            can_resubmit => has_package && may(ClassActionKind::Resubmit),
+            can_approve => has_package && may(ClassActionKind::Approve),
             can_return => may(ClassActionKind::ReturnForCorrection),
             can_reject => may(ClassActionKind::Reject),
             form => form_value(form, &["reason", "items"]),
@@ -858,6 +798,21 @@ async fn filing_resubmit(
     CsrfForm(form): CsrfForm,
 ) -> AppResult<Response> {
     filing_action(state, user, ctx, id, form, "resubmitted", "resubmit").await
+}
+
+/// Attach a filing package to a returned filing that has none (issue 8); its submission is
+/// the filing's resubmission with every check.
+async fn filing_supplement(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+    CsrfForm(_form): CsrfForm,
+) -> AppResult<Response> {
+    let p =
+        package_gate::supplement_package(&state.store, &user.actor(&ctx), id, state.clock.now())
+            .await?;
+    Ok(Redirect::to(&format!("/packages/{}?saved=created", p.id)).into_response())
 }
 
 async fn filing_approve(

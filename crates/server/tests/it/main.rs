@@ -11,6 +11,7 @@ mod exports;
 mod filing_package;
 mod institutions;
 mod jobs_admin;
+mod one_way_to_file;
 mod openapi;
 mod pagination;
 mod policies;

@@ -1,23 +1,29 @@
 //! The quota queue under concurrency over HTTP (R-FIL-6, SECURITY.md S9), on each backend:
-//! 64 concurrent `POST /api/v1/filings` race for the last k slots, k ∈ {0, 1, 3, 7}, 25 rounds
-//! each (100 rounds): every answer is 201 (never 5xx), exactly k are granted, the rest wait in
-//! submission order, no slot or place is given twice; then a withdrawal over HTTP promotes the
-//! first waiting filing whose institution's cap allows.
+//! 64 concurrent `POST /api/v1/packages/{id}/submit` — complete filing packages, every check run
+//! (R-FIL-1…8), the only way into the queue — race for the last k slots, k ∈ {0, 1, 3, 7},
+//! `ROUNDS_PER_K` rounds each: every answer is 200 (never 5xx), exactly k are granted, the rest
+//! wait in submission order, no slot or place is given twice; then a withdrawal over HTTP
+//! promotes the first waiting filing whose institution's cap allows. The packages are prepared
+//! before each race (not timed); the store-level race (`crates/store/tests/queue.rs`) runs 100
+//! rounds.
 
 use crate::both_backends;
 use crate::harness::{TestApp, Who};
-use crate::rounds::{performance, round, signed};
+use crate::rounds::{actor_of, performance, round, signed};
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use peixun_domain::queue::{Capacity, Waiting, allocate, is_settled};
 use peixun_domain::workflow::round::Half;
 use peixun_store::Backend;
-use serde_json::{Value as J, json};
+use peixun_store::ready_package::{self, ReadyPackage};
+use serde_json::Value as J;
 use std::collections::{BTreeSet, HashMap};
 use tower::ServiceExt;
 
 const KS: [u32; 4] = [0, 1, 3, 7];
-const ROUNDS_PER_K: usize = 25;
+/// Rounds per k. Each round prepares 66 complete packages (documents, a 24-person roster, a
+/// teacher) through the services before its race, so fewer rounds than the store-level race.
+const ROUNDS_PER_K: usize = 5;
 const CLIENTS: usize = 64;
 /// Slots already taken before each race.
 const PREFILL: u32 = 2;
@@ -96,30 +102,46 @@ async fn s9_64_http_clients_race_for_the_last_k_slots(backend: Backend) {
             ]
             .into_iter()
             .collect();
-            let body = |ag: i64| json!({ "agreement_id": ag, "occupation": "育婴员", "level": "初级", "start_date": "2026-04-01" });
+            // Complete packages, prepared before the race (not timed).
+            let prepare = |who: Who| {
+                let app = &app;
+                let ag = agreement(who);
+                async move {
+                    let start = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+                    let spec = ReadyPackage::new(ag, "育婴员", "初级", start);
+                    ready_package::prepare(
+                        &app.store,
+                        &app.state.files,
+                        &app.state.roster_key,
+                        &actor_of(app, who),
+                        &spec,
+                        app.clock_now(),
+                    )
+                    .await
+                    .unwrap()
+                }
+            };
+            let submit_path = |id: i64| format!("/api/v1/packages/{id}/submit");
             // The first PREFILL slots go before the race (A, then B).
             for (who, token) in clients.iter().take(PREFILL as usize) {
-                let (s, v) = call(
-                    &app,
-                    Method::POST,
-                    "/api/v1/filings",
-                    token,
-                    Some(body(agreement(*who))),
-                )
-                .await;
-                assert_eq!(s, 201, "{v}");
+                let id = prepare(*who).await;
+                let (s, v) = call(&app, Method::POST, &submit_path(id), token, None).await;
+                assert_eq!(s, 200, "{v}");
+            }
+            let mut prepared = Vec::with_capacity(CLIENTS);
+            for c in 0..CLIENTS {
+                let (who, token) = clients[c % clients.len()].clone();
+                prepared.push((prepare(who).await, token));
             }
             let race = std::time::Instant::now();
             let mut tasks = Vec::with_capacity(CLIENTS);
-            for c in 0..CLIENTS {
-                let (who, token) = clients[c % clients.len()].clone();
+            for (id, token) in prepared {
                 let router = app.router.clone();
                 let req = Request::builder()
                     .method(Method::POST)
-                    .uri("/api/v1/filings")
+                    .uri(submit_path(id))
                     .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(body(agreement(who)).to_string()))
+                    .body(Body::empty())
                     .unwrap();
                 tasks.push(tokio::spawn(async move {
                     let resp = router.oneshot(req).await.unwrap();
@@ -139,11 +161,11 @@ async fn s9_64_http_clients_race_for_the_last_k_slots(backend: Backend) {
             }
             race_time += race.elapsed();
             for (s, v) in &answers {
-                assert_eq!(*s, 201, "every submission is accepted (no 5xx): {v}");
+                assert_eq!(*s, 200, "every submission is accepted (no 5xx): {v}");
             }
             let granted_now = answers
                 .iter()
-                .filter(|(_, v)| v["slot_state"] == "holding")
+                .filter(|(_, v)| v["filing"]["slot_state"] == "holding")
                 .count() as u32;
             assert_eq!(granted_now, k, "exactly k granted in the race (round {n})");
             // The queue as the centre sees it.
@@ -282,8 +304,9 @@ async fn s9_64_http_clients_race_for_the_last_k_slots(backend: Backend) {
     let report = peixun_store::audit::verify(&app.store).await.unwrap();
     assert!(report.is_ok(), "audit chain intact: {report:?}");
     eprintln!(
-        "{backend:?}: 100 rounds × 64 concurrent HTTP submissions: {total_granted} granted in the races, \
+        "{backend:?}: {} rounds × 64 concurrent HTTP package submissions: {total_granted} granted in the races, \
          {total_waiting} waiting, {total_promoted} promoted on release; {:.1} s in all, {:.1} s in the races",
+        KS.len() * ROUNDS_PER_K,
         started.elapsed().as_secs_f64(),
         race_time.as_secs_f64()
     );

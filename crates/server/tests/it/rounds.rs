@@ -10,7 +10,6 @@ use axum::http::Method;
 use chrono::NaiveDate;
 use peixun_domain::workflow::round::Half;
 use peixun_store::agreements::{self, ApplicationInput, PriorPerformanceInput, SignInput};
-use peixun_store::filings::{self, FilingSubmission};
 use peixun_store::plans::{self, PlanInput};
 use peixun_store::rounds::{self, RoundInput, TargetGroup};
 use peixun_store::{Actor, Backend};
@@ -123,16 +122,31 @@ pub async fn performance(app: &TestApp, institution_id: i64, c: u32, score: &str
 }
 
 pub async fn file(app: &TestApp, agreement_id: i64, who: Who) -> i64 {
-    filings::submit_filing(
+    file_on(app, agreement_id, who, d(2026, 4, 1)).await
+}
+
+/// A complete filing package of `who`'s institution starting on `start`, submitted now through
+/// every check (R-FIL-1…8): the only way into the queue (issue 8).
+pub async fn file_on(app: &TestApp, agreement_id: i64, who: Who, start: chrono::NaiveDate) -> i64 {
+    let spec = peixun_store::ready_package::ReadyPackage::new(agreement_id, OCC, LEVEL, start);
+    // A class starting before today's lead time (fixtures of past classes) was filed on its
+    // R-FIL-3 deadline, 09:00 Asia/Shanghai.
+    let deadline = peixun_domain::calendar::Calendar::builtin()
+        .filing_deadline(start, &peixun_domain::policy::Policy::haizhu_default())
+        .unwrap();
+    let on_time = chrono::TimeZone::from_local_datetime(
+        &chrono::FixedOffset::east_opt(8 * 3600).unwrap(),
+        &deadline.and_hms_opt(9, 0, 0).unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&chrono::Utc);
+    peixun_store::ready_package::file(
         &app.store,
+        &app.state.files,
+        &app.state.roster_key,
         &actor_of(app, who),
-        FilingSubmission {
-            agreement_id,
-            occupation: OCC.into(),
-            level: LEVEL.into(),
-            start_date: d(2026, 4, 1),
-        },
-        app.clock_now(),
+        &spec,
+        app.clock_now().min(on_time),
     )
     .await
     .unwrap()
@@ -666,8 +680,8 @@ async fn s6_institution_b_cannot_touch_a_s_round_records(backend: Backend) {
         (format!("/api/v1/filings/{a_f}/withdraw"), json!({})),
         (format!("/api/v1/filings/{a_f}/resubmit"), json!({})),
         (
-            "/api/v1/filings".to_string(),
-            json!({"agreement_id": a_ag, "occupation": OCC, "level": LEVEL, "start_date": "2026-04-01"}),
+            "/api/v1/packages".to_string(),
+            json!({"agreement_id": a_ag}),
         ),
     ] {
         let resp = app.api(Method::POST, &path, b, Some(body)).await;
@@ -680,11 +694,7 @@ async fn s6_institution_b_cannot_touch_a_s_round_records(backend: Backend) {
         assert_eq!(app.post_form(&path, b, &[]).await.status, 403, "{path}");
     }
     let resp = app
-        .post_form(
-            &format!("/agreements/{a_ag}/filings"),
-            b,
-            &[("occupation", "育婴员|初级"), ("start_date", "2026-04-01")],
-        )
+        .post_form(&format!("/agreements/{a_ag}/packages"), b, &[])
         .await;
     assert_eq!(resp.status, 403);
     // Lists: none of A's.
@@ -719,7 +729,7 @@ async fn s19_csrf_on_the_new_forms(backend: Backend) {
         (format!("/rounds/{r}/close"), &ca),
         (format!("/applications/{a_app}/performance"), &ca),
         (format!("/agreements/{a_ag}/override"), &ca),
-        (format!("/agreements/{a_ag}/filings"), &ia),
+        (format!("/agreements/{a_ag}/packages"), &ia),
         (format!("/filings/{a_f}/withdraw"), &ia),
         (format!("/filings/{a_f}/approve"), &ca),
         ("/plans/new".into(), &ca),
@@ -825,17 +835,27 @@ async fn r_fil_6_pages_show_slot_or_waiting_position(backend: Backend) {
         .await;
     assert_eq!(resp.status, 303, "{}", resp.text());
     let ag = id_in(&location(&resp), "/agreements/");
+    // The agreement page leads to a filing package (R-FIL-1…8), never a minimal filing form.
+    let page = app
+        .get(&format!("/agreements/{ag}"), Who::InstAStaff)
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("action=\"/agreements/{ag}/packages\"")),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("/agreements/{ag}/filings")),
+        "{page}"
+    );
+    let resp = app
+        .post_form(&format!("/agreements/{ag}/packages"), Who::InstAStaff, &[])
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.text());
+    assert!(location(&resp).starts_with("/packages/"));
     let mut standing = Vec::new();
     for _ in 0..3 {
-        let resp = app
-            .post_form(
-                &format!("/agreements/{ag}/filings"),
-                Who::InstAStaff,
-                &[("occupation", "育婴员|初级"), ("start_date", "2026-04-01")],
-            )
-            .await;
-        assert_eq!(resp.status, 303, "{}", resp.text());
-        let f = id_in(&location(&resp), "/filings/");
+        let f = file(&app, ag, Who::InstAStaff).await;
         let html = app
             .get(&format!("/filings/{f}"), Who::InstAStaff)
             .await
@@ -959,7 +979,8 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "errors": errs, "field_errors": field_errs })
         }
         "filing_detail.html" => json!({ "filing": sample_filing(x), "round": sample_round(x),
-            "corrections": [{ "field": "花名册", "message": x }], "can_withdraw": true, "can_resubmit": true,
+            "corrections": [{ "field": "花名册", "message": x }], "has_package": false, "can_supplement": true,
+            "can_withdraw": true, "can_resubmit": true,
             "can_approve": true, "can_return": true, "can_reject": true, "form": { "reason": "", "items": "" },
             "errors": errs, "field_errors": field_errs }),
         "round_filings.html" => {

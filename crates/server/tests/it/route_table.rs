@@ -88,6 +88,9 @@ const API_WITHDRAW_A: [u16; 10] = [401, 403, 403, 403, 403, 200, 422, 403, 403, 
 /// The centre approves a filing holding a slot (then it is approved: the second try is 422).
 const PAGE_APPROVE: [u16; 10] = [303, 303, 422, 403, 403, 403, 403, 403, 403, 403];
 const API_APPROVE: [u16; 10] = [401, 200, 422, 403, 403, 403, 403, 403, 403, 403];
+/// A supplements a package to its filing (issue 8): the fixture's filing already has one (409);
+/// B and everyone else are refused.
+const PAGE_SUPPLEMENT_A: [u16; 10] = [303, 403, 403, 403, 403, 409, 409, 403, 403, 403];
 const PAGE_BUREAU_FORM: [u16; 10] = [303, 403, 403, 422, 403, 403, 403, 403, 403, 403];
 const API_BUREAU_WRITE: [u16; 10] = [401, 403, 403, 422, 403, 403, 403, 403, 403, 403];
 const BAD_PLAN: &str = r#"{"year":1,"total_classes":0,"budget":"0"}"#;
@@ -95,8 +98,6 @@ const BAD_ROUND: &str = r#"{"year":1,"half":"h1","base_planned":1,"window_start"
 const BAD_APPLICATION: &str = r#"{"round_id":0,"occupations":[],"classes_requested":1}"#;
 const BAD_PERFORMANCE: &str =
     r#"{"round_label":"","completed_on_time":1,"score":"90","evidence":""}"#;
-const BAD_FILING: &str =
-    r#"{"agreement_id":0,"occupation":"","level":"","start_date":"2026-04-01"}"#;
 
 // Policy versions (R-POL-1): the sysadmin proposes, the centre admin confirms, the centre,
 // bureau and city read.
@@ -196,7 +197,6 @@ const TABLE: &[Row] = &[
     row("POST", "/api/v1/agreements/{id}/terminate", Call::ApiBody(r#"{"cause":"x","reason":""}"#), API_CA_WRITE),
     row("GET", "/api/v1/institutions/{id}/performance", Call::Api, API_READ_A),
     row("POST", "/api/v1/institutions/{id}/performance", Call::ApiBody(BAD_PERFORMANCE), API_CA_WRITE),
-    row("POST", "/api/v1/filings", Call::ApiBody(BAD_FILING), API_INST_WRITE),
     row("GET", "/api/v1/filings/{id}", Call::Api, API_READ_A),
     row("POST", "/api/v1/filings/{id}/withdraw", Call::Api, API_WITHDRAW_A),
     row("POST", "/api/v1/filings/{id}/resubmit", Call::Api, API_INST_A_WRITE),
@@ -235,13 +235,13 @@ const TABLE: &[Row] = &[
     row("GET", "/agreements/{id}", Call::Page, PAGE_READ_A),
     row("POST", "/agreements/{id}/override", Call::Form(&[]), PAGE_CA_FORM),
     row("POST", "/agreements/{id}/terminate", Call::Form(&[]), PAGE_CA_FORM),
-    row("POST", "/agreements/{id}/filings", Call::Form(&[]), PAGE_INST_A_FORM),
     row("GET", "/filings/{id}", Call::Page, PAGE_READ_A),
     row("POST", "/filings/{id}/withdraw", Call::Form(&[]), PAGE_WITHDRAW_A),
     row("POST", "/filings/{id}/resubmit", Call::Form(&[]), PAGE_INST_A_FORM),
     row("POST", "/filings/{id}/return", Call::Form(&[]), PAGE_CENTRE_FORM),
     row("POST", "/filings/{id}/reject", Call::Form(&[]), PAGE_CENTRE_FORM),
     row("POST", "/filings/{id}/approve", Call::Form(&[]), PAGE_APPROVE),
+    row("POST", "/filings/{id}/supplement", Call::Form(&[]), PAGE_SUPPLEMENT_A),
     row("GET", "/bulletin", Call::Page, ALL_200),
     row("GET", "/bulletin/rounds/{id}", Call::Page, ALL_200),
     row("GET", "/bulletin/rounds/{id}/export.xlsx", Call::Page, ALL_200),
@@ -283,7 +283,8 @@ const TABLE: &[Row] = &[
     row("POST", "/packages/{id}/submit", Call::Form(&[]), PAGE_INST_A_FORM),
     row("POST", "/packages/{id}/return", Call::Form(&[]), PAGE_CENTRE_FORM),
     // A's issue-4 filing has no package: 404 for every reader.
-    row("GET", "/filings/{id}/package", Call::Page, [303, 404, 404, 404, 404, 404, 404, 404, 403, 403]),
+    // Every filing has a package now (issue 8): readers are sent to it, B is refused (S6).
+    row("GET", "/filings/{id}/package", Call::Page, [303, 303, 303, 303, 303, 303, 303, 403, 403, 403]),
     row("GET", "/roster-template.xlsx", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/roster-template.csv", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/review", Call::Page, PAGE_CENTRE),

@@ -4,11 +4,11 @@
 
 use crate::both_backends;
 use crate::harness::{TestApp, Who};
-use crate::rounds::{LEVEL, OCC, actor_of, d, performance, round, signed};
+use crate::rounds::{LEVEL, OCC, actor_of, d, file_on, performance, round, signed};
 use axum::http::{Method, StatusCode};
 use chrono::{TimeZone, Utc};
 use peixun_domain::workflow::round::Half;
-use peixun_store::filings::{self, FilingSubmission};
+use peixun_store::filings;
 use peixun_store::inspections::{self, InspectionInput, InspectionKind};
 use peixun_store::reports::{self, MonthlyReportInput};
 use peixun_store::running::{self, TeacherChangeInput};
@@ -58,20 +58,7 @@ pub async fn approved_class(
     who: Who,
     start: chrono::NaiveDate,
 ) -> i64 {
-    let f = filings::submit_filing(
-        &app.store,
-        &actor_of(app, who),
-        FilingSubmission {
-            agreement_id: agreement,
-            occupation: OCC.into(),
-            level: LEVEL.into(),
-            start_date: start,
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .id;
+    let f = file_on(app, agreement, who, start).await;
     filings::approve_filing(
         &app.store,
         &actor_of(app, Who::CentreStaff),
@@ -545,19 +532,7 @@ async fn work_list_per_role(backend: Backend) {
     let r = round(&app, Half::Other, "待办批次", 20, false).await;
     let (_, ag) = signed(&app, r, Who::InstAAdmin, 10).await;
     // A filing under review, a class near its last day, an open inspection.
-    filings::submit_filing(
-        &app.store,
-        &actor_of(&app, Who::InstAStaff),
-        FilingSubmission {
-            agreement_id: ag,
-            occupation: OCC.into(),
-            level: LEVEL.into(),
-            start_date: d(2026, 5, 6),
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    file_on(&app, ag, Who::InstAStaff, d(2026, 5, 6)).await;
     let near = approved_class(&app, ag, Who::InstAStaff, d(2026, 4, 1)).await;
     app.set_clock(shanghai(2026, 4, 1, 9, 0, 0));
     running::start_training(

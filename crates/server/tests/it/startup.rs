@@ -6,12 +6,21 @@ use peixun_store::{Actor, PageRequest, accounts, institutions};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+fn state(store: &peixun_store::Store, demo: bool) -> AppState {
+    AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        demo,
+        AppConfig::default(),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn s1_first_start_creates_a_one_time_admin_once() {
     let (store, _g) = sqlite_temp().await;
-    startup::bootstrap(&store, &SystemClock, false)
-        .await
-        .unwrap();
+    let state = state(&store, false);
+    startup::bootstrap(&state).await.unwrap();
     assert_eq!(accounts::count_users(&store).await.unwrap(), 1);
     let admin = accounts::find_user_by_username(&store, "admin")
         .await
@@ -19,9 +28,7 @@ async fn s1_first_start_creates_a_one_time_admin_once() {
         .unwrap();
     assert!(admin.must_change_password);
     assert_eq!(admin.role, peixun_domain::role::Role::Sysadmin);
-    startup::bootstrap(&store, &SystemClock, false)
-        .await
-        .unwrap();
+    startup::bootstrap(&state).await.unwrap();
     assert_eq!(accounts::count_users(&store).await.unwrap(), 1);
 }
 
@@ -39,14 +46,13 @@ async fn demo_start_seeds_an_empty_database_once() {
         .unwrap()
         .total
     };
-    startup::bootstrap(&store, &SystemClock, true)
-        .await
-        .unwrap();
+    // On today's real date (the demo runs "today"): every demo filing is a package that passed
+    // the checks, with dates inside the loaded holiday tables.
+    let state = state(&store, true);
+    startup::bootstrap(&state).await.unwrap();
     let n = count().await;
     assert!(n > 0);
-    startup::bootstrap(&store, &SystemClock, true)
-        .await
-        .unwrap();
+    startup::bootstrap(&state).await.unwrap();
     assert_eq!(count().await, n);
     // No one-time admin in demo mode: the demo accounts exist instead.
     assert!(

@@ -10,6 +10,7 @@ mod m20261126_000010_files_jobs;
 mod m20261126_000020_filing_package;
 mod m20261126_000030_running;
 mod m20261203_000040_holiday_years;
+mod m20261203_000045_filing_package_link;
 pub(crate) mod m20261203_000050_policy_versions;
 mod m20261203_000060_online_request_packages;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000020_filing_package::Migration),
             Box::new(m20261126_000030_running::Migration),
             Box::new(m20261203_000040_holiday_years::Migration),
+            Box::new(m20261203_000045_filing_package_link::Migration),
             Box::new(m20261203_000050_policy_versions::Migration),
             Box::new(m20261203_000060_online_request_packages::Migration),
         ]

@@ -203,3 +203,27 @@ pub fn submission(agreement_id: i64) -> peixun_store::filings::FilingSubmission 
 pub fn later(minutes: i64) -> DateTime<Utc> {
     t0() + Duration::minutes(minutes)
 }
+
+/// Where test packages keep their documents (one folder for all test processes; the files are
+/// tiny placeholder PDFs).
+pub fn package_files() -> peixun_store::files::FileStore {
+    peixun_store::files::FileStore::local(&std::env::temp_dir().join("peixun-test-package-files"))
+}
+
+pub fn roster_key() -> peixun_store::roster::RosterKey {
+    peixun_store::roster::RosterKey::new([9; 32])
+}
+
+/// A complete, valid filing package of `actor`'s institution under `agreement_id` for OCC/LEVEL
+/// starting on `start`, submitted at `at` through every check (R-FIL-1…8) into the queue.
+pub async fn file_package(
+    store: &Store,
+    actor: &Actor,
+    agreement_id: i64,
+    start: NaiveDate,
+    at: DateTime<Utc>,
+) -> peixun_store::Result<peixun_store::filings::FilingView> {
+    let spec = peixun_store::ready_package::ReadyPackage::new(agreement_id, OCC, LEVEL, start);
+    peixun_store::ready_package::file(store, &package_files(), &roster_key(), actor, &spec, at)
+        .await
+}
