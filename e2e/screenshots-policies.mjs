@@ -3,31 +3,7 @@
 // compared side by side. Use a throw-away demo database.
 // Usage: start `peixun serve --demo --addr 127.0.0.1:18383 --data-dir /tmp/peixun-demo`, then
 //   PEIXUN_URL=http://127.0.0.1:18383 node screenshots-policies.mjs [outdir]
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-
-const base = process.env.PEIXUN_URL ?? 'http://127.0.0.1:18383';
-const out = process.argv[2] ?? '../docs/screenshots';
-const password = process.env.PEIXUN_DEMO_PASSWORD ?? 'Peixun#Demo2026';
-mkdirSync(out, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-const failures = [];
-function expect(cond, what) { if (!cond) failures.push(what); }
-
-async function session(username) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  await page.goto(`${base}/login`);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  return { context, page };
-}
+import { base, out, expect, session, finish } from './common.mjs';
 
 let id;
 {
@@ -59,9 +35,4 @@ if (id) {
   await context.close();
 }
 
-await browser.close();
-if (failures.length) {
-  console.error('FAILED:\n- ' + failures.join('\n- '));
-  process.exit(1);
-}
-console.log(`screenshots written to ${out}`);
+await finish();
