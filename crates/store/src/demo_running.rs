@@ -138,15 +138,17 @@ pub async fn seed_running(
     let f = ready_package::file(store, files, key, &a_staff, &spec, submit_at).await?;
     filings::approve_filing(store, &staff, f.id, submit_at + Duration::days(7)).await?;
     running::start_training(store, &a_staff, f.id, at(start, 9)).await?;
+    // R-RUN-2: every trainee on the class's roster marked, a few absent.
+    let roster = crate::attendance::current_roster(store.db(), f.id).await?;
     for (k, d) in [start, start + Duration::days(1), start + Duration::days(7)]
         .into_iter()
         .enumerate()
     {
-        // The first seven trainees on the class's roster.
-        let names: Vec<String> = crate::roster::synthetic_rows(7, ROSTER_SEED)
-            .into_iter()
-            .map(|r| r[0].clone())
-            .collect();
+        let absent: &[usize] = match k {
+            0 => &[],
+            1 => &[11],
+            _ => &[4, 9],
+        };
         running::record_attendance(
             store,
             &a_staff,
@@ -159,12 +161,12 @@ pub async fn seed_running(
                     "上午 理论"
                 }
                 .into(),
-                marks: names
+                marks: roster
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| AttendanceMark {
-                        trainee: n.to_string(),
-                        present: !(k == 2 && i == 4),
+                    .map(|(i, e)| AttendanceMark {
+                        roster_entry_id: e.id,
+                        present: !absent.contains(&i),
                     })
                     .collect(),
                 sign_in_file_id: None,

@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod attendance;
 pub mod audit;
 pub mod bench;
 pub mod bulletin;

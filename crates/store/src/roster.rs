@@ -196,7 +196,7 @@ fn mask_phone(p: &str) -> String {
     }
 }
 
-fn to_view(m: entry::Model) -> TraineeView {
+pub(crate) fn to_view(m: entry::Model) -> TraineeView {
     TraineeView {
         id: m.id,
         row_number: m.row_number.max(0) as u32,
@@ -713,6 +713,8 @@ pub(crate) async fn settle_pending<C: sea_orm::ConnectionTrait>(
     approved: bool,
 ) -> Result<()> {
     if approved {
+        // Attendance marks of the old rows move to the same trainees' new rows (R-RUN-2).
+        crate::attendance::carry_over_marks(txn, package_id).await?;
         entry::Entity::delete_many()
             .filter(entry::Column::PackageId.eq(package_id))
             .filter(entry::Column::Pending.eq(false))

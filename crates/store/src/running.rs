@@ -1,5 +1,6 @@
 //! Running a class (SPEC.md §3.4–3.5): start training (R-FIL-5), teacher changes (R-RUN-1),
-//! attendance per session (R-RUN-2), completion of training and exam (R-OVD-1).
+//! attendance per session (R-RUN-2: [`crate::attendance`], re-exported here), completion of
+//! training and exam (R-OVD-1).
 //!
 //! A class is a filing the centre approved; its state is the filing's
 //! [`ClassState`] (`filings.state`), moved only by [`peixun_domain::workflow::class::apply`].
@@ -11,9 +12,12 @@
 //! centre, bureau and city see all; sysadmin and auditor none. [`class_scope`] is the one rule
 //! for lists and single records.
 
+pub use crate::attendance::{
+    AttendanceInput, AttendanceMark, AttendanceView, MAX_SIGNIN_BYTES, MarkView, SIGNIN_TYPES,
+    UnlinkedMark, put_signin_sheet, record_attendance,
+};
 use crate::entity::{
-    agreement, attendance_record, class_progress, filing, teacher, teacher_change,
-    teacher_qualification as tq,
+    agreement, class_progress, filing, teacher, teacher_change, teacher_qualification as tq,
 };
 use crate::filings::{agreement_state, parse_class_state};
 use crate::institutions::{Scope, institution_scope};
@@ -516,15 +520,7 @@ pub async fn get_class(
         .into_iter()
         .map(tc_view)
         .collect();
-    let attendance = attendance_record::Entity::find()
-        .filter(attendance_record::Column::FilingId.eq(id))
-        .order_by_asc(attendance_record::Column::SessionDate)
-        .order_by_asc(attendance_record::Column::Id)
-        .all(store.db())
-        .await?
-        .into_iter()
-        .map(att_view)
-        .collect();
+    let attendance = crate::attendance::of_class(store.db(), id).await?;
     Ok(ClassDetail {
         class,
         actions,
@@ -815,230 +811,5 @@ pub async fn list_teacher_changes(
         total,
         next_after_id,
         per_page: limit,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attendance (R-RUN-2)
-// ---------------------------------------------------------------------------------------------
-
-/// One trainee's sign-in mark for a session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttendanceMark {
-    /// The trainee as on the roster (name, or name and masked ID).
-    pub trainee: String,
-    pub present: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttendanceInput {
-    pub filing_id: i64,
-    pub session_date: NaiveDate,
-    /// E.g. "上午 09:00-12:00 理论"; one record per (date, label).
-    pub session_label: String,
-    #[serde(default)]
-    pub marks: Vec<AttendanceMark>,
-    /// An uploaded sign-in sheet (签到表), already stored with purpose `signin_sheet`.
-    pub sign_in_file_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttendanceView {
-    pub id: i64,
-    pub filing_id: i64,
-    pub institution_id: i64,
-    pub session_date: NaiveDate,
-    pub session_label: String,
-    pub marks: Vec<AttendanceMark>,
-    pub present_count: i32,
-    pub absent_count: i32,
-    pub sign_in_file_id: Option<String>,
-    pub recorded_by: String,
-    pub recorded_at: DateTime<Utc>,
-}
-
-fn att_view(m: attendance_record::Model) -> AttendanceView {
-    AttendanceView {
-        id: m.id,
-        filing_id: m.filing_id,
-        institution_id: m.institution_id,
-        session_date: m.session_date,
-        session_label: m.session_label,
-        marks: serde_json::from_str(&m.marks).unwrap_or_default(),
-        present_count: m.present_count,
-        absent_count: m.absent_count,
-        sign_in_file_id: m.sign_in_file_id,
-        recorded_by: m.recorded_by,
-        recorded_at: m.recorded_at,
-    }
-}
-
-/// The types accepted as a sign-in sheet (R-RUN-2, S16: sniffed by content).
-pub const SIGNIN_TYPES: [peixun_import::FileType; 3] = [
-    peixun_import::FileType::Pdf,
-    peixun_import::FileType::Jpeg,
-    peixun_import::FileType::Png,
-];
-/// The largest sign-in sheet accepted.
-pub const MAX_SIGNIN_BYTES: usize = 20 * 1024 * 1024;
-
-/// R-RUN-2: store an uploaded sign-in sheet (签到表) of class `filing_id` for
-/// [`AttendanceInput::sign_in_file_id`]. Only the class's own institution (S6), checked before
-/// the content is looked at; the content is checked by type (S16).
-#[allow(clippy::too_many_arguments)]
-pub async fn put_signin_sheet(
-    store: &Store,
-    files: &crate::files::FileStore,
-    actor: &Actor,
-    filing_id: i64,
-    bytes: &[u8],
-    declared_name: &str,
-    now: DateTime<Utc>,
-) -> Result<crate::files::FileRecord> {
-    if !actor.role.is_some_and(Role::is_institution) {
-        return Err(StoreError::forbidden("只有培训机构可以上传签到表"));
-    }
-    let f = filing::Entity::find_by_id(filing_id)
-        .one(store.db())
-        .await?
-        .ok_or(StoreError::NotFound { entity: "class" })?;
-    if actor.institution_id != Some(f.institution_id) {
-        return Err(StoreError::forbidden("不能操作其他培训机构的班次"));
-    }
-    files
-        .put(
-            store,
-            bytes,
-            declared_name,
-            &SIGNIN_TYPES,
-            MAX_SIGNIN_BYTES,
-            &crate::files::FileOwner {
-                purpose: "signin_sheet",
-                institution_id: Some(f.institution_id),
-            },
-            actor,
-            now,
-        )
-        .await
-}
-
-/// R-RUN-2: the institution records one session's sign-in: per-trainee marks and/or a sign-in
-/// sheet. Recording the same session again replaces it (old and new in the audit row). Only for
-/// a class in training (or overdue and still running), on a date from its start to today.
-pub async fn record_attendance(
-    store: &Store,
-    actor: &Actor,
-    input: &AttendanceInput,
-    now: DateTime<Utc>,
-) -> Result<AttendanceView> {
-    if !actor.role.is_some_and(Role::is_institution) {
-        return Err(StoreError::forbidden("只有培训机构可以登记签到"));
-    }
-    let now = db_time(now);
-    let day = today(now);
-    let label = input.session_label.trim().to_string();
-    with_retry!({
-        let txn = store.begin_write().await?;
-        let f = load_for_action(store, &txn, actor, input.filing_id).await?;
-        let state = parse_class_state(&f.state);
-        if !matches!(
-            state,
-            ClassState::InTraining
-                | ClassState::RosterReview { started: true }
-                | ClassState::Overdue { started: true }
-        ) {
-            return Err(StoreError::validation(
-                "RUN_CLASS_STATE",
-                format!(
-                    "班次当前状态为“{}”，培训开始后方可登记签到",
-                    state.label_zh()
-                ),
-                "filing_id",
-            ));
-        }
-        if label.is_empty() || label.chars().count() > 100 {
-            return Err(StoreError::validation(
-                "REQUIRED",
-                "请填写课次（如“上午 理论”），不超过100字",
-                "session_label",
-            ));
-        }
-        if input.marks.is_empty() && input.sign_in_file_id.is_none() {
-            return Err(StoreError::validation(
-                "RUN_ATTENDANCE_EMPTY",
-                "请逐个学员登记签到，或上传签到表",
-                "marks",
-            ));
-        }
-        if let Some(i) = input.marks.iter().position(|m| m.trainee.trim().is_empty()) {
-            return Err(StoreError::validation(
-                "REQUIRED",
-                format!("第{}行：请填写学员姓名", i + 1),
-                "marks",
-            ));
-        }
-        if input.session_date < f.start_date || input.session_date > day {
-            return Err(StoreError::validation(
-                "RUN_SESSION_DATE",
-                format!("上课日期须在开班日期{}至今天{}之间", f.start_date, day),
-                "session_date",
-            ));
-        }
-        if let Some(fid) = &input.sign_in_file_id {
-            let rec = crate::files::get_file(&txn, fid).await?;
-            if rec.institution_id != Some(f.institution_id) {
-                return Err(StoreError::validation(
-                    "RUN_SIGNIN_FILE",
-                    "签到表文件无效",
-                    "sign_in_file",
-                ));
-            }
-        }
-        let present = input.marks.iter().filter(|m| m.present).count() as i32;
-        let absent = input.marks.len() as i32 - present;
-        let marks = serde_json::to_string(&input.marks).unwrap_or_else(|_| "[]".into());
-        let existing = attendance_record::Entity::find()
-            .filter(attendance_record::Column::FilingId.eq(f.id))
-            .filter(attendance_record::Column::SessionDate.eq(input.session_date))
-            .filter(attendance_record::Column::SessionLabel.eq(&label))
-            .one(&txn)
-            .await?;
-        let old = existing.clone().map(att_view);
-        let am = attendance_record::ActiveModel {
-            filing_id: Set(f.id),
-            institution_id: Set(f.institution_id),
-            session_date: Set(input.session_date),
-            session_label: Set(label.clone()),
-            marks: Set(marks),
-            present_count: Set(present),
-            absent_count: Set(absent),
-            sign_in_file_id: Set(input.sign_in_file_id.clone()),
-            recorded_by: Set(actor.username.clone()),
-            recorded_by_user_id: Set(actor.user_id),
-            recorded_at: Set(now),
-            ..Default::default()
-        };
-        let m = match existing {
-            Some(e) => {
-                let mut am = am;
-                am.id = Set(e.id);
-                am.update(&txn).await?
-            }
-            None => am.insert(&txn).await?,
-        };
-        let v = att_view(m);
-        audit::append(
-            &txn,
-            actor,
-            "class.attendance",
-            "attendance",
-            Some(v.id.to_string()),
-            old.map(|o| audit_json(&o)),
-            Some(audit_json(&v)),
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(v)
     })
 }

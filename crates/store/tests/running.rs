@@ -95,6 +95,29 @@ fn citizen_id(name: &str) -> String {
     format!("{body}{check}")
 }
 
+/// R-RUN-2: a mark for every trainee on the class's roster, absent at the indexes `absent`.
+async fn roster_marks(
+    store: &Store,
+    viewer: &Actor,
+    class: i64,
+    absent: &[usize],
+) -> Vec<AttendanceMark> {
+    let p = peixun_store::filing_package::package_of_filing(store, viewer, class)
+        .await
+        .unwrap()
+        .unwrap();
+    peixun_store::roster::list_roster(store, viewer, p.id, false)
+        .await
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| AttendanceMark {
+            roster_entry_id: t.id,
+            present: !absent.contains(&i),
+        })
+        .collect()
+}
+
 async fn teacher(store: &Store, inst: i64, name: &str, occ: &str, level: &str) -> i64 {
     teachers::create_teacher(
         store,
@@ -242,16 +265,7 @@ async fn r_run_2_attendance_marks_and_replace(store: Store) {
         filing_id: class,
         session_date: d(2026, 4, 1),
         session_label: "上午 理论".into(),
-        marks: vec![
-            AttendanceMark {
-                trainee: "张三".into(),
-                present: true,
-            },
-            AttendanceMark {
-                trainee: "李四".into(),
-                present: false,
-            },
-        ],
+        marks: roster_marks(&store, &user, class, &[1]).await,
         sign_in_file_id: None,
     };
     // Before training starts: refused (R-FIL-5), and before the start date it cannot start.
@@ -269,7 +283,7 @@ async fn r_run_2_attendance_marks_and_replace(store: Store) {
     let v = running::record_attendance(&store, &user, &input, at(2026, 4, 1, 12, 0, 0))
         .await
         .unwrap();
-    assert_eq!((v.present_count, v.absent_count), (1, 1));
+    assert_eq!((v.present_count, v.absent_count), (23, 1));
     // The same session again replaces it.
     let mut again = input.clone();
     again.marks[1].present = true;
@@ -277,7 +291,7 @@ async fn r_run_2_attendance_marks_and_replace(store: Store) {
         .await
         .unwrap();
     assert_eq!(v2.id, v.id);
-    assert_eq!((v2.present_count, v2.absent_count), (2, 0));
+    assert_eq!((v2.present_count, v2.absent_count), (24, 0));
     // A future session date is refused.
     let mut future = input.clone();
     future.session_date = d(2026, 4, 3);
@@ -914,10 +928,7 @@ async fn s6_institution_b_cannot_see_or_act_on_a_s_classes_reports_inspections(s
         filing_id: class,
         session_date: d(2026, 4, 1),
         session_label: "上午".into(),
-        marks: vec![AttendanceMark {
-            trainee: "张三".into(),
-            present: true,
-        }],
+        marks: roster_marks(&store, &inst_user(ia, 1), class, &[]).await,
         sign_in_file_id: None,
     };
     assert_eq!(

@@ -10,8 +10,11 @@ pub struct Model {
     pub institution_id: i64,
     pub session_date: Date,
     pub session_label: String,
-    /// JSON array of `running::AttendanceMark`.
+    /// JSON array of free-name marks `{trainee, present}` from before migration 000070 that
+    /// matched no roster entry (kept, shown as written); new records write `[]` here and their
+    /// marks to `attendance_marks` (R-RUN-2).
     pub marks: String,
+    /// Counts of the record's marks (rows and kept free names), written with them.
     pub present_count: i32,
     pub absent_count: i32,
     pub sign_in_file_id: Option<String>,

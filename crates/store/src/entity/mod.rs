@@ -2,6 +2,7 @@
 
 pub mod agreement;
 pub mod application;
+pub mod attendance_mark;
 pub mod attendance_record;
 pub mod audit_log;
 pub mod class_flag;
