@@ -83,6 +83,7 @@ use utoipa::{Modify, OpenApi};
         api_running::complete_exam,
         api_running::report_teacher_change,
         api_running::record_attendance,
+        api_running::list_attendance,
         api_running::list_teacher_changes,
         api_running::acknowledge_teacher_change,
         api_running::list_reports,

@@ -12,12 +12,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Datelike, NaiveDate};
 use peixun_domain::rules::shanghai;
+use peixun_store::attendance::{self, AttendanceInput, AttendanceMark, AttendanceView};
 use peixun_store::inspections::{self, InspectionFilter, InspectionInput, InspectionView};
 use peixun_store::overdue::{self, FlagDecision, FlagView, SanctionView, SweepOutcome};
 use peixun_store::reports::{self, MonthlyReportInput, MonthlyReportView, ReportStatusList};
 use peixun_store::running::{
-    self, AttendanceInput, AttendanceMark, AttendanceView, ClassDetail, ClassFilter, ClassView,
-    TeacherChangeInput, TeacherChangeView,
+    self, ClassDetail, ClassFilter, ClassView, TeacherChangeInput, TeacherChangeView,
 };
 use peixun_store::worklist::{self, WorkList};
 use peixun_store::{Page, PageRequest};
@@ -35,6 +35,7 @@ pub fn register(r: Registrar) -> Registrar {
             report_teacher_change,
         )
         .post("/api/v1/classes/{id}/attendance", record_attendance)
+        .get("/api/v1/classes/{id}/attendance", list_attendance)
         .get("/api/v1/teacher-changes", list_teacher_changes)
         .post(
             "/api/v1/teacher-changes/{id}/acknowledge",
@@ -88,7 +89,16 @@ view_dto!(
     Page<TeacherChangeView>,
     "授课师资调整报备列表"
 );
-view_dto!(AttendanceDto, AttendanceView, "一次课的签到 (R-RUN-2)");
+view_dto!(
+    AttendanceDto,
+    AttendanceView,
+    "一次课的签到 (R-RUN-2)：每位学员的出勤/缺勤（花名册行号、姓名、脱敏证件号）"
+);
+view_dto!(
+    AttendanceListDto,
+    Vec<AttendanceView>,
+    "班次的签到记录，按上课日期 (R-RUN-2)"
+);
 view_dto!(ReportDto, MonthlyReportView, "月度开展情况反馈 (R-RUN-3)");
 view_dto!(ReportPageDto, Page<MonthlyReportView>, "月度开展情况列表");
 view_dto!(
@@ -131,7 +141,9 @@ pub struct TeacherChangeDtoIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MarkDto {
-    pub trainee: String,
+    /// 花名册记录编号（本班次当前花名册上的学员）
+    pub roster_entry_id: i64,
+    /// 出勤 true，缺勤 false
     pub present: bool,
 }
 
@@ -139,6 +151,7 @@ pub struct MarkDto {
 pub struct AttendanceDtoIn {
     pub session_date: NaiveDate,
     pub session_label: String,
+    /// 花名册上每位学员一条；只上传签到表时为空
     #[serde(default)]
     pub marks: Vec<MarkDto>,
     /// 已上传的签到表文件编号（可选）
@@ -341,7 +354,8 @@ pub async fn report_teacher_change(
     Ok((StatusCode::CREATED, Json(TeacherChangeDto(v))))
 }
 
-/// 登记一次课的签到（逐个学员，或签到表文件）(R-RUN-2)。
+/// 登记一次课的签到 (R-RUN-2)：花名册上每位学员出勤或缺勤（缺一不可），和/或签到表文件；
+/// 同一课次再次登记即替换。
 #[utoipa::path(post, path = "/api/v1/classes/{id}/attendance", tag = "classes",
     params(("id" = i64, Path)), request_body = AttendanceDtoIn,
     responses((status = 200, body = AttendanceDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -353,7 +367,7 @@ pub async fn record_attendance(
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<AttendanceDtoIn>,
 ) -> AppResult<Json<AttendanceDto>> {
-    let v = running::record_attendance(
+    let v = attendance::record_attendance(
         &state.store,
         &user.actor(&ctx),
         &AttendanceInput {
@@ -364,7 +378,7 @@ pub async fn record_attendance(
                 .marks
                 .into_iter()
                 .map(|m| AttendanceMark {
-                    trainee: m.trainee,
+                    roster_entry_id: m.roster_entry_id,
                     present: m.present,
                 })
                 .collect(),
@@ -374,6 +388,21 @@ pub async fn record_attendance(
     )
     .await?;
     Ok(Json(AttendanceDto(v)))
+}
+
+/// 班次的签到记录 (R-RUN-2)，每条含学员的花名册行号、姓名和脱敏证件号。
+#[utoipa::path(get, path = "/api/v1/classes/{id}/attendance", tag = "classes",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = AttendanceListDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_attendance(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ctx: RequestCtx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<AttendanceListDto>> {
+    let v = attendance::list_attendance(&state.store, &user.actor(&ctx), id).await?;
+    Ok(Json(AttendanceListDto(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/teacher-changes", tag = "classes", params(OpenQuery),

@@ -22,9 +22,9 @@ pub mod pages_filing_package;
 pub mod pages_institutions;
 pub mod pages_requests;
 pub mod pages_rounds;
-pub mod pages_running;
 pub mod policies;
 pub mod rounds_forms;
+pub mod running;
 
 use crate::AppState;
 use axum::Router;
@@ -540,6 +540,11 @@ pub const ROUTES: &[RouteDef] = &[
         "/api/v1/classes/{id}/attendance",
         Access::Roles(INSTITUTION),
     ),
+    r(
+        "GET",
+        "/api/v1/classes/{id}/attendance",
+        Access::Roles(BUSINESS),
+    ),
     r("GET", "/api/v1/teacher-changes", Access::Roles(BUSINESS)),
     r(
         "POST",
@@ -788,7 +793,7 @@ fn build() -> Registrar {
     let r = pages_filing_package::register(r);
     let r = pages_requests::register(r);
     let r = api_running::register(r);
-    let r = pages_running::register(r);
+    let r = running::register(r);
     let r = policies::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)

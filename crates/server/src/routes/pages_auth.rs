@@ -266,7 +266,7 @@ async fn home(
         }
     };
     // The work list (issue 5 item 7): what needs doing next, with deadlines.
-    let work = super::pages_running::home_work(&state, &actor).await?;
+    let work = super::running::home_work(&state, &actor).await?;
     // R-CAL-1: from 1 November, the centre and the sysadmin are warned while next year's holiday
     // table is missing (filings for January cannot be checked without it).
     let calendar_missing = if user.role.is_centre() || user.role == Role::Sysadmin {

@@ -338,6 +338,7 @@ const TABLE: &[Row] = &[
     row("POST", "/api/v1/classes/{id}/complete-exam", Call::ApiBody(r#"{"on":"2026-03-01"}"#), API_INST_A_WRITE),
     row("POST", "/api/v1/classes/{id}/teacher-changes", Call::ApiBody(r#"{"new_teacher_id":0,"effective_on":"2026-03-10"}"#), API_INST_A_WRITE),
     row("POST", "/api/v1/classes/{id}/attendance", Call::ApiBody(r#"{"session_date":"2026-03-01","session_label":""}"#), API_INST_A_WRITE),
+    row("GET", "/api/v1/classes/{id}/attendance", Call::Api, API_READ_A),
     row("GET", "/api/v1/teacher-changes", Call::Api, API_BUSINESS_LIST),
     // The first call acknowledges; the second finds it done (409).
     row("POST", "/api/v1/teacher-changes/{id}/acknowledge", Call::ApiBody("{}"), [401, 200, 409, 403, 403, 403, 403, 403, 403, 403]),

@@ -52,6 +52,18 @@ pub async fn qualified_teacher(app: &TestApp, inst: i64, who: Who, seq: u32, occ
 }
 
 /// A filing of `who`'s institution starting on `start`, approved by centre staff.
+/// The class's current roster as institution A sees it (R-RUN-2).
+async fn roster_of(app: &TestApp, class: i64) -> Vec<peixun_store::roster::TraineeView> {
+    let a = actor_of(app, Who::InstAStaff);
+    let p = peixun_store::filing_package::package_of_filing(&app.store, &a, class)
+        .await
+        .unwrap()
+        .unwrap();
+    peixun_store::roster::list_roster(&app.store, &a, p.id, false)
+        .await
+        .unwrap()
+}
+
 pub async fn approved_class(
     app: &TestApp,
     agreement: i64,
@@ -199,11 +211,14 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "can_complete_exam": false, "can_change_teacher": true, "can_attendance": true, "can_inspect": true,
             "teacher_options": [{ "id": 1, "label": x }],
             "teacher_changes": [{ "new_teacher_name": x, "effective_on": "2026-04-10", "reported_at": "2026-04-08 10:00", "note": x, "acknowledged": false }],
-            "attendance": [{ "session_date": "2026-04-01", "session_label": x, "present": 20, "absent": 1, "absentees": x, "by": "a", "at": "2026-04-01 12:00", "sheet": true }],
-            "roster": [{ "id": 1, "label": x, "checked": true }],
+            "attendance": [{ "session_date": "2026-04-01", "session_label": x, "present": 20, "absent": 1, "marked": true, "absentees": x, "by": "a", "at": "2026-04-01 12:00", "sheet": true },
+                           { "session_date": "2026-04-02", "session_label": x, "present": 0, "absent": 0, "marked": false, "absentees": "", "by": "a", "at": "2026-04-02 12:00", "sheet": true }],
+            "roster": [{ "id": 1, "row_number": 1, "name": x, "id_number_masked": "4401**********1234", "present": true },
+                       { "id": 2, "row_number": 2, "name": x, "id_number_masked": "4401**********5678", "present": false }],
+            "sheet_only": false,
             "inspections": [{ "id": 3, "inspected_on": "2026-04-08", "kind_label": "现场检查", "status_label": "待整改", "due": "2026-04-15" }],
             "form": { "on": "", "new_teacher_id": "1", "effective_on": x, "note": "", "session_date": "", "session_label": "",
-                      "present": "", "absent": "", "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "" },
+                      "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "" },
             "rectification_required": true, "today": "2026-04-09", "errors": errs, "field_errors": field_errs })
         }
         "teacher_changes.html" => {
@@ -341,16 +356,21 @@ async fn r_run_2_start_attendance_complete_via_pages(backend: Backend) {
         .post_form(&format!("/classes/{class}/start"), Who::InstAStaff, &[])
         .await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER);
+    // R-RUN-2: one choice per trainee on the roster, the fourth absent.
+    let roster = roster_of(&app, class).await;
+    let names: Vec<String> = roster.iter().map(|t| format!("mark_{}", t.id)).collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("session_date", "2026-04-01"),
+        ("session_label", "上午 理论"),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        fields.push((n, if i == 3 { "absent" } else { "present" }));
+    }
     let resp = app
         .post_form(
             &format!("/classes/{class}/attendance"),
             Who::InstAStaff,
-            &[
-                ("session_date", "2026-04-01"),
-                ("session_label", "上午 理论"),
-                ("present", "张三\n李四\n王五"),
-                ("absent", "赵六"),
-            ],
+            &fields,
         )
         .await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
@@ -358,9 +378,26 @@ async fn r_run_2_start_attendance_complete_via_pages(backend: Backend) {
         .get(&format!("/classes/{class}"), Who::CentreStaff)
         .await
         .text();
+    let absent = format!("第{}行 {}", roster[3].row_number, roster[3].name);
     assert!(
-        page.contains("上午 理论") && page.contains("赵六"),
+        page.contains("上午 理论") && page.contains(&absent),
         "{page}"
+    );
+    // One trainee left out: the form again, the missing trainee named beside the marks.
+    let resp = app
+        .post_form(
+            &format!("/classes/{class}/attendance"),
+            Who::InstAStaff,
+            &fields[..fields.len() - 1],
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let last = roster.last().unwrap();
+    assert!(
+        resp.text()
+            .contains(&format!("第{}行{}", last.row_number, last.name)),
+        "{}",
+        resp.text()
     );
     app.set_clock(shanghai(2026, 4, 25, 18, 0, 0));
     for (action, on) in [
@@ -755,24 +792,28 @@ async fn r_run_2_roster_checklist_and_sign_in_sheet(backend: Backend) {
         .get(&format!("/classes/{class}"), Who::InstAStaff)
         .await
         .text();
-    assert!(
-        page.contains("name=\"present_ids\"") && page.contains(&rows[0][0]),
-        "{page}"
-    );
-    assert!(!page.contains(&rows[0][2]), "full ID number shown");
-    assert!(page.contains("enctype=\"multipart/form-data\""));
     let roster =
         peixun_store::roster::list_roster(&app.store, &actor_of(&app, Who::InstAStaff), pkg, false)
             .await
             .unwrap();
-    let ticked: Vec<String> = roster[1..].iter().map(|t| t.id.to_string()).collect();
+    // Each trainee: row, name, masked ID, 出勤 chosen by default.
+    assert!(
+        page.contains(&format!(
+            "name=\"mark_{}\" value=\"present\" aria-label=\"{} 出勤\" checked",
+            roster[0].id, roster[0].name
+        )) && page.contains(&rows[0][0])
+            && page.contains(&roster[0].id_number_masked),
+        "{page}"
+    );
+    assert!(!page.contains(&rows[0][2]), "full ID number shown");
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let names: Vec<String> = roster.iter().map(|t| format!("mark_{}", t.id)).collect();
     let mut fields: Vec<(&str, &str)> = vec![
         ("session_date", "2026-04-01"),
         ("session_label", "上午 理论"),
-        ("roster_marks", "1"),
     ];
-    for t in &ticked {
-        fields.push(("present_ids", t));
+    for (i, n) in names.iter().enumerate() {
+        fields.push((n, if i == 0 { "absent" } else { "present" }));
     }
     let path = format!("/classes/{class}/attendance");
     // A disguised page as the sign-in sheet: refused beside the field, nothing recorded.
@@ -821,10 +862,9 @@ async fn r_run_2_roster_checklist_and_sign_in_sheet(backend: Backend) {
     let a = &d.attendance[0];
     assert_eq!((a.present_count, a.absent_count), (19, 1));
     let absent = a.marks.iter().find(|m| !m.present).unwrap();
-    assert!(
-        absent.trainee.starts_with(&roster[0].name)
-            && absent.trainee.contains(&roster[0].id_number_masked)
-    );
+    assert_eq!(absent.roster_entry_id, roster[0].id);
+    assert_eq!(absent.name, roster[0].name);
+    assert_eq!(absent.id_number_masked, roster[0].id_number_masked);
     let sheet = a.sign_in_file_id.clone().expect("sign-in sheet");
     let rec = peixun_store::files::get_file(app.store.db(), &sheet)
         .await
@@ -841,12 +881,75 @@ async fn r_run_2_roster_checklist_and_sign_in_sheet(backend: Backend) {
         &[
             ("session_date", "2026-04-01"),
             ("session_label", "下午 实操"),
-            ("roster_marks", "1"),
-            ("present_ids", &ticked[0]),
+            ("sheet_only", "1"),
         ],
         None,
     )
     .await;
+    // "Sheet only" without a sheet: nothing to record.
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut afternoon = fields.clone();
+    afternoon[1] = ("session_label", "下午 实操");
+    let resp = post_multipart(&app, &path, Who::InstAStaff, &afternoon, None).await;
     assert_eq!(resp.status, StatusCode::SEE_OTHER, "{}", resp.text());
+    // The API: marks are roster entries; a stranger's entry is refused naming `marks`.
+    let api = format!("/api/v1/classes/{class}/attendance");
+    let mut marks: Vec<J> = roster
+        .iter()
+        .map(|t| json!({ "roster_entry_id": t.id, "present": true }))
+        .collect();
+    marks[2] = json!({ "roster_entry_id": roster[2].id + 100_000, "present": true });
+    let resp = app
+        .api(
+            Method::POST,
+            &api,
+            Who::InstAStaff,
+            Some(json!({ "session_date": "2026-04-01", "session_label": "晚上 复习", "marks": marks })),
+        )
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        resp.text()
+    );
+    assert_eq!(resp.json()["field"], "marks", "{}", resp.text());
+    marks[2] = json!({ "roster_entry_id": roster[2].id, "present": false });
+    let resp = app
+        .api(
+            Method::POST,
+            &api,
+            Who::InstAStaff,
+            Some(json!({ "session_date": "2026-04-01", "session_label": "晚上 复习", "marks": marks })),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+    assert_eq!(resp.json()["absent_count"], 1);
+    let list = app.get_api(&api, Who::CentreStaff).await.json();
+    let evening = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["session_label"] == "晚上 复习")
+        .unwrap();
+    let m = &evening["marks"][2];
+    assert_eq!(m["roster_entry_id"], roster[2].id);
+    assert_eq!(m["name"], roster[2].name.as_str());
+    assert_eq!(m["id_number_masked"], roster[2].id_number_masked.as_str());
+    assert_eq!(m["present"], false);
+    // S6: institution B can neither read nor record A's attendance.
+    assert_eq!(
+        app.get_api(&api, Who::InstBAdmin).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let resp = app
+        .api(
+            Method::POST,
+            &api,
+            Who::InstBAdmin,
+            Some(json!({ "session_date": "2026-04-01", "session_label": "晚上 复习", "marks": marks })),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
     assert!(audit::verify(&app.store).await.unwrap().is_ok());
 }
