@@ -146,7 +146,7 @@ pub async fn move_json_marks<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
         let Ok(serde_json::Value::Array(marks)) = serde_json::from_str(&text) else {
             continue;
         };
-        if !rosters.contains_key(&package_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = rosters.entry(package_id) {
             let rows = db
                 .query_all_raw(Statement::from_sql_and_values(
                     backend,
@@ -170,7 +170,7 @@ pub async fn move_json_marks<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
                     e.try_get::<String>("", "name")?,
                 ));
             }
-            rosters.insert(package_id, entries);
+            slot.insert(entries);
         }
         let entries = &rosters[&package_id];
         let existing: HashSet<i64> = {
