@@ -1,10 +1,10 @@
 //! R-RUN-2 attendance marks tied to roster rows, on SQLite and PostgreSQL: a mark names a
-//! trainee on the class's current roster; a stranger's entry (another class), a duplicate and a
-//! missing trainee are refused and nothing is written; recording a session again replaces its
-//! marks (old and new in the audit row); an approved roster change carries the marks over; the
-//! migration 000070 data step moves old free-name marks that match one trainee and keeps the
-//! rest; institution B can neither record nor read A's attendance (S6).
-
+//! trainee on the class's current roster; a stranger's entry (another class), a duplicate, a
+//! missing trainee and a label with a bidi override are refused and nothing is written;
+//! recording a session again replaces its marks (old and new in the audit row); an approved
+//! roster change carries the marks over; the migration 000070 data step moves old free-name
+//! marks that match one trainee and keeps the rest; institution B can neither record nor read
+//! A's attendance (S6).
 mod support;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -224,6 +224,17 @@ async fn r_run_2_stranger_duplicate_and_missing_refused_nothing_written(store: S
     );
     assert_eq!(code, "RUN_ATTENDANCE_EMPTY");
     assert_eq!(field.as_deref(), Some("marks"));
+
+    // A session label with a bidi override.
+    let mut spoofed = input(class, marks(&roster, &[]));
+    spoofed.session_label = "上午\u{202E}论理".into();
+    let (code, _, field) = validation(
+        attendance::record_attendance(&store, &user, &spoofed, now)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, "TEXT_CONTROL_CHARS");
+    assert_eq!(field.as_deref(), Some("session_label"));
 
     // Nothing written, nothing audited.
     assert!(
