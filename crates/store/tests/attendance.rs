@@ -5,6 +5,7 @@
 //! roster change carries the marks over; the migration 000070 data step moves old free-name
 //! marks that match one trainee and keeps the rest; institution B can neither record nor read
 //! A's attendance (S6).
+
 mod support;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
