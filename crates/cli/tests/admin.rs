@@ -143,3 +143,21 @@ fn s11_audit_verify_fails_on_a_tampered_database_naming_the_row() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!empty.0.join("peixun.db").exists());
 }
+
+#[test]
+fn serve_today_needs_demo() {
+    let d = Dir::new("today");
+    let o = peixun(&["serve", "--today", "2027-01-18", "--data-dir", d.s()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--demo"), "{}", text(&o.stderr));
+    assert!(!d.0.join("peixun.db").exists());
+    let o = peixun(&[
+        "serve",
+        "--demo",
+        "--today",
+        "2027-13-01",
+        "--data-dir",
+        d.s(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a date that does not exist");
+}
