@@ -95,6 +95,9 @@ pub struct ServeArgs {
     /// 演示模式：空库时写入演示数据并打印演示账号
     #[arg(long)]
     pub demo: bool,
+    /// 演示日期（仅限演示模式）：系统按北京时间的这一天运行，便于演示与培训全年流程，如 2027-01-18
+    #[arg(long, requires = "demo", value_name = "YYYY-MM-DD")]
+    pub today: Option<chrono::NaiveDate>,
 }
 
 #[derive(Subcommand)]
@@ -183,6 +186,7 @@ async fn serve(a: ServeArgs) -> ExitCode {
         database_url: a.db.database_url,
         data_dir: a.db.data_dir,
         demo: a.demo,
+        today: a.today,
     };
     match peixun_server::serve(opts).await {
         Ok(()) => ExitCode::SUCCESS,

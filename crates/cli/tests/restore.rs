@@ -2,52 +2,10 @@
 //! a file that is no database is refused with the current database untouched; PostgreSQL points
 //! to pg_restore (and never prints the URL, which may hold a password).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn peixun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_peixun"))
-        .args(args)
-        .env_remove("PEIXUN_DATABASE_URL")
-        .output()
-        .expect("run peixun")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!(
-            "peixun-cli-{tag}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-    fn s(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = peixun(args);
-    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
-    text(&o.stdout)
-}
+use std::path::Path;
+use support::{Dir, ok, peixun, text};
 
 fn kept_copies(dir: &Path) -> usize {
     std::fs::read_dir(dir)

@@ -914,7 +914,7 @@ mod tests {
     // ---- Score ----
 
     #[test]
-    fn r_eva_1_score_parsing() {
+    fn r_cap_3_score_input_parses_one_decimal_0_to_100() {
         assert_eq!(s("90.5").to_string(), "90.5");
         assert_eq!(s(" 95 ").to_string(), "95");
         assert_eq!(s("90.50").to_string(), "90.5");
@@ -947,7 +947,7 @@ mod tests {
     }
 
     #[test]
-    fn r_eva_1_score_serde() {
+    fn r_cap_3_score_input_serde_round_trips() {
         assert_eq!(serde_json::to_string(&s("90.5")).unwrap(), "\"90.5\"");
         assert_eq!(serde_json::from_str::<Score>("\"61\"").unwrap(), s("61"));
         assert_eq!(serde_json::from_str::<Score>("75").unwrap(), s("75"));

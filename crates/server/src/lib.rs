@@ -59,6 +59,8 @@ pub struct AppState {
     pub files: peixun_store::files::FileStore,
     /// The key of the ID numbers' keyed hash for roster lookups (S14).
     pub roster_key: peixun_store::roster::RosterKey,
+    /// `serve --demo --today`: the date the demo runs at (the banner says so).
+    pub demo_today: Option<chrono::NaiveDate>,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
                 rand::rng().fill_bytes(&mut k);
                 peixun_store::roster::RosterKey::new(k)
             },
+            demo_today: None,
         })
     }
 

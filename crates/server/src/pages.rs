@@ -136,6 +136,7 @@ pub fn render_string(
     let base = context! {
         system_name => SYSTEM_NAME,
         demo => state.demo,
+        demo_today => state.demo_today.map(|d| d.to_string()),
         current => current,
         nav => nav,
         csrf_token => csrf,

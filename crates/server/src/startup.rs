@@ -17,6 +17,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Seed demo data into an empty database and show the demo banner.
     pub demo: bool,
+    /// With `demo` only: run as if today (Beijing time) were this date (`--today`), shown in
+    /// the banner, so the year can be walked through without changing the machine's clock.
+    pub today: Option<chrono::NaiveDate>,
 }
 
 /// Deployment settings read from the environment (`PEIXUN_*`).
@@ -131,10 +134,23 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .await
         .context("cannot open the database")?;
     store.migrate().await.context("database migration failed")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
+    let clock: Arc<dyn Clock> = match opts.today {
+        Some(_) if !opts.demo => anyhow::bail!("--today is for demo mode only (serve --demo)"),
+        Some(day) => Arc::new(crate::clock::ShiftedClock::today(day)),
+        None => Arc::new(SystemClock),
+    };
+    let mut state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
         .with_data_dir(&opts.data_dir)?;
-    bootstrap(&state).await?;
+    state.demo_today = opts.today;
+    bootstrap(&state).await.map_err(|e| match opts.today {
+        // The demo's filings lie weeks around the chosen day: every year they touch needs its
+        // holiday table (R-CAL-1), e.g. a January 2027 date before the 2027 table is loaded.
+        Some(day) if format!("{e:#}").contains("CAL_YEAR_NOT_LOADED") => e.context(format!(
+            "演示日期 {day}：演示数据用到的年度尚未载入节假日表；请先用 peixun calendar import \
+             载入该年度，或选择已载入年度内的日期"
+        )),
+        _ => e,
+    })?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
     // several servers run each once (ARCHITECTURE.md "jobs").
     crate::jobs::spawn(state.store.clone(), state.clock.clone());

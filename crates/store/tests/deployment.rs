@@ -32,11 +32,24 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(
-    two_servers_share_one_database,
-    sqlite_settings_on_every_connection,
-    online_backup_is_consistent,
-);
+on_both_backends!(two_servers_share_one_database, online_backup_is_consistent,);
+
+/// S20 on SQLite: its settings are checked on SQLite only (a PostgreSQL run of this test would
+/// check nothing, so there is none; [`postgres_commits_are_durable`] is PostgreSQL's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s20_sqlite_settings_on_every_connection() {
+    let (store, _guard) = peixun_store::testing::sqlite_temp().await;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    sqlite_settings_on_every_connection(store).await;
+}
+
+/// S20 on PostgreSQL: an acknowledged commit is on disk (fsync on, synchronous_commit on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s20_postgres_commits_are_durable() {
+    let (store, _guard) = peixun_store::testing::postgres_fresh().await;
+    assert_eq!(store.backend(), Backend::Postgres);
+    postgres_commits_are_durable(store).await;
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
@@ -140,11 +153,36 @@ async fn pragma(db: &sea_orm::DatabaseConnection, name: &str) -> String {
         .unwrap()
 }
 
-/// S20: WAL, synchronous=FULL, foreign keys, busy timeout — on the readers and on the writer.
-async fn sqlite_settings_on_every_connection(store: Store, _guard: &TestDbGuard) {
-    if store.backend() != Backend::Sqlite {
-        return; // SQLite-only settings; PostgreSQL has its own durability defaults.
+async fn pg_setting(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SHOW {name}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+async fn postgres_commits_are_durable(store: Store) {
+    for db in [store.db(), store.write_db()] {
+        assert_eq!(pg_setting(db, "fsync").await, "on");
+        assert_eq!(pg_setting(db, "synchronous_commit").await, "on");
     }
+    // Foreign keys are constraints on PostgreSQL: always enforced.
+    let e = store
+        .write_db()
+        .execute_unprepared(
+            "INSERT INTO institution_qualifications (institution_id, occupation, level) \
+             VALUES (999, 'x', '初级')",
+        )
+        .await;
+    assert!(e.is_err(), "foreign key not enforced");
+}
+
+/// S20: WAL, synchronous=FULL, foreign keys, busy timeout — on the readers and on the writer.
+async fn sqlite_settings_on_every_connection(store: Store) {
     for db in [store.db(), store.write_db()] {
         assert_eq!(pragma(db, "journal_mode").await.to_lowercase(), "wal");
         assert_eq!(pragma(db, "synchronous").await, "2", "synchronous=FULL");

@@ -42,7 +42,12 @@ async fn exports_are_xlsx_and_guarded(backend: Backend) {
             r.header("content-disposition").starts_with("attachment;"),
             "{path}"
         );
-        assert!(r.body.len() > 1000, "{path}");
+        let rows = r.xlsx_rows();
+        assert!(
+            rows.len() >= 2,
+            "{path}: header and at least one row: {rows:?}"
+        );
+        check_rows(path, &rows);
         for who in *refused {
             let r = app.get(path, *who).await;
             assert_eq!(r.status, 403, "{path} as {who:?}");
@@ -63,6 +68,34 @@ async fn exports_are_xlsx_and_guarded(backend: Backend) {
     .unwrap();
     assert_eq!(exports.total, 1);
     assert_eq!(exports.items[0].username, "city");
+}
+
+/// What each export must hold, read back from the workbook (not just its zip signature).
+fn check_rows(path: &str, rows: &[Vec<String>]) {
+    let all: Vec<&str> = rows.iter().flatten().map(String::as_str).collect();
+    // No export ever carries a password hash.
+    assert!(!all.iter().any(|c| c.contains("$argon2")), "{path}");
+    if path.starts_with("/institutions/export") {
+        assert_eq!(rows[0][1], "机构名称", "{path}");
+        let names: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+        assert!(names.contains(&"海珠区甲职业培训学校"), "{names:?}");
+    } else if path.contains("/teachers/") {
+        // R-PII-1 / S13: the ID number column is masked; the full number is nowhere.
+        let full = crate::harness::citizen_id("44010519800101123");
+        assert_eq!(rows[0][2], "身份证号（脱敏）");
+        let li = rows[1..].iter().find(|r| r[1] == "李老师").expect("李老师");
+        assert!(li[2].contains("****") && li[2] != full, "{li:?}");
+        assert!(!all.iter().any(|c| c.contains(&full)), "full ID in {path}");
+        assert_eq!(rows.len(), 2, "only institution A's teacher");
+    } else if path.starts_with("/users/") {
+        for who in [Who::CentreAdmin, Who::InstAAdmin, Who::Auditor] {
+            assert!(all.contains(&who.username()), "{who:?} in {path}");
+        }
+    } else if path.starts_with("/audit/") {
+        // The institutions created in the set-up are in the log, with their actions.
+        let creates = all.iter().filter(|c| **c == "institution.create").count();
+        assert!(creates >= 2, "{creates} institution.create rows: {rows:?}");
+    }
 }
 
 both_backends!(exports_are_xlsx_and_guarded);

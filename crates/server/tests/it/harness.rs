@@ -160,6 +160,21 @@ impl TestResponse {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
+    /// The first sheet of an `.xlsx` body, read back with calamine: every row as text (the
+    /// header row first). Panics when the body is not a workbook.
+    pub fn xlsx_rows(&self) -> Vec<Vec<String>> {
+        use calamine::{Reader, Xlsx};
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(self.body.clone()))
+            .unwrap_or_else(|e| panic!("not an xlsx workbook: {e}"));
+        let range = wb
+            .worksheet_range_at(0)
+            .expect("a first sheet")
+            .expect("a readable sheet");
+        range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
 }
 
 pub struct Session {

@@ -694,7 +694,10 @@ async fn users_list_filters_by_name_and_role() {
     let x = app
         .get("/users/export.xlsx?role=auditor", Who::Sysadmin)
         .await;
-    assert!(x.body.starts_with(b"PK"));
+    // The export follows the filter: the auditor only, under the header.
+    let rows = x.xlsx_rows();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[1].iter().any(|c| c == "auditor"), "{rows:?}");
 }
 
 /// R-PII-1: the edit page and the API save a teacher without the full ID number (empty = keep).

@@ -55,7 +55,8 @@ async fn round_filings_page_two() {
         )
         .await;
     assert_eq!(x.status, 200);
-    assert!(x.body.starts_with(b"PK"));
+    // The export is the whole list, not the page: 25 filings under the header.
+    assert_eq!(x.xlsx_rows().len(), 26);
     let n: Vec<_> = peixun_store::filings::list_round_filings(
         &app.store,
         &crate::rounds::actor_of(&app, Who::CentreStaff),
@@ -141,5 +142,11 @@ async fn round_applications_page_two() {
         )
         .await;
     assert_eq!(x.status, 200);
-    assert!(x.body.starts_with(b"PK"));
+    let rows = x.xlsx_rows();
+    assert_eq!(rows.len(), 24, "23 applications under the header");
+    assert!(
+        rows.iter()
+            .flatten()
+            .any(|c| c == "分页测试培训学校20" || c.contains("分页测试培训学校20"))
+    );
 }

@@ -122,10 +122,32 @@ async fn s21_serve_refuses_to_start_during_a_restore() {
         database_url: None,
         data_dir: dir.clone(),
         demo: false,
+        today: None,
     };
     let e = startup::serve(opts).await.unwrap_err();
     assert!(format!("{e:#}").contains("正在恢复"), "{e:#}");
     assert!(!db.exists(), "no database was created");
     drop(restoring);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--today` moves the clock for demos only: a real deployment never runs on a made-up date.
+#[tokio::test]
+async fn today_is_refused_without_demo() {
+    let dir = std::env::temp_dir().join(format!(
+        "peixun-serve-today-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = startup::ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: None,
+        data_dir: dir.clone(),
+        demo: false,
+        today: chrono::NaiveDate::from_ymd_opt(2027, 1, 18),
+    };
+    let e = startup::serve(opts).await.unwrap_err();
+    assert!(format!("{e:#}").contains("demo"), "{e:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,6 +13,7 @@ fn base(demo: bool) -> J {
     json!({
         "system_name": "海珠区职业技能培训合格证书培训管理系统",
         "demo": demo,
+        "demo_today": null,
         "current": { "id": 1, "username": "u", "display_name": XSS, "role": "centre_staff", "role_label": "区培训中心经办人" },
         "nav": [{ "href": "/", "label": "首页", "active": true }],
         "csrf_token": "tok",
@@ -170,6 +171,21 @@ fn no_demo_banner_without_demo() {
     assert!(!html.contains("演示环境"));
     assert!(html.contains("海珠区职业技能培训合格证书培训管理系统"));
     assert!(html.contains("退出"));
+}
+
+/// `serve --demo --today`: the banner names the date the demo runs at.
+#[test]
+fn demo_banner_names_the_demo_date() {
+    let t = Templates::new().unwrap();
+    let mut ctx = base(true);
+    ctx["demo_today"] = json!("2027-01-18");
+    for (k, v) in sample("home.html").as_object().unwrap() {
+        ctx[k] = v.clone();
+    }
+    let html = t.render("home.html", Value::from(Serde(ctx))).unwrap();
+    assert!(html.contains("演示日期 2027-01-18"), "{html}");
+    let html = t.render("home.html", merged("home.html", true)).unwrap();
+    assert!(!html.contains("演示日期"));
 }
 
 #[test]
