@@ -134,6 +134,20 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
         .with_data_dir(&opts.data_dir)?;
+    // S14: rows and files from before encryption at rest (migration 000100 cannot see the key)
+    // are encrypted now, before anything is served. Idempotent: nothing to do on later starts.
+    let converted =
+        peixun_store::at_rest::encrypt_legacy_rows(&state.store, &state.files, state.clock.now())
+            .await
+            .context("encrypting personal data from before encryption at rest")?;
+    if converted.changed() > 0 {
+        tracing::info!(
+            trainees = converted.trainees,
+            teachers = converted.teachers,
+            files = converted.files,
+            "personal data encrypted at rest"
+        );
+    }
     bootstrap(&state).await?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
     // several servers run each once (ARCHITECTURE.md "jobs").

@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod at_rest;
 pub mod audit;
 pub mod bench;
 pub mod bulletin;
@@ -40,6 +41,7 @@ pub mod jobs_admin;
 pub mod migration;
 pub mod overdue;
 pub mod package_gate;
+pub mod pii;
 pub mod plans;
 pub mod policies;
 pub mod ready_package;
@@ -86,6 +88,9 @@ pub struct Store {
     read: DatabaseConnection,
     write: DatabaseConnection,
     backend: Backend,
+    /// The keys of personal data (S14), shared by every clone: set once at start-up
+    /// ([`Store::set_keys`]); services that encrypt or hash ID numbers read them.
+    keys: std::sync::Arc<std::sync::RwLock<Option<pii::Keys>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -434,6 +439,7 @@ impl Store {
                 read: db.clone(),
                 write: db,
                 backend: Backend::Postgres,
+                keys: Default::default(),
             });
         }
         if !url.starts_with("sqlite:") {
@@ -464,6 +470,7 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            keys: Default::default(),
         })
     }
 
@@ -482,6 +489,9 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
+                    // S14/S15: deleted and overwritten content (e.g. a plaintext ID number
+                    // replaced by its ciphertext) is zeroed, not left in free pages.
+                    .pragma("secure_delete", "ON")
             });
         Ok(Database::connect(opt).await?)
     }
@@ -514,6 +524,32 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Install the personal-data keys (S14) for this store and all its clones.
+    pub fn set_keys(&self, keys: pii::Keys) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(keys);
+    }
+
+    /// Whether keys are installed.
+    pub fn has_keys(&self) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// The personal-data keys; an error (never a silent plaintext) when none were installed.
+    pub fn keys(&self) -> Result<pii::Keys> {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StoreError::Db(DbErr::Custom(
+                    "数据密钥未配置（data.key / PEIXUN_DATA_KEY）：不能读写身份证件号码".into(),
+                ))
+            })
     }
 
     /// The reading connection (for tests and services).
