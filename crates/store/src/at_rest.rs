@@ -255,6 +255,41 @@ async fn audit_system(
     Ok(())
 }
 
+/// Every key id the database's ciphertexts name must be in the ring: a server started with a
+/// fresh or wrong `data.key` (a restore without its key, a mistyped `PEIXUN_DATA_KEY`) refuses to
+/// start instead of writing new data under a key nothing else is under.
+pub async fn check_keys(store: &Store, keys: &DataKeys) -> Result<()> {
+    let backend = store.db().get_database_backend();
+    let mut found: Vec<String> = Vec::new();
+    for sql in [
+        "SELECT DISTINCT substr(id_number, 4, 8) AS k FROM roster_entries WHERE id_number LIKE 'v1:%'",
+        "SELECT DISTINCT substr(id_number, 4, 8) AS k FROM teachers WHERE id_number LIKE 'v1:%'",
+        "SELECT DISTINCT key_id AS k FROM files WHERE key_id IS NOT NULL",
+    ] {
+        for row in store
+            .db()
+            .query_all_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
+            .await?
+        {
+            if let Ok(k) = row.try_get::<String>("", "k") {
+                found.push(k);
+            }
+        }
+    }
+    let known = |k: &str| k == keys.current_id() || keys.old_id() == Some(k);
+    if let Some(k) = found.iter().find(|k| !known(k)) {
+        return Err(StoreError::Conflict {
+            code: "DATA_KEY_MISMATCH",
+            message: format!(
+                "数据库中的证件号码或文件由密钥 {k} 加密，而当前数据密钥为 {}：请放回原来的 data.key（或 PEIXUN_DATA_KEY），见 docs/OPERATIONS.md",
+                keys.current_id()
+            ),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
 /// The start-up step after `migrate` (S14): encrypt every ID number and file still in plaintext
 /// with the store's keys ([`Store::keys`]) and `fs`'s data key ring. Idempotent. When it changed
 /// anything it appends one audit entry, `data.encrypt_legacy`, with the counts.
@@ -264,6 +299,8 @@ pub async fn encrypt_legacy_rows(
     now: DateTime<Utc>,
 ) -> Result<AtRestReport> {
     let keys = store.keys()?;
+    check_keys(store, &keys.data).await?;
+    check_keys(store, fs.data_keys()?.as_ref()).await?;
     let report = convert(store, &keys, fs, Pass::Legacy).await?;
     if report.changed() > 0 {
         audit_system(

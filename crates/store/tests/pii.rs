@@ -463,6 +463,19 @@ async fn s14_rotation_reencrypts_everything_and_old_data_still_reads(
     {
         assert_eq!(restarted.open(&f).await.unwrap(), PDF);
     }
+    // A server started with a fresh key (a restore without its data.key) refuses to start.
+    let fresh = Keys::new(RosterKey::new([9; 32]), DataKeys::new([0x11; 32]));
+    let e = at_rest::check_keys(&store, &fresh.data).await.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            StoreError::Conflict {
+                code: "DATA_KEY_MISMATCH",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // The old key no longer opens anything.
     let old_only =
         FileStore::local_with_keys(&dir.0, std::sync::Arc::new(DataKeys::new([0x5a; 32])));
