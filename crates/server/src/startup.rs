@@ -139,7 +139,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let converted =
         peixun_store::at_rest::encrypt_legacy_rows(&state.store, &state.files, state.clock.now())
             .await
-            .context("encrypting personal data from before encryption at rest")?;
+            .context("personal data at rest (S14)")?;
     if converted.changed() > 0 {
         tracing::info!(
             trainees = converted.trainees,

@@ -9,7 +9,11 @@
 //!   opened with `BEGIN IMMEDIATE`, so it holds the write lock from its first statement: writers
 //!   queue in the pool (in-process) or on `busy_timeout` (another process), and never fail with
 //!   `SQLITE_BUSY` half-way through a transaction. Every connection runs with `journal_mode=WAL`,
-//!   `synchronous=FULL`, `foreign_keys=ON` and `busy_timeout=30s` (S20).
+//!   `synchronous=FULL`, `foreign_keys=ON`, `busy_timeout=30s` (S20) and `secure_delete=ON`
+//!   (S14/S15: deleted or overwritten content is zeroed, not left in free pages).
+//! * **Personal data** (S14): the keys live outside the database and are installed on the store
+//!   at start-up ([`Store::set_keys`], [`pii::Keys`]); services that write or reveal ID numbers
+//!   take them from there ([`Store::keys`]), and fail cleanly when none were installed.
 //! * **PostgreSQL** uses one pool. Appending to the audit log takes a transaction-scoped advisory
 //!   lock (`pg_advisory_xact_lock`) before reading the chain head, so two concurrent writers can
 //!   never fork the hash chain; the lock is released at commit. Migrations take another advisory
