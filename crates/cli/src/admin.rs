@@ -1,5 +1,5 @@
 //! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`,
-//! `backup`, `restore`, `bench queue`.
+//! `backup`, `restore`, `bench queue`, `keys rotate`.
 
 use clap::{Args, Subcommand};
 use peixun_domain::role::Role;
@@ -29,6 +29,16 @@ pub enum AdminCommand {
     /// 性能测试
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// 个人信息加密密钥（S14）
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// 轮换数据密钥 data.key：生成新密钥（旧密钥暂存为 data.key.old），分批重新加密全部身份证件号码与上传文件，
+    /// 完成后停用旧密钥并记入审计日志。须先停止服务；中断后再次运行即从中断处继续
+    Rotate(DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -156,6 +166,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::Backup(a) => backup(a).await,
             AdminCommand::Restore(a) => restore(a).await,
             AdminCommand::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
+            AdminCommand::Keys(KeysCommand::Rotate(db)) => keys_rotate(db).await,
         }
     })
 }
@@ -312,6 +323,12 @@ async fn backup(a: BackupArgs) -> ExitCode {
     match store.backup_to(&a.to).await {
         Ok(()) => {
             println!("已备份到 {}", a.to.display());
+            println!(
+                "注意：备份不含密钥（{dir}/data.key、{dir}/roster.key 或 PEIXUN_DATA_KEY、PEIXUN_ROSTER_KEY）\
+                 和上传文件目录 {dir}/files/。没有 data.key 的备份无法读出身份证件号码和上传文件：\
+                 请把密钥另行安全保存（不要与备份放在一起），见 docs/OPERATIONS.md",
+                dir = a.db.data_dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(peixun_store::StoreError::Validation { message, .. }) => {
@@ -320,6 +337,61 @@ async fn backup(a: BackupArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("错误：备份失败：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `peixun keys rotate` (S14): see `peixun_store::at_rest::rotate_data_key`. On SQLite the
+/// database's exclusive lock is held throughout, so it refuses to run beside `peixun serve`.
+async fn keys_rotate(db: DbArgs) -> ExitCode {
+    let url = peixun_store::resolve_database_url(db.database_url.as_deref(), &db.data_dir);
+    let _lock = match peixun_store::restore::sqlite_file_of(&url) {
+        Some(path) => match peixun_store::restore::lock_exclusive(&path) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("错误：{e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let store = match open_migrated(&db).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let actor = Actor::system("peixun keys rotate");
+    match peixun_store::at_rest::rotate_data_key(&store, &db.data_dir, &actor, chrono::Utc::now())
+        .await
+    {
+        Ok(r) => {
+            println!(
+                "数据密钥已轮换：{} → {}{}；重新加密学员证件号码 {} 条、教师证件号码 {} 条、上传文件 {} 个{}",
+                r.old_key_id,
+                r.new_key_id,
+                if r.resumed {
+                    "（接续上次中断的轮换）"
+                } else {
+                    ""
+                },
+                r.counts.trainees,
+                r.counts.teachers,
+                r.counts.files,
+                if r.counts.files_missing > 0 {
+                    format!("（{} 个文件记录缺少内容，未处理）", r.counts.files_missing)
+                } else {
+                    String::new()
+                }
+            );
+            println!("旧密钥已停用。请立即另行备份新的 data.key（旧备份须配旧密钥才能读取）。");
+            ExitCode::SUCCESS
+        }
+        Err(peixun_store::StoreError::Validation { message, .. }) => {
+            eprintln!("错误：{message}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("错误：密钥轮换未完成（再次运行即继续）：{e}");
             ExitCode::from(2)
         }
     }
@@ -413,9 +485,12 @@ async fn bench_queue(a: BenchQueueArgs) -> ExitCode {
     );
     // Package documents and the roster key live beside the scratch database (or in a scratch
     // folder when benching a given database); removed afterwards.
-    // The rosters are synthetic people: a fixed key is enough.
-    let files = peixun_store::files::FileStore::local(&scratch);
+    // The rosters are synthetic people: a fixed lookup key and a data key held in memory only
+    // are enough (S14: the bench's ID numbers are encrypted like any others).
     let key = peixun_store::roster::RosterKey::new([0x42; 32]);
+    let keys = peixun_store::pii::Keys::new(key.clone(), peixun_store::pii::DataKeys::ephemeral());
+    store.set_keys(keys.clone());
+    let files = peixun_store::files::FileStore::local_with_keys(&scratch, keys.data.clone());
     let result =
         peixun_store::bench::bench_queue(&store, &files, &key, a.clients, quota, a.submissions)
             .await;

@@ -57,19 +57,31 @@ pub struct AppState {
     pub login_gate: Arc<tokio::sync::Semaphore>,
     /// Uploaded files (S16): `<data_dir>/files`, outside any served folder.
     pub files: peixun_store::files::FileStore,
-    /// The key of the ID numbers' keyed hash for roster lookups (S14).
+    /// The key of the ID numbers' keyed hash for roster lookups (S14); the same as the store's
+    /// (`store.keys()?.lookup`).
     pub roster_key: peixun_store::roster::RosterKey,
     /// `serve --demo --today`: the date the demo runs at (the banner says so).
     pub demo_today: Option<chrono::NaiveDate>,
 }
 
 impl AppState {
+    /// The store's keys when it has them (tests install fixed ones), else random keys held in
+    /// memory and installed on the store (tools that keep nothing). `peixun serve` replaces
+    /// them with the real ones through [`AppState::with_data_dir`].
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
         demo: bool,
         config: AppConfig,
     ) -> anyhow::Result<Self> {
+        let keys = match store.keys() {
+            Ok(k) => k,
+            Err(_) => {
+                let k = peixun_store::pii::Keys::ephemeral();
+                store.set_keys(k.clone());
+                k
+            }
+        };
         Ok(AppState {
             store,
             clock,
@@ -77,26 +89,27 @@ impl AppState {
             templates: Arc::new(templates::Templates::new()?),
             config: Arc::new(config),
             login_gate: Arc::new(tokio::sync::Semaphore::new(LOGIN_CONCURRENCY)),
-            // Until `with_data_dir`: a scratch folder and a random key (tests, tools).
-            files: peixun_store::files::FileStore::local(
+            // Until `with_data_dir`: a scratch folder (tests, tools).
+            files: peixun_store::files::FileStore::local_with_keys(
                 &std::env::temp_dir().join(format!("peixun-files-{}", std::process::id())),
+                keys.data.clone(),
             ),
-            roster_key: {
-                use rand::RngCore;
-                let mut k = [0u8; 32];
-                rand::rng().fill_bytes(&mut k);
-                peixun_store::roster::RosterKey::new(k)
-            },
+            roster_key: keys.lookup,
             demo_today: None,
         })
     }
 
-    /// Files under `<data_dir>/files` and the roster key from `PEIXUN_ROSTER_KEY` or
-    /// `<data_dir>/roster.key` (created on first start).
+    /// The keys of personal data (S14) from the environment or the data folder —
+    /// `PEIXUN_ROSTER_KEY` / `<data_dir>/roster.key` (lookups) and `PEIXUN_DATA_KEY` /
+    /// `<data_dir>/data.key` (AES-256-GCM; `data.key.old` too during a rotation), created on
+    /// first start — installed on the store; files under `<data_dir>/files`, sealed with the
+    /// same data key.
     pub fn with_data_dir(mut self, data_dir: &std::path::Path) -> anyhow::Result<Self> {
-        self.files = peixun_store::files::FileStore::local(data_dir);
-        self.roster_key = peixun_store::roster::RosterKey::load_or_create(data_dir)
-            .map_err(|e| anyhow::anyhow!("roster key: {e}"))?;
+        let keys = peixun_store::pii::Keys::load_or_create(data_dir)
+            .map_err(|e| anyhow::anyhow!("personal-data keys: {e}"))?;
+        self.store.set_keys(keys.clone());
+        self.files = peixun_store::files::FileStore::local_with_keys(data_dir, keys.data.clone());
+        self.roster_key = keys.lookup;
         Ok(self)
     }
 }

@@ -5,7 +5,7 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
-    ops, policies,
+    ops, policies, trainees,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         api_institutions::get_teacher,
         api_institutions::update_teacher,
         api_institutions::reveal_teacher_id,
+        trainees::api::reveal_trainee_id,
         api_admin::list_users,
         api_admin::create_user,
         api_admin::set_active,

@@ -141,6 +141,20 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     };
     let mut state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
         .with_data_dir(&opts.data_dir)?;
+    // S14: rows and files from before encryption at rest (migration 000100 cannot see the key)
+    // are encrypted now, before anything is served. Idempotent: nothing to do on later starts.
+    let converted =
+        peixun_store::at_rest::encrypt_legacy_rows(&state.store, &state.files, state.clock.now())
+            .await
+            .context("personal data at rest (S14)")?;
+    if converted.changed() > 0 {
+        tracing::info!(
+            trainees = converted.trainees,
+            teachers = converted.teachers,
+            files = converted.files,
+            "personal data encrypted at rest"
+        );
+    }
     state.demo_today = opts.today;
     bootstrap(&state).await.map_err(|e| match opts.today {
         // The demo's filings lie weeks around the chosen day: every year they touch needs its

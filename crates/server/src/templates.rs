@@ -43,6 +43,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/teacher_reveal.html"),
     ),
     (
+        "trainee_reveal.html",
+        include_str!("../templates/trainee_reveal.html"),
+    ),
+    (
         "policies_list.html",
         include_str!("../templates/policies_list.html"),
     ),

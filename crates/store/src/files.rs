@@ -18,12 +18,17 @@
 //! * **Access.** [`get_file`] returns the metadata (`institution_id`, `purpose`) for the caller's
 //!   check ([`may_read`] is the default rule), then [`FileStore::open`] reads the bytes.
 //!
+//! * **Encrypted at rest** (S14). `put_bytes` writes the content AES-256-GCM-sealed under the
+//!   data key ([`crate::pii::DataKeys`], `PXE1 ‖ key id ‖ nonce ‖ ciphertext ‖ tag`, the file
+//!   id as associated data); `open` decrypts. The recorded sha256 and size are of the
+//!   plaintext; `files.key_id` says which key (NULL: a plaintext file from before encryption,
+//!   converted by [`crate::at_rest::encrypt_legacy_rows`]; `open` still reads it meanwhile).
+//!
 //! Backends: [`FileStore::Local`] (a folder, the default). An S3-compatible object store
 //! (MinIO) is the documented scale option: it would be a second variant with the same four
 //! operations (put/open/delete/list ids), keyed by the same generated id; not implemented yet.
-//! Encryption at rest of identity documents (S14: AEAD under a key outside the database) is a
-//! layer over `put_bytes`/`open` still to come; the sha256 recorded here is of the plaintext.
 
+use crate::pii::{DataKeys, blob_key_id};
 use crate::{Actor, Result, Store, StoreError, db_time};
 use chrono::{DateTime, Utc};
 use peixun_domain::role::Role;
@@ -34,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// The `files` table.
 pub mod file {
@@ -53,6 +59,8 @@ pub mod file {
         pub uploaded_by: String,
         pub uploaded_by_user_id: Option<i64>,
         pub uploaded_at: DateTimeUtc,
+        /// The data key the content is encrypted under (S14); `None`: plaintext (legacy).
+        pub key_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -72,6 +80,9 @@ pub struct StoredFile {
     pub file_type: FileType,
     /// The uploaded name, sanitised for display ([`sanitize_name`]).
     pub original_name: String,
+    /// The data key the content was encrypted under (S14).
+    #[serde(default)]
+    pub key_id: Option<String>,
 }
 
 /// A recorded file's metadata.
@@ -113,8 +124,22 @@ impl From<file::Model> for FileRecord {
 /// Where file contents live. One small interface; the folder is the default.
 #[derive(Debug, Clone)]
 pub enum FileStore {
-    /// `<root>/ab/cd/<id>`, temporary files in `<root>/tmp`.
-    Local { root: PathBuf },
+    /// `<root>/ab/cd/<id>`, temporary files in `<root>/tmp`; contents sealed with `keys`.
+    Local { root: PathBuf, keys: FileKeys },
+}
+
+/// The data key ring of a [`FileStore`]: given at construction
+/// ([`FileStore::local_with_keys`]), or loaded on first use from the data folder
+/// (`PEIXUN_DATA_KEY` or `<data_dir>/data.key`, created when missing; [`FileStore::local`]).
+#[derive(Debug, Clone)]
+pub struct FileKeys {
+    ring: Arc<OnceLock<Arc<DataKeys>>>,
+    data_dir: PathBuf,
+}
+
+/// The associated data of a file's content: its id (a content moved to another id does not open).
+fn file_aad(id: &str) -> Vec<u8> {
+    format!("peixun/v1/files/{id}").into_bytes()
 }
 
 fn io_err(what: &str, e: std::io::Error) -> StoreError {
@@ -185,17 +210,49 @@ pub fn check_upload(bytes: &[u8], allowed: &[FileType], max_bytes: usize) -> Res
 }
 
 impl FileStore {
-    /// The default store: the folder `<data_dir>/files` (created on first write).
+    /// The default store: the folder `<data_dir>/files` (created on first write), its data key
+    /// loaded on first use from `PEIXUN_DATA_KEY` or `<data_dir>/data.key` (created when
+    /// missing) — the same key `peixun serve` uses for that folder.
     pub fn local(data_dir: &Path) -> FileStore {
         FileStore::Local {
             root: data_dir.join("files"),
+            keys: FileKeys {
+                ring: Arc::new(OnceLock::new()),
+                data_dir: data_dir.to_path_buf(),
+            },
+        }
+    }
+
+    /// The folder `<data_dir>/files` with the data key ring `keys` (the server builds it so, with
+    /// the ring it loaded at start-up).
+    pub fn local_with_keys(data_dir: &Path, keys: Arc<DataKeys>) -> FileStore {
+        let ring = OnceLock::new();
+        let _ = ring.set(keys);
+        FileStore::Local {
+            root: data_dir.join("files"),
+            keys: FileKeys {
+                ring: Arc::new(ring),
+                data_dir: data_dir.to_path_buf(),
+            },
         }
     }
 
     fn root(&self) -> &Path {
         match self {
-            FileStore::Local { root } => root,
+            FileStore::Local { root, .. } => root,
         }
+    }
+
+    /// The data key ring (loaded from the data folder on first use when none was given).
+    pub fn data_keys(&self) -> Result<Arc<DataKeys>> {
+        let FileStore::Local { keys, .. } = self;
+        if let Some(k) = keys.ring.get() {
+            return Ok(k.clone());
+        }
+        let loaded = DataKeys::load_or_create(&keys.data_dir)
+            .map_err(|e| StoreError::Db(DbErr::Custom(format!("file store: data key: {e}"))))?;
+        let _ = keys.ring.set(Arc::new(loaded));
+        Ok(keys.ring.get().cloned().expect("set just above"))
     }
 
     fn path_of(&self, id: &str) -> Option<PathBuf> {
@@ -212,7 +269,7 @@ impl FileStore {
         max_bytes: usize,
     ) -> Result<StoredFile> {
         let file_type = check_upload(bytes, allowed, max_bytes)?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
+        let keys = self.data_keys()?;
         let id = new_id();
         let root = self.root().to_path_buf();
         let dest = self
@@ -220,13 +277,22 @@ impl FileStore {
             .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: bad generated id".into())))?;
         let data = bytes.to_vec();
         let tmp_name = format!("{id}.part");
-        blocking(move || write_atomically(&root, &tmp_name, &dest, &data)).await??;
+        let aad = file_aad(&id);
+        let key_id = keys.current_id().to_string();
+        // Hashing and sealing are CPU work: on the blocking pool with the write.
+        let sha256 = blocking(move || {
+            let sha256 = hex::encode(Sha256::digest(&data));
+            let sealed = keys.encrypt_blob(&aad, &data);
+            write_atomically(&root, &tmp_name, &dest, &sealed).map(|()| sha256)
+        })
+        .await??;
         Ok(StoredFile {
             id,
             sha256,
             size: bytes.len() as u64,
             file_type,
             original_name: sanitize_name(declared_name),
+            key_id: Some(key_id),
         })
     }
 
@@ -266,13 +332,49 @@ impl FileStore {
         let Some(path) = self.path_of(id) else {
             return Err(StoreError::NotFound { entity: "file" });
         };
-        match blocking(move || std::fs::read(&path)).await? {
+        let keys = self.data_keys()?;
+        let aad = file_aad(id);
+        blocking(move || match std::fs::read(&path) {
+            Ok(b) if blob_key_id(&b).is_some() => Ok(keys.decrypt_blob(&aad, &b)?),
+            // A plaintext file from before encryption (converted at the next start).
             Ok(b) => Ok(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(StoreError::NotFound { entity: "file" })
             }
             Err(e) => Err(io_err("read", e)),
-        }
+        })
+        .await?
+    }
+
+    /// Bring file `id`'s content under the current data key (S14): a plaintext (legacy) file is
+    /// sealed, one under another key of the ring opened and sealed again, atomically (new file,
+    /// fsync, rename). Returns the key id it is under now and whether it was rewritten; `None`
+    /// when there is no content.
+    pub async fn reseal(&self, id: &str) -> Result<Option<(String, bool)>> {
+        let Some(dest) = self.path_of(id) else {
+            return Err(StoreError::NotFound { entity: "file" });
+        };
+        let keys = self.data_keys()?;
+        let root = self.root().to_path_buf();
+        let aad = file_aad(id);
+        let tmp_name = format!("{id}.{}.part", new_id());
+        blocking(move || {
+            let bytes = match std::fs::read(&dest) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("read", e)),
+            };
+            let current = keys.current_id().to_string();
+            let plain = match blob_key_id(&bytes) {
+                Some(kid) if kid == current => return Ok(Some((current, false))),
+                Some(_) => keys.decrypt_blob(&aad, &bytes)?,
+                None => bytes,
+            };
+            let sealed = keys.encrypt_blob(&aad, &plain);
+            write_atomically(&root, &tmp_name, &dest, &sealed)?;
+            Ok(Some((current, true)))
+        })
+        .await?
     }
 
     /// Remove file `id`'s content. Removing a missing file is not an error.
@@ -430,6 +532,7 @@ pub async fn record_file<C: ConnectionTrait>(
         uploaded_by: Set(actor.username.clone()),
         uploaded_by_user_id: Set(actor.user_id),
         uploaded_at: Set(db_time(now)),
+        key_id: Set(file.key_id.clone()),
     }
     .insert(txn)
     .await?;

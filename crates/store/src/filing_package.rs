@@ -467,7 +467,7 @@ pub async fn update_package(
                 .await?
                 .min_trainee_age;
             let (too_young, changed) =
-                roster::recheck_ages(&txn, p.id, start, min_age, true).await?;
+                roster::recheck_ages(&txn, &store.keys()?.data, p.id, start, min_age, true).await?;
             if !too_young.is_empty() {
                 let who: Vec<String> = too_young.iter().map(roster::TooYoung::describe).collect();
                 return Err(StoreError::validation(
@@ -731,6 +731,7 @@ pub async fn list_packages(store: &Store, viewer: &Actor) -> Result<Vec<PackageS
 /// institution's other live classes (errors), the trainees' overlapping enrolments (warnings).
 pub(crate) async fn problems_of<C: ConnectionTrait>(
     db: &C,
+    keys: &crate::pii::DataKeys,
     p: &package::Model,
     on: NaiveDate,
 ) -> Result<Vec<FilingProblem>> {
@@ -871,7 +872,7 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
     // SPEC.md §4: under 16 on the start date is refused, whenever the age was last computed.
     if let Some(start) = p.start_date {
         let (too_young, _) =
-            roster::recheck_ages(db, p.id, start, policy.min_trainee_age, false).await?;
+            roster::recheck_ages(db, keys, p.id, start, policy.min_trainee_age, false).await?;
         for t in too_young {
             out.push(FilingProblem::error(
                 "ROSTER_AGE_TOO_YOUNG",
@@ -901,6 +902,7 @@ pub(crate) async fn problems_of<C: ConnectionTrait>(
 /// minimal filing) never passes: it needs a package first ([`crate::package_gate`]).
 pub(crate) async fn resubmission_ok<C: ConnectionTrait>(
     db: &C,
+    keys: &crate::pii::DataKeys,
     filing_id: i64,
     on: NaiveDate,
 ) -> Result<bool> {
@@ -911,7 +913,7 @@ pub(crate) async fn resubmission_ok<C: ConnectionTrait>(
     else {
         return Ok(false);
     };
-    Ok(!problems_of(db, &p, on)
+    Ok(!problems_of(db, keys, &p, on)
         .await?
         .iter()
         .any(FilingProblem::is_blocking))
@@ -925,7 +927,7 @@ pub async fn check_package(
     now: DateTime<Utc>,
 ) -> Result<Vec<FilingProblem>> {
     let p = load_visible(store.db(), viewer, id).await?;
-    problems_of(store.db(), &p, today(now)).await
+    problems_of(store.db(), &store.keys()?.data, &p, today(now)).await
 }
 
 /// A submission's outcome: in the queue (or resubmitted), or refused with every problem.
@@ -957,7 +959,7 @@ pub async fn submit_package(
         let txn = store.begin_write().await?;
         let p = load_own(&txn, actor, id).await?;
         ensure_editable(&txn, &p).await?;
-        let problems = problems_of(&txn, &p, on).await?;
+        let problems = problems_of(&txn, &store.keys()?.data, &p, on).await?;
         if problems.iter().any(FilingProblem::is_blocking) {
             return Ok(SubmitOutcome::Refused { problems });
         }

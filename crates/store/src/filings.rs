@@ -682,7 +682,9 @@ pub(crate) async fn act_in_txn(
         ctx.package_ok = ok;
     } else if matches!(action, ClassAction::Resubmit) {
         // One path for resubmissions (R-FIL-5): a filing with a package is checked again.
-        ctx.package_ok = crate::filing_package::resubmission_ok(txn, f.id, today(now)).await?;
+        ctx.package_ok =
+            crate::filing_package::resubmission_ok(txn, &store.keys()?.data, f.id, today(now))
+                .await?;
     }
     if matches!(action, ClassAction::Approve) {
         // R-FIL-5: only a filing whose package passed the checks is approved (issue 8).

@@ -9,7 +9,11 @@
 //!   opened with `BEGIN IMMEDIATE`, so it holds the write lock from its first statement: writers
 //!   queue in the pool (in-process) or on `busy_timeout` (another process), and never fail with
 //!   `SQLITE_BUSY` half-way through a transaction. Every connection runs with `journal_mode=WAL`,
-//!   `synchronous=FULL`, `foreign_keys=ON` and `busy_timeout=30s` (S20).
+//!   `synchronous=FULL`, `foreign_keys=ON`, `busy_timeout=30s` (S20) and `secure_delete=ON`
+//!   (S14/S15: deleted or overwritten content is zeroed, not left in free pages).
+//! * **Personal data** (S14): the keys live outside the database and are installed on the store
+//!   at start-up ([`Store::set_keys`], [`pii::Keys`]); services that write or reveal ID numbers
+//!   take them from there ([`Store::keys`]), and fail cleanly when none were installed.
 //! * **PostgreSQL** uses one pool. Appending to the audit log takes a transaction-scoped advisory
 //!   lock (`pg_advisory_xact_lock`) before reading the chain head, so two concurrent writers can
 //!   never fork the hash chain; the lock is released at commit. Migrations take another advisory
@@ -20,6 +24,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod at_rest;
 pub mod attendance;
 pub mod audit;
 pub mod bench;
@@ -41,6 +46,7 @@ pub mod jobs_admin;
 pub mod migration;
 pub mod overdue;
 pub mod package_gate;
+pub mod pii;
 pub mod plans;
 pub mod policies;
 pub mod ready_package;
@@ -87,6 +93,9 @@ pub struct Store {
     read: DatabaseConnection,
     write: DatabaseConnection,
     backend: Backend,
+    /// The keys of personal data (S14), shared by every clone: set once at start-up
+    /// ([`Store::set_keys`]); services that encrypt or hash ID numbers read them.
+    keys: std::sync::Arc<std::sync::RwLock<Option<pii::Keys>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -435,6 +444,7 @@ impl Store {
                 read: db.clone(),
                 write: db,
                 backend: Backend::Postgres,
+                keys: Default::default(),
             });
         }
         if !url.starts_with("sqlite:") {
@@ -465,6 +475,7 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            keys: Default::default(),
         })
     }
 
@@ -483,6 +494,9 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(30))
+                    // S14/S15: deleted and overwritten content (e.g. a plaintext ID number
+                    // replaced by its ciphertext) is zeroed, not left in free pages.
+                    .pragma("secure_delete", "ON")
             });
         Ok(Database::connect(opt).await?)
     }
@@ -515,6 +529,32 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Install the personal-data keys (S14) for this store and all its clones.
+    pub fn set_keys(&self, keys: pii::Keys) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(keys);
+    }
+
+    /// Whether keys are installed.
+    pub fn has_keys(&self) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// The personal-data keys; an error (never a silent plaintext) when none were installed.
+    pub fn keys(&self) -> Result<pii::Keys> {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                StoreError::Db(DbErr::Custom(
+                    "数据密钥未配置（data.key / PEIXUN_DATA_KEY）：不能读写身份证件号码".into(),
+                ))
+            })
     }
 
     /// The reading connection (for tests and services).

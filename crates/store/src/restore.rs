@@ -109,6 +109,24 @@ impl ServeLock {
     }
 }
 
+/// Take the exclusive lock of `db` for a maintenance command that must run alone (`peixun keys
+/// rotate`): refused (`SERVER_RUNNING`) while a server (or a restore) holds the database.
+pub fn lock_exclusive(db: &Path) -> Result<ServeLock> {
+    let file = open_lock_file(db)?;
+    match file.try_lock() {
+        Ok(()) => Ok(ServeLock { _file: file }),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Conflict {
+            code: "SERVER_RUNNING",
+            message: format!(
+                "数据库 {} 正在被 peixun serve（或恢复）使用，请先停止服务",
+                db.display()
+            ),
+            field: None,
+        }),
+        Err(TryLockError::Error(e)) => Err(io_err("lock", &lock_path(db), e)),
+    }
+}
+
 fn refuse(code: &'static str, message: String) -> StoreError {
     StoreError::Validation {
         code,

@@ -64,6 +64,7 @@ pub async fn review_queue(
         .all(store.db())
         .await?;
     let ids: Vec<i64> = rows.iter().map(|f| f.id).collect();
+    let keys = store.keys()?;
     let pkgs: HashMap<i64, package::Model> = package::Entity::find()
         .filter(package::Column::FilingId.is_in(ids))
         .all(store.db())
@@ -82,7 +83,7 @@ pub async fn review_queue(
         let view = filings::view_in(store.db(), f.id).await?;
         let (problems, package_id, counts) = match pkgs.get(&f.id) {
             Some(p) => (
-                problems_of(store.db(), p, today(f.submitted_at)).await?,
+                problems_of(store.db(), &keys.data, p, today(f.submitted_at)).await?,
                 Some(p.id),
                 crate::roster::counts(store.db(), p.id).await?,
             ),

@@ -11,11 +11,14 @@
 //!   (pending rows replace the roster) or rejects (they are dropped) — [`crate::review`].
 //! * **Overlaps.** Each ID number's keyed hash ([`RosterKey::person_key`], HMAC-SHA256 with a
 //!   server key, S14) finds the same person on another active class (any institution) whose dates
-//!   overlap; these are flagged, not refused (SPEC.md §4). The ID number itself is stored as is
-//!   for now (S14's encryption at rest is a later layer) and never leaves the store unmasked.
+//!   overlap; these are flagged, not refused (SPEC.md §4).
+//! * **At rest** (S14). The ID number is stored encrypted (AES-256-GCM, [`crate::pii`]) with
+//!   its masked form beside it (`id_masked`, for lists); the full number leaves the store only
+//!   through [`reveal_id_number`], audited with a reason (R-PII-1, S13).
 
 use crate::filing_package::{self, package};
 use crate::filings::{self, parse_class_state};
+use crate::pii::Field;
 use crate::rounds::TargetGroup;
 use crate::workflow_glue::with_retry;
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
@@ -29,9 +32,7 @@ use peixun_domain::workflow::class::{ClassAction, ClassState};
 use peixun_import::FileType;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 /// The `roster_entries` table.
 pub mod entry {
@@ -48,7 +49,11 @@ pub mod entry {
         pub row_number: i32,
         pub name: String,
         pub id_kind: String,
+        /// The ID number's ciphertext (`v1:<key id>:…`, [`crate::pii`], S14): never read it
+        /// directly; lists use `id_masked`, the full number [`super::reveal_id_number`].
         pub id_number: String,
+        /// The masked number, written at import (R-PII-1, S13): lists need no key.
+        pub id_masked: String,
         /// HMAC-SHA256 (hex) of the ID number (S14).
         pub person_key: String,
         pub phone: String,
@@ -65,107 +70,12 @@ pub mod entry {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub(crate) mod reveal;
+pub use crate::pii::RosterKey;
+pub use reveal::{TraineeRef, can_reveal_id_number, get_trainee, reveal_id_number};
+
 /// Largest roster file accepted.
 pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
-
-/// The server's key for person lookups (S14): HMAC-SHA256 over the normalised ID number. Kept
-/// outside the database: `PEIXUN_ROSTER_KEY` (64 hex characters) or `<data_dir>/roster.key`
-/// (created on first start with 32 random bytes, mode 0600). Never printed.
-#[derive(Clone)]
-pub struct RosterKey([u8; 32]);
-
-impl std::fmt::Debug for RosterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RosterKey(..)")
-    }
-}
-
-impl RosterKey {
-    pub fn new(bytes: [u8; 32]) -> RosterKey {
-        RosterKey(bytes)
-    }
-
-    /// From `PEIXUN_ROSTER_KEY`, else `<data_dir>/roster.key` (created when missing).
-    pub fn load_or_create(data_dir: &Path) -> std::io::Result<RosterKey> {
-        if let Ok(hex_key) = std::env::var("PEIXUN_ROSTER_KEY") {
-            let b = hex::decode(hex_key.trim()).map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "PEIXUN_ROSTER_KEY must be 64 hex characters",
-                )
-            })?;
-            let k: [u8; 32] = b.try_into().map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "PEIXUN_ROSTER_KEY must be 64 hex characters",
-                )
-            })?;
-            return Ok(RosterKey(k));
-        }
-        let path = data_dir.join("roster.key");
-        match std::fs::read(&path) {
-            Ok(b) if b.len() == 32 => {
-                let mut k = [0u8; 32];
-                k.copy_from_slice(&b);
-                Ok(RosterKey(k))
-            }
-            Ok(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "roster.key must hold 32 bytes",
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use rand::RngCore;
-                let mut k = [0u8; 32];
-                rand::rng().fill_bytes(&mut k);
-                std::fs::create_dir_all(data_dir)?;
-                let mut opts = std::fs::OpenOptions::new();
-                opts.write(true).create_new(true);
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    opts.mode(0o600);
-                }
-                use std::io::Write;
-                let mut f = opts.open(&path)?;
-                f.write_all(&k)?;
-                f.sync_all()?;
-                Ok(RosterKey(k))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// HMAC-SHA256 (RFC 2104) of the trimmed, upper-cased ID number, hex.
-    pub fn person_key(&self, id_number: &str) -> String {
-        let msg = id_number.trim().to_uppercase();
-        hex::encode(hmac_sha256(&self.0, msg.as_bytes()))
-    }
-}
-
-/// HMAC-SHA256 over `sha2` (RFC 2104; the key is 32 bytes, under the 64-byte block).
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for i in 0..64 {
-        ipad[i] ^= k[i];
-        opad[i] ^= k[i];
-    }
-    let inner = Sha256::new()
-        .chain_update(ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha256::new()
-        .chain_update(opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
 
 /// One trainee as lists show it: ID number masked (R-PII-1, S13).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,13 +106,26 @@ fn mask_phone(p: &str) -> String {
     }
 }
 
+/// The stored masked number; a row from before encryption (not yet converted by
+/// [`crate::at_rest::encrypt_legacy_rows`]) is masked from its plaintext.
+fn masked_of(m: &entry::Model) -> String {
+    if !m.id_masked.is_empty() {
+        m.id_masked.clone()
+    } else if m.id_number.starts_with(crate::pii::FIELD_PREFIX) {
+        "******".into()
+    } else {
+        mask_id(&m.id_number)
+    }
+}
+
 pub(crate) fn to_view(m: entry::Model) -> TraineeView {
+    let masked = masked_of(&m);
     TraineeView {
         id: m.id,
         row_number: m.row_number.max(0) as u32,
         name: m.name,
         id_kind: m.id_kind,
-        id_number_masked: mask_id(&m.id_number),
+        id_number_masked: masked,
         phone_masked: mask_phone(&m.phone),
         residence: m.residence,
         groups: serde_json::from_str(&m.groups).unwrap_or_default(),
@@ -426,6 +349,7 @@ pub async fn import_roster(
             return Ok(ImportOutcome::Refused { problems });
         }
     };
+    let data_keys = store.keys()?.data;
     let mut warnings = read.notes;
     warnings.extend(valid.warnings.iter().cloned());
     let keyed: Vec<(String, &ValidTrainee)> = valid
@@ -482,7 +406,8 @@ pub async fn import_roster(
                 row_number: Set(t.row_number as i32),
                 name: Set(t.name.clone()),
                 id_kind: Set(t.id.kind().label_zh().to_string()),
-                id_number: Set(t.id.as_str().to_string()),
+                id_number: Set(data_keys.encrypt_field(Field::TraineeIdNumber, t.id.as_str())),
+                id_masked: Set(mask_id(t.id.as_str())),
                 person_key: Set(k.clone()),
                 phone: Set(t.phone.clone()),
                 residence: Set(t.residence.label_zh().to_string()),
@@ -615,10 +540,8 @@ pub(crate) async fn overlaps_of<C: sea_orm::ConnectionTrait>(
     let keys: HashMap<String, (u32, String, String)> = rows
         .into_iter()
         .map(|r| {
-            (
-                r.person_key,
-                (r.row_number.max(0) as u32, r.name, mask_id(&r.id_number)),
-            )
+            let masked = masked_of(&r);
+            (r.person_key, (r.row_number.max(0) as u32, r.name, masked))
         })
         .collect();
     find_overlaps(db, p.id, p.institution_id, s, e, &keys).await
@@ -650,9 +573,10 @@ impl TooYoung {
 /// under the minimum age (`min_age`, the policy's, R-POL-1) then, and the stored age and retirement warning brought up to date
 /// for everyone else (SPEC.md §4: ages are taken on the class start date). Returns the
 /// too-young trainees (nothing is written for them: the caller refuses the change) and how many
-/// rows changed. Inside the caller's transaction.
+/// rows changed. Inside the caller's transaction; the ID numbers are decrypted with `keys`.
 pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
     txn: &C,
+    keys: &crate::pii::DataKeys,
     package_id: i64,
     start: NaiveDate,
     min_age: u32,
@@ -668,7 +592,12 @@ pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
     let mut updates = Vec::new();
     for r in rows {
         // Stored rows passed the import's checks; a number that no longer parses is left as is.
-        let Ok(id) = PersonId::parse(&r.id_number) else {
+        let plain = if r.id_number.starts_with(crate::pii::FIELD_PREFIX) {
+            keys.decrypt_field(Field::TraineeIdNumber, &r.id_number)?
+        } else {
+            r.id_number.clone()
+        };
+        let Ok(id) = PersonId::parse(&plain) else {
             continue;
         };
         let (age, over) = match check_age(&id, start, min_age) {
@@ -759,26 +688,6 @@ pub fn synthetic_rows(rows: usize, seed: u64) -> Vec<[String; 6]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_sha256_rfc4231_case_2() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn person_key_normalises_and_is_keyed() {
-        let a = RosterKey::new([1; 32]);
-        let b = RosterKey::new([2; 32]);
-        let id = "11010519491231002x";
-        assert_eq!(a.person_key(id), a.person_key(" 11010519491231002X "));
-        assert_ne!(a.person_key(id), b.person_key(id));
-        assert_eq!(a.person_key(id).len(), 64);
-        assert!(!format!("{a:?}").contains('1'));
-    }
 
     #[test]
     fn phone_masked() {

@@ -1,6 +1,7 @@
-//! Teachers (授课师资) of an institution. ID numbers are stored and shown masked (R-PII-1);
-//! the full number only through [`reveal_id_number`], which is audited and open only to those
-//! who may write the teacher ([`can_reveal_id_number`]).
+//! Teachers (授课师资) of an institution. ID numbers are stored encrypted (S14, [`crate::pii`])
+//! and shown masked (R-PII-1); uniqueness per institution is on their keyed hash; the full
+//! number only through [`reveal_id_number`], which is audited and open only to those who may
+//! write the teacher ([`can_reveal_id_number`]).
 //!
 //! Access (S6, S7): institution roles read and manage their own institution's teachers; the
 //! centre reads and manages all; bureau and city read all; sysadmin and auditor see no personal
@@ -9,6 +10,7 @@
 use crate::checks;
 use crate::entity::{teacher, teacher_qualification as tq};
 use crate::institutions::{self, Scope};
+use crate::pii::Field;
 use crate::{
     Actor, FieldProblem, Page, PageRequest, Problems, Result, Store, StoreError, audit, db_time,
 };
@@ -86,13 +88,25 @@ pub fn can_manage_teachers(actor: &Actor, institution_id: i64) -> bool {
     }
 }
 
+/// The stored masked number (a row from before encryption: masked from its plaintext).
+fn masked_of(m: &teacher::Model) -> String {
+    if !m.id_masked.is_empty() {
+        m.id_masked.clone()
+    } else if m.id_number.starts_with(crate::pii::FIELD_PREFIX) {
+        "******".into()
+    } else {
+        checks::mask_id(&m.id_number)
+    }
+}
+
 fn to_view(m: teacher::Model, mut quals: Vec<TeacherQualification>) -> TeacherView {
     quals.sort();
+    let masked = masked_of(&m);
     TeacherView {
         id: m.id,
         institution_id: m.institution_id,
         name: m.name,
-        id_number_masked: checks::mask_id(&m.id_number),
+        id_number_masked: masked,
         phone: m.phone,
         qualifications: quals,
         active: m.active,
@@ -305,12 +319,12 @@ async fn write_quals(
 async fn check_unique(
     txn: &DatabaseTransaction,
     institution_id: i64,
-    id_number: &str,
+    person_key: &str,
     except: Option<i64>,
 ) -> Result<()> {
     let mut q = teacher::Entity::find()
         .filter(teacher::Column::InstitutionId.eq(institution_id))
-        .filter(teacher::Column::IdNumber.eq(id_number));
+        .filter(teacher::Column::PersonKey.eq(person_key));
     if let Some(id) = except {
         q = q.filter(teacher::Column::Id.ne(id));
     }
@@ -341,7 +355,9 @@ pub async fn create_teacher(
         return Err(StoreError::forbidden("无权维护该机构的师资"));
     }
     let c = clean(input, false)?;
+    let keys = store.keys()?;
     let id_number = c.id_number.clone().unwrap_or_default();
+    let person_key = keys.lookup.person_key(&id_number);
     let now = db_time(now);
     let txn = store.begin_write().await?;
     if !institutions::exists(&txn, institution_id).await? {
@@ -349,11 +365,13 @@ pub async fn create_teacher(
             entity: "institution",
         });
     }
-    check_unique(&txn, institution_id, &id_number, None).await?;
+    check_unique(&txn, institution_id, &person_key, None).await?;
     let m = teacher::ActiveModel {
         institution_id: Set(institution_id),
         name: Set(c.name.clone()),
-        id_number: Set(id_number),
+        id_number: Set(keys.data.encrypt_field(Field::TeacherIdNumber, &id_number)),
+        id_masked: Set(checks::mask_id(&id_number)),
+        person_key: Set(Some(person_key)),
         phone: Set(c.phone.clone()),
         active: Set(c.active),
         created_at: Set(now),
@@ -403,8 +421,15 @@ pub async fn update_teacher(
         return Err(StoreError::forbidden("无权维护该机构的师资"));
     }
     let c = clean(input, true)?;
+    let keys = store.keys()?;
     if let Some(n) = &c.id_number {
-        check_unique(&txn, old_m.institution_id, n, Some(id)).await?;
+        check_unique(
+            &txn,
+            old_m.institution_id,
+            &keys.lookup.person_key(n),
+            Some(id),
+        )
+        .await?;
     }
     let old_quals = load_quals(&txn, &[id])
         .await?
@@ -414,7 +439,9 @@ pub async fn update_teacher(
     let mut am: teacher::ActiveModel = old_m.into();
     am.name = Set(c.name.clone());
     if let Some(n) = c.id_number.clone() {
-        am.id_number = Set(n);
+        am.id_number = Set(keys.data.encrypt_field(Field::TeacherIdNumber, &n));
+        am.id_masked = Set(checks::mask_id(&n));
+        am.person_key = Set(Some(keys.lookup.person_key(&n)));
     }
     am.phone = Set(c.phone.clone());
     am.active = Set(c.active);
@@ -463,20 +490,20 @@ pub async fn reveal_id_number(
     if !role_may_reveal {
         return Err(forbidden());
     }
+    let keys = store.keys()?;
     let now = db_time(now);
     let txn = store.begin_write().await?;
     let m = load(&txn, id).await?;
     if !can_reveal_id_number(actor, m.institution_id) {
         return Err(forbidden());
     }
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(StoreError::validation(
-            "REASON_REQUIRED",
-            "查看完整身份证号码须填写理由",
-            "reason",
-        ));
-    }
+    let reason = crate::roster::reveal::clean_reason(reason)?;
+    let number = if m.id_number.starts_with(crate::pii::FIELD_PREFIX) {
+        keys.data
+            .decrypt_field(Field::TeacherIdNumber, &m.id_number)?
+    } else {
+        m.id_number.clone()
+    };
     audit::append(
         &txn,
         actor,
@@ -489,5 +516,5 @@ pub async fn reveal_id_number(
     )
     .await?;
     txn.commit().await?;
-    Ok(m.id_number)
+    Ok(number)
 }

@@ -94,6 +94,7 @@ pub async fn sqlite_temp() -> (Store, TestDbGuard) {
     let store = Store::open_sqlite_file(&dir.join("peixun.db"))
         .await
         .expect("open the SQLite test database");
+    store.set_keys(crate::pii::Keys::for_tests());
     store
         .migrate()
         .await
@@ -146,6 +147,7 @@ pub async fn postgres_fresh() -> (Store, TestDbGuard) {
     let store = Store::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to the fresh PostgreSQL database {name}: {e}"));
+    store.set_keys(crate::pii::Keys::for_tests());
     store
         .migrate()
         .await

@@ -189,8 +189,11 @@ async fn s16_put_record_open_round_trip(store: Store, _g: &TestDbGuard) {
         .join(&stored.id[0..2])
         .join(&stored.id[2..4])
         .join(&stored.id);
-    assert_eq!(files_under(&dir.0), vec![expected.clone()]);
-    assert_eq!(std::fs::read(&expected).unwrap(), PDF);
+    assert_eq!(files_under(&dir.0.join("files")), vec![expected.clone()]);
+    // S14: sealed on disk (the data key beside the folder, created on first use).
+    let on_disk = std::fs::read(&expected).unwrap();
+    assert!(on_disk.starts_with(b"PXE1") && !on_disk.starts_with(PDF));
+    assert!(dir.0.join("data.key").is_file());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

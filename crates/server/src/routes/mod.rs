@@ -25,6 +25,7 @@ pub mod pages_rounds;
 pub mod policies;
 pub mod rounds_forms;
 pub mod running;
+pub mod trainees;
 
 use crate::AppState;
 use axum::Router;
@@ -180,6 +181,19 @@ pub const ROUTES: &[RouteDef] = &[
     r(
         "POST",
         "/teachers/{id}/reveal",
+        Access::Roles(TEACHER_WRITE),
+    ),
+    // A trainee's full ID number on purpose, with a reason, audited (R-PII-1, S13): the centre
+    // and institution writers (the store narrows an institution to its own classes).
+    r(
+        "POST",
+        "/api/v1/trainees/{id}/reveal",
+        Access::Roles(TEACHER_WRITE),
+    ),
+    r("GET", "/trainees/{id}/reveal", Access::Roles(TEACHER_WRITE)),
+    r(
+        "POST",
+        "/trainees/{id}/reveal",
         Access::Roles(TEACHER_WRITE),
     ),
     // the holiday calendar (R-CAL-1): everyone signed in reads it, the sysadmin loads years
@@ -791,6 +805,7 @@ fn build() -> Registrar {
     let r = pages_bulletin::register(r);
     let r = api_filing_package::register(r);
     let r = pages_filing_package::register(r);
+    let r = trainees::register(r);
     let r = pages_requests::register(r);
     let r = api_running::register(r);
     let r = running::register(r);

@@ -319,6 +319,7 @@ async fn render_package(
             editable => own && v.editable,
             own => own,
             may_roster => may_roster,
+            may_reveal => roster::can_reveal_id_number(actor, v.institution_id),
             may_review => may_review,
             roster_review => roster_review,
             submitted => v.filing.is_some(),

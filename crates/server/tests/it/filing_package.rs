@@ -28,6 +28,10 @@ pub const SLOTS: [&str; 7] = [
 pub struct Fixture {
     pub package: i64,
     pub request: i64,
+    /// A trainee (roster entry) of institution A's second package (R-PII-1 reveal routes).
+    pub trainee: i64,
+    /// That package.
+    pub trainee_package: i64,
 }
 
 impl Fixture {
@@ -83,9 +87,49 @@ impl Fixture {
         )
         .await
         .unwrap();
+        // A second package with a 20-person roster, for the trainee routes.
+        let p2 = filing_package::create_package(&app.store, &ia, agreement, now)
+            .await
+            .unwrap();
+        filing_package::update_package(
+            &app.store,
+            &ia,
+            p2.id,
+            &PackageInput {
+                occupation: OCC.into(),
+                level: LEVEL.into(),
+                start_date: Some(crate::rounds::d(2026, 4, 1)),
+                planned_end: Some(crate::rounds::d(2026, 4, 10)),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let out = peixun_store::roster::import_roster(
+            &app.store,
+            &ia,
+            &app.state.roster_key,
+            p2.id,
+            &csv(&peixun_store::roster::synthetic_rows(20, 4242)),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(out, peixun_store::roster::ImportOutcome::Imported(_)),
+            "{out:?}"
+        );
+        let trainee = peixun_store::roster::list_roster(&app.store, &ia, p2.id, false)
+            .await
+            .unwrap()[0]
+            .id;
         Fixture {
             package: p.id,
             request: req.id,
+            trainee,
+            trainee_package: p2.id,
         }
     }
 
@@ -96,6 +140,8 @@ impl Fixture {
             (self.package, "brochure")
         } else if p.starts_with("/requests/{id}") {
             (self.request, requests::ADDRESS_EVIDENCE)
+        } else if p.starts_with("/trainees/{id}") {
+            (self.trainee, "")
         } else {
             return None;
         };
@@ -514,7 +560,7 @@ pub fn template_sample(
             "f": {"occupation": "育婴员|初级", "hours": x, "start_date": "2026-04-01", "planned_end": "", "location": "addr:1", "exam_content": x},
             "selected_teachers": ["3"],
             "sessions": [{"i": 0, "date": "2026-04-01", "start": "09:00", "end": "12:00", "topic": x, "teacher": "3", "hours": "3"}],
-            "editable": true, "own": true, "may_roster": true, "may_review": true, "roster_review": true, "submitted": true,
+            "editable": true, "own": true, "may_roster": true, "may_reveal": true, "may_review": true, "roster_review": true, "submitted": true,
             "blocking": [{"field": "start_date", "message": x, "code": "FIL_LEAD_TIME"}],
             "warnings": [{"field": "roster", "message": x, "code": "ROSTER_OVERLAP"}],
             "corrections": [{"field": "documents-textbook", "label": "培训教材", "message": x}],

@@ -22,3 +22,4 @@ mod running;
 mod security;
 mod startup;
 mod templates;
+mod trainees;

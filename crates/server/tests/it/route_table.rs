@@ -150,6 +150,10 @@ const TABLE: &[Row] = &[
     row("POST", "/teachers/{id}/edit", Call::Form(&[("name", "")]), PAGE_TEACHERS_A_FORM),
     row("GET", "/teachers/{id}/reveal", Call::Page, PAGE_TEACHERS_A),
     row("POST", "/teachers/{id}/reveal", Call::Form(&[("reason", "")]), PAGE_TEACHERS_A_FORM),
+    // A trainee's full ID number (R-PII-1): the centre and the class's own institution.
+    row("POST", "/api/v1/trainees/{id}/reveal", Call::ApiBody(r#"{"reason":""}"#), API_TEACHERS_A_WRITE),
+    row("GET", "/trainees/{id}/reveal", Call::Page, PAGE_TEACHERS_A),
+    row("POST", "/trainees/{id}/reveal", Call::Form(&[("reason", "")]), PAGE_TEACHERS_A_FORM),
     // The holiday calendar (R-CAL-1): read by everyone signed in, loaded by the sysadmin. An empty
     // file previews with its problem (200) and is refused on import (422).
     row("GET", "/api/v1/calendar/years", Call::Api, API_ANY_USER),

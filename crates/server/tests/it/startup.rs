@@ -151,3 +151,46 @@ async fn today_is_refused_without_demo() {
     assert!(format!("{e:#}").contains("demo"), "{e:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn s14_serve_keys_from_the_data_folder_shared_by_store_and_files() {
+    let (store, _g) = sqlite_temp().await;
+    let dir = std::env::temp_dir().join(format!("peixun-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = state(&store, false).with_data_dir(&dir).unwrap();
+    for name in ["data.key", "roster.key"] {
+        let meta = std::fs::metadata(dir.join(name)).unwrap();
+        assert_eq!(meta.len(), 32, "{name}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        }
+    }
+    // One data key for the store's rows and the files; one lookup key for imports and teachers.
+    let keys = store.keys().unwrap();
+    let id = keys.data.current_id().to_string();
+    assert_eq!(s.files.data_keys().unwrap().current_id(), id);
+    assert_eq!(
+        s.roster_key.person_key("440105199001011234"),
+        keys.lookup.person_key("440105199001011234")
+    );
+    // A restart reads the same keys; the start-up step finds nothing to convert.
+    let again = state(&store, false).with_data_dir(&dir).unwrap();
+    assert_eq!(again.store.keys().unwrap().data.current_id(), id);
+    let report =
+        peixun_store::at_rest::encrypt_legacy_rows(&again.store, &again.files, chrono::Utc::now())
+            .await
+            .unwrap();
+    assert_eq!(report.changed(), 0);
+    assert!(!format!("{:?} {:?}", again.roster_key, keys).contains(&hex_of(&dir.join("data.key"))));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn hex_of(path: &std::path::Path) -> String {
+    std::fs::read(path)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -91,6 +91,13 @@ fn sample(name: &str) -> J {
         "teacher_reveal.html" => {
             json!({ "teacher": teacher(), "id_number": XSS, "reason": XSS, "errors": [], "field_errors": {} })
         }
+        "trainee_reveal.html" => json!({
+            "t": { "trainee": { "id": 5, "row_number": 2, "name": XSS, "id_kind": XSS,
+                "id_number_masked": XSS, "phone_masked": "138****8000", "residence": "广州",
+                "groups": [], "age": 30, "over_retirement_age": false },
+                "package_id": 3, "institution_id": 1, "pending": true },
+            "id_number": XSS, "reason": XSS, "errors": [], "field_errors": {}
+        }),
         "users_list.html" => {
             json!({ "items": [{ "id": 2, "username": XSS, "display_name": XSS, "role_label": "市职培中心",
             "institution_label": "—", "active": true, "must_change_password": true }], "pager": pager(),

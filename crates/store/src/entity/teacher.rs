@@ -7,7 +7,14 @@ pub struct Model {
     pub id: i64,
     pub institution_id: i64,
     pub name: String,
+    /// The ID number's ciphertext (`v1:<key id>:…`, S14); the full number only through
+    /// [`crate::teachers::reveal_id_number`].
     pub id_number: String,
+    /// The masked number (R-PII-1, S13), for lists.
+    pub id_masked: String,
+    /// HMAC-SHA256 (hex) of the ID number: uniqueness per institution (S14). `None` only on a
+    /// row from before encryption, until [`crate::at_rest::encrypt_legacy_rows`] runs.
+    pub person_key: Option<String>,
     pub phone: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
