@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod startup;
@@ -59,6 +60,9 @@ pub struct AppState {
     pub files: peixun_store::files::FileStore,
     /// The key of the ID numbers' keyed hash for roster lookups (S14).
     pub roster_key: peixun_store::roster::RosterKey,
+    /// Public certificate verification, per client address (R-CRT-2); limits from
+    /// [`AppConfig::verify_burst`] / [`AppConfig::verify_per_minute`].
+    pub verify_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -68,7 +72,12 @@ impl AppState {
         demo: bool,
         config: AppConfig,
     ) -> anyhow::Result<Self> {
+        let verify_limiter = Arc::new(rate_limit::RateLimiter::new(
+            config.verify_burst_or_default(),
+            config.verify_per_minute_or_default(),
+        ));
         Ok(AppState {
+            verify_limiter,
             store,
             clock,
             demo,

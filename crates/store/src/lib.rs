@@ -27,6 +27,7 @@ pub mod calendar;
 pub mod certificates;
 mod checks;
 pub mod demo;
+pub mod demo_certificates;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod entity;
