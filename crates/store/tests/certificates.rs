@@ -26,6 +26,7 @@ support::on_both_backends!(
     r_crt_1_results_corrected_until_confirmed_and_every_change_audited,
     r_crt_2_revoked_verifies_as_revoked_and_wrong_name_equals_unknown_code,
     s6_institution_b_cannot_read_or_write_a_s_results_or_certificates,
+    r_crt_1_demo_shows_issued_revoked_and_awaiting_classes,
 );
 
 /// `y-m-d 09:00` Asia/Shanghai.
@@ -843,4 +844,48 @@ async fn concurrent_confirmations(store: Store, url: &str) {
     assert_eq!(codes.len(), K * 20);
     assert!(audit::verify(&store).await.unwrap().is_ok());
     other.close().await.unwrap();
+}
+
+/// The demo (serve --demo): a class with issued codes, one of them revoked with its reason, and
+/// a class whose results wait for the centre's confirmation (on the centre's work list).
+async fn r_crt_1_demo_shows_issued_revoked_and_awaiting_classes(store: Store) {
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
+    let backend = store.db().get_database_backend();
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            let n: i64 = store
+                .db()
+                .query_one_raw(Statement::from_string(backend, sql.to_string()))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get("", "n")
+                .unwrap();
+            n
+        }
+    };
+    assert!(count("SELECT COUNT(*) AS n FROM certificates WHERE status = 'valid'").await >= 10);
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM certificates WHERE status = 'revoked' AND revoked_reason IS NOT NULL").await,
+        1
+    );
+    let w = worklist::work_list(&store, &centre_staff(), t0())
+        .await
+        .unwrap();
+    assert!(
+        w.items.iter().any(|i| i.kind == "results_to_confirm"),
+        "{:?}",
+        w.items
+    );
+    // Seeding twice adds nothing.
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM certificates WHERE status = 'revoked'").await,
+        1
+    );
 }
