@@ -889,3 +889,52 @@ async fn r_crt_1_demo_shows_issued_revoked_and_awaiting_classes(store: Store) {
         1
     );
 }
+
+// ---- measurement: issuing the codes of a 120-trainee class ----------------------------------
+
+fn proc_status(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `cargo test --release -p peixun-store --test certificates -- --ignored --nocapture bench_`:
+/// the time of the confirmation that issues 120 codes (one transaction), and the process's peak
+/// resident memory during it (VmHWM reset just before, Linux).
+async fn bench_issue(store: Store, label: &str) {
+    let c = completed_class(&store, 60, 120, done_day()).await;
+    enter(&store, &c, &["pass"; 120]).await;
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let rss_before = proc_status("VmRSS:");
+    let t = std::time::Instant::now();
+    let out = certificates::confirm_results(&store, &centre_staff(), c.id, on(2026, 4, 12))
+        .await
+        .unwrap();
+    let elapsed = t.elapsed();
+    let hwm = proc_status("VmHWM:");
+    assert_eq!(out.issued, 120);
+    println!(
+        "BENCH {label}: confirm + issue 120 codes in {:.1} ms; RSS before {} KiB, peak during {} KiB",
+        elapsed.as_secs_f64() * 1000.0,
+        rss_before.unwrap_or(0),
+        hwm.unwrap_or(0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run in release"]
+async fn bench_issue_120_codes_sqlite() {
+    let (store, _g) = peixun_store::testing::sqlite_temp().await;
+    bench_issue(store, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run in release"]
+async fn bench_issue_120_codes_postgres() {
+    let (store, _g) = peixun_store::testing::postgres_fresh().await;
+    bench_issue(store, "postgres").await;
+}
