@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod cap;
+pub mod certificate;
 pub mod credit_code;
 pub mod filing;
 pub mod ids;

@@ -141,14 +141,14 @@ pub fn read_roster_detailed(
 }
 
 /// A table read from a file: sheet row number (1-based) → cells by column.
-struct Table {
-    rows: BTreeMap<u32, Vec<String>>,
+pub(crate) struct Table {
+    pub(crate) rows: BTreeMap<u32, Vec<String>>,
     /// Column index of 证件号码 is not known until the header is; numeric cells are noted by
     /// (row, column) and filtered later.
     numeric_id_candidates: Vec<(u32, usize)>,
 }
 
-fn too_many_rows() -> ImportError {
+pub(crate) fn too_many_rows() -> ImportError {
     ImportError::new(
         "IMPORT_TOO_MANY_ROWS",
         format!("花名册行数过多，一次最多导入{MAX_ROWS}行"),
@@ -175,7 +175,7 @@ fn check_cell(row: u32, col: usize, s: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn is_blank(cells: &[String]) -> bool {
+pub(crate) fn is_blank(cells: &[String]) -> bool {
     cells.iter().all(|c| c.trim().is_empty())
 }
 
@@ -298,7 +298,7 @@ fn check_unpacked_size(bytes: &[u8]) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<(Table, Vec<RowProblem>), ImportError> {
+pub(crate) fn read_xlsx(bytes: &[u8]) -> Result<(Table, Vec<RowProblem>), ImportError> {
     check_unpacked_size(bytes)?;
     // calamine is not known to panic on bad input, but a roster upload must never take the
     // server down: a panic inside it becomes IMPORT_CORRUPT.
@@ -435,7 +435,7 @@ pub(crate) fn number_text(f: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // csv
 
-fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
+pub(crate) fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text: String = match std::str::from_utf8(body) {
         Ok(s) => s.to_string(),

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod startup;
@@ -62,6 +63,9 @@ pub struct AppState {
     pub roster_key: peixun_store::roster::RosterKey,
     /// `serve --demo --today`: the date the demo runs at (the banner says so).
     pub demo_today: Option<chrono::NaiveDate>,
+    /// Public certificate verification, per client address (R-CRT-2); limits from
+    /// [`AppConfig::verify_burst`] / [`AppConfig::verify_per_minute`].
+    pub verify_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -82,7 +86,12 @@ impl AppState {
                 k
             }
         };
+        let verify_limiter = Arc::new(rate_limit::RateLimiter::new(
+            config.verify_burst_or_default(),
+            config.verify_per_minute_or_default(),
+        ));
         Ok(AppState {
+            verify_limiter,
             store,
             clock,
             demo,

@@ -5,7 +5,7 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
-    ops, policies, trainees,
+    certificates, ops, policies, trainees,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -39,6 +39,13 @@ use utoipa::{Modify, OpenApi};
         api_admin::reset_password,
         api_admin::search_audit,
         calendar::api::list_years,
+        certificates::api::get_results,
+        certificates::api::save_results,
+        certificates::api::import_results,
+        certificates::api::confirm_results,
+        certificates::api::list_certificates,
+        certificates::api::revoke,
+        certificates::api::verify,
         calendar::api::get_year,
         calendar::api::preview,
         calendar::api::import,
@@ -164,6 +171,7 @@ use utoipa::{Modify, OpenApi};
         (name = "overdue", description = "超期班次与超期处理（R-OVD-1、R-OVD-2）"),
         (name = "worklist", description = "待办事项"),
         (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
+        (name = "certificates", description = "考试结果、合格证书编码与公开查验（R-CRT-1、R-CRT-2）"),
         (name = "ops", description = "运行状态"),
         (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )

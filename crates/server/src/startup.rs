@@ -31,7 +31,15 @@ pub struct AppConfig {
     /// The public origin (`https://peixun.example.gov.cn`) when a proxy rewrites `Host`:
     /// `PEIXUN_PUBLIC_ORIGIN`. Used by the cross-site request check (S19).
     pub public_origin: Option<String>,
+    /// Public certificate verifications (R-CRT-2) one client address may make at once:
+    /// `PEIXUN_VERIFY_BURST` (0: [`DEFAULT_VERIFY_BURST`]).
+    pub verify_burst: u32,
+    /// … and per minute after that: `PEIXUN_VERIFY_PER_MINUTE` (0: [`DEFAULT_VERIFY_PER_MINUTE`]).
+    pub verify_per_minute: u32,
 }
+
+pub const DEFAULT_VERIFY_BURST: u32 = 20;
+pub const DEFAULT_VERIFY_PER_MINUTE: u32 = 30;
 
 impl AppConfig {
     pub fn from_env() -> Self {
@@ -40,12 +48,36 @@ impl AppConfig {
                 .map(|v| matches!(v.trim(), "1" | "true" | "yes"))
                 .unwrap_or(false)
         };
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(0)
+        };
         AppConfig {
             secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
             public_origin: std::env::var("PEIXUN_PUBLIC_ORIGIN")
                 .ok()
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
+            verify_burst: num("PEIXUN_VERIFY_BURST"),
+            verify_per_minute: num("PEIXUN_VERIFY_PER_MINUTE"),
+        }
+    }
+
+    pub fn verify_burst_or_default(&self) -> u32 {
+        if self.verify_burst == 0 {
+            DEFAULT_VERIFY_BURST
+        } else {
+            self.verify_burst
+        }
+    }
+
+    pub fn verify_per_minute_or_default(&self) -> u32 {
+        if self.verify_per_minute == 0 {
+            DEFAULT_VERIFY_PER_MINUTE
+        } else {
+            self.verify_per_minute
         }
     }
 }

@@ -15,6 +15,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("home.html", include_str!("../templates/home.html")),
     ("calendar.html", include_str!("../templates/calendar.html")),
     (
+        "results_entry.html",
+        include_str!("../templates/results_entry.html"),
+    ),
+    (
+        "certificates_list.html",
+        include_str!("../templates/certificates_list.html"),
+    ),
+    ("verify.html", include_str!("../templates/verify.html")),
+    (
         "calendar_import.html",
         include_str!("../templates/calendar_import.html"),
     ),

@@ -363,6 +363,7 @@ pub async fn seed_demo(
     let sink = DemoSink { files, key };
     seed_rounds(store, &sink, &ids, now).await?;
     crate::demo_running::seed_running(store, files, key, &ids, now).await?;
+    crate::demo_certificates::seed_certificates(store, files, key, &ids, now).await?;
     crate::demo_packages::seed_packages(store, files, key, now).await?;
     Ok(info(true))
 }

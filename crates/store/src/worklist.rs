@@ -94,6 +94,8 @@ pub async fn work_list(store: &Store, viewer: &Actor, now: DateTime<Utc>) -> Res
         }
         _ => {}
     }
+    // Exam results (R-CRT-1): to enter (institution), to confirm (centre).
+    crate::results::work_items(store.db(), viewer, day, &mut out.items).await?;
     Ok(out)
 }
 

@@ -11,6 +11,7 @@ pub mod api_institutions;
 pub mod api_rounds;
 pub mod api_running;
 pub mod calendar;
+pub mod certificates;
 pub mod forms;
 pub mod jobs_admin;
 pub mod ops;
@@ -88,6 +89,9 @@ pub const AUDITOR: &[Role] = &[Auditor];
 /// Policy versions (R-POL-1): the sysadmin proposes, a centre_admin confirms; the centre, the
 /// bureau and the city read them.
 pub const POLICY_READ: &[Role] = &[Sysadmin, CentreAdmin, CentreStaff, Bureau, City];
+/// Exam results and certificate codes (R-CRT-1): the centre and the class's own institution
+/// (checked per record in the store, S6); not the bureau or the city (names of trainees).
+pub const RESULTS_READ: &[Role] = &[CentreAdmin, CentreStaff, InstitutionAdmin, InstitutionStaff];
 
 /// One row of the role × route table.
 #[derive(Debug, Clone, Copy)]
@@ -727,6 +731,63 @@ pub const ROUTES: &[RouteDef] = &[
         Access::Roles(SYSADMIN),
     ),
     r("POST", "/admin/jobs/{job}/rerun", Access::Roles(SYSADMIN)),
+    // exam results, certificate codes, public verification (R-CRT-1, R-CRT-2)
+    r(
+        "GET",
+        "/api/v1/classes/{id}/results",
+        Access::Roles(RESULTS_READ),
+    ),
+    r(
+        "PUT",
+        "/api/v1/classes/{id}/results",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/api/v1/classes/{id}/results/import",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/api/v1/classes/{id}/results/confirm",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "GET",
+        "/api/v1/classes/{id}/certificates",
+        Access::Roles(RESULTS_READ),
+    ),
+    r(
+        "POST",
+        "/api/v1/certificates/revoke",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("GET", "/api/v1/certificates/verify", Access::Public),
+    r("GET", "/classes/{id}/results", Access::Roles(RESULTS_READ)),
+    r("POST", "/classes/{id}/results", Access::Roles(INSTITUTION)),
+    r(
+        "POST",
+        "/classes/{id}/results/import",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/classes/{id}/results/confirm",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "GET",
+        "/classes/{id}/certificates",
+        Access::Roles(RESULTS_READ),
+    ),
+    r(
+        "GET",
+        "/classes/{id}/certificates/export.xlsx",
+        Access::Roles(RESULTS_READ),
+    ),
+    r("POST", "/certificates/revoke", Access::Roles(CENTRE_ADMIN)),
+    r("GET", "/results-template.csv", Access::Roles(RESULTS_READ)),
+    r("GET", "/verify", Access::Public),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -810,6 +871,7 @@ fn build() -> Registrar {
     let r = api_running::register(r);
     let r = running::register(r);
     let r = policies::register(r);
+    let r = certificates::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

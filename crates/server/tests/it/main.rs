@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod bulletin;
 mod calendar;
+mod certificates;
 mod exports;
 mod filing_package;
 mod institutions;

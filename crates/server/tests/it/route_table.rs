@@ -393,7 +393,30 @@ const TABLE: &[Row] = &[
     row("GET", "/overdue", Call::Page, PAGE_BUSINESS_LIST),
     row("GET", "/overdue/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
     row("POST", "/overdue/sweep", Call::Form(&[]), PAGE_CA_DONE),
+    // Exam results and certificate codes (R-CRT-1): the centre and the class's institution read
+    // them (not B, S6; not the bureau or the city); the fixture's class is approved, not yet
+    // trained, so entering (409), importing a non-spreadsheet (422) and confirming (409) are
+    // refused; revoking an unknown code is 404. Verification is public (R-CRT-2).
+    row("GET", "/api/v1/classes/{id}/results", Call::Api, API_RESULTS_READ_A),
+    row("PUT", "/api/v1/classes/{id}/results", Call::ApiBody(r#"{"rows":[]}"#), [401, 403, 403, 403, 403, 409, 409, 403, 403, 403]),
+    row("POST", "/api/v1/classes/{id}/results/import", Call::ApiBody("{}"), [401, 403, 403, 403, 403, 422, 422, 403, 403, 403]),
+    row("POST", "/api/v1/classes/{id}/results/confirm", Call::ApiBody("{}"), [401, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/api/v1/classes/{id}/certificates", Call::Api, API_RESULTS_READ_A),
+    row("POST", "/api/v1/certificates/revoke", Call::ApiBody(r#"{"code":"44010520269999001","reason":"x"}"#), [401, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/api/v1/certificates/verify", Call::Api, [404; 10]),
+    row("GET", "/classes/{id}/results", Call::Page, PAGE_RESULTS_READ_A),
+    row("POST", "/classes/{id}/results", Call::Form(&[]), [303, 403, 403, 403, 403, 409, 409, 403, 403, 403]),
+    row("POST", "/classes/{id}/results/import", Call::Form(&[]), [303, 403, 403, 403, 403, 400, 400, 403, 403, 403]),
+    row("POST", "/classes/{id}/results/confirm", Call::Form(&[]), [303, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/classes/{id}/certificates", Call::Page, PAGE_RESULTS_READ_A),
+    row("GET", "/classes/{id}/certificates/export.xlsx", Call::Page, PAGE_RESULTS_READ_A),
+    row("POST", "/certificates/revoke", Call::Form(&[("code", "44010520269999001"), ("reason", "x"), ("filing_id", "1")]), [303, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/results-template.csv", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/verify", Call::Page, [200; 10]),
 ];
+
+const API_RESULTS_READ_A: [u16; 10] = [401, 200, 200, 403, 403, 200, 200, 403, 403, 403];
+const PAGE_RESULTS_READ_A: [u16; 10] = [303, 200, 200, 403, 403, 200, 200, 403, 403, 403];
 
 #[test]
 fn s5_every_registered_route_has_a_row_and_every_row_a_route() {

@@ -14,6 +14,7 @@ mod m20261203_000045_filing_package_link;
 pub(crate) mod m20261203_000050_policy_versions;
 mod m20261203_000060_online_request_packages;
 pub mod m20261203_000070_attendance_marks;
+mod m20261203_000080_certificates;
 mod m20261203_000100_pii_at_rest;
 
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000050_policy_versions::Migration),
             Box::new(m20261203_000060_online_request_packages::Migration),
             Box::new(m20261203_000070_attendance_marks::Migration),
+            Box::new(m20261203_000080_certificates::Migration),
             Box::new(m20261203_000100_pii_at_rest::Migration),
         ]
     }

@@ -26,6 +26,7 @@ fn work_href(kind: &str, target: Option<i64>) -> String {
         "filing_deadlines" => "/rounds".into(),
         "classes_to_start" => "/classes?status=approved".into(),
         "inbox_unread" => "/inbox".into(),
+        "results_to_enter" | "results_to_confirm" => format!("/classes/{t}/results"),
         _ => "/".into(),
     }
 }
