@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod archive;
 pub mod audit;
 pub mod bench;
 pub mod bulletin;

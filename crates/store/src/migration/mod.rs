@@ -13,6 +13,7 @@ mod m20261203_000040_holiday_years;
 mod m20261203_000045_filing_package_link;
 pub(crate) mod m20261203_000050_policy_versions;
 mod m20261203_000060_online_request_packages;
+mod m20261203_000090_archive_documents;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000045_filing_package_link::Migration),
             Box::new(m20261203_000050_policy_versions::Migration),
             Box::new(m20261203_000060_online_request_packages::Migration),
+            Box::new(m20261203_000090_archive_documents::Migration),
         ]
     }
 }
