@@ -14,6 +14,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("password.html", include_str!("../templates/password.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("calendar.html", include_str!("../templates/calendar.html")),
+    ("archive.html", include_str!("../templates/archive.html")),
     (
         "calendar_import.html",
         include_str!("../templates/calendar_import.html"),

@@ -21,6 +21,8 @@
 
 mod transfer;
 
+/// The largest bulk .zip accepted.
+pub use peixun_import::archive_zip::MAX_ZIP_BYTES;
 pub use transfer::{
     ArchiveDownload, PlacedFile, UnplacedFile, ZipReport, build_archive_zip, import_zip,
 };
@@ -639,20 +641,18 @@ pub async fn upload_document(
     }
 }
 
-/// One archive document's record and content, for whoever may see the class (S6).
+/// One archive document's record and content, for whoever may see its class (S6).
 pub async fn open_document(
     store: &Store,
     files: &FileStore,
     viewer: &Actor,
-    class_id: i64,
     document_id: i64,
 ) -> Result<(FileRecord, Vec<u8>)> {
-    let f = load_visible_class(store.db(), viewer, class_id).await?;
     let d = doc::Entity::find_by_id(document_id)
         .one(store.db())
         .await?
-        .filter(|d| d.filing_id == f.id)
         .ok_or(StoreError::NotFound { entity: "document" })?;
+    load_visible_class(store.db(), viewer, d.filing_id).await?;
     let rec = crate::files::get_file(store.db(), &d.file_id).await?;
     if !crate::files::may_read(viewer, &rec) {
         return Err(StoreError::forbidden("无权查看该文件"));

@@ -483,7 +483,7 @@ async fn s6_institution_b_cannot_read_or_write_a_s_archive(store: Store) {
                 .map(|_| ()),
         );
         forbidden(
-            archive::open_document(&store, &fs, &b_user, id, doc.id)
+            archive::open_document(&store, &fs, &b_user, doc.id)
                 .await
                 .map(|_| ()),
         );
