@@ -56,6 +56,7 @@ pub struct ArchiveUploadQuery {
     /// 材料类型代码：id_card, hmt_residence_permit, hk_macao_permit, taiwan_permit,
     /// foreign_pr_id, gd_residence_permit, education_certificate, skill_certificate,
     /// group:<重点对象类别>, sign_in_sheets, exam_materials, roster
+    #[serde(default)]
     pub kind: String,
     /// 学员（花名册行的 id）；班级材料不填。
     pub entry: Option<i64>,
