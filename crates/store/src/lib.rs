@@ -27,6 +27,7 @@ pub mod bulletin;
 pub mod calendar;
 mod checks;
 pub mod demo;
+pub mod demo_archive;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod entity;
