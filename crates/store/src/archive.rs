@@ -641,12 +641,14 @@ pub async fn upload_document(
     }
 }
 
-/// One archive document's record and content, for whoever may see its class (S6).
+/// One archive document's record and content, for whoever may see its class (S6); the
+/// download is audited (S10: identity documents are personal data).
 pub async fn open_document(
     store: &Store,
     files: &FileStore,
     viewer: &Actor,
     document_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<(FileRecord, Vec<u8>)> {
     let d = doc::Entity::find_by_id(document_id)
         .one(store.db())
@@ -658,6 +660,16 @@ pub async fn open_document(
         return Err(StoreError::forbidden("无权查看该文件"));
     }
     let bytes = files.open(&rec.id).await?;
+    audit::record(
+        store,
+        viewer,
+        "archive.document_download",
+        "class",
+        Some(d.filing_id.to_string()),
+        serde_json::json!({ "document_id": d.id, "kind": d.kind, "file_id": rec.id }),
+        db_time(now),
+    )
+    .await?;
     Ok((rec, bytes))
 }
 

@@ -65,6 +65,11 @@ fn csv(rows: &[[String; 6]]) -> Vec<u8> {
 
 /// Institution `n` with a class filed with the test roster, approved and started on 2026-04-01.
 async fn started_class(store: &Store, n: u32) -> (i64, i64) {
+    started_class_with(store, n, &roster_rows()).await
+}
+
+/// [`started_class`] with the roster `rows`.
+async fn started_class_with(store: &Store, n: u32, rows: &[[String; 6]]) -> (i64, i64) {
     let r = published_round(
         store,
         2026,
@@ -80,7 +85,7 @@ async fn started_class(store: &Store, n: u32) -> (i64, i64) {
     let pkg = ready_package::prepare(store, &support::package_files(), &key(), &user, &spec, t0())
         .await
         .unwrap();
-    let out = roster::import_roster(store, &user, &key(), pkg, &csv(&roster_rows()), None, t0())
+    let out = roster::import_roster(store, &user, &key(), pkg, &csv(rows), None, t0())
         .await
         .unwrap();
     assert!(matches!(out, ImportOutcome::Imported(_)), "{out:?}");
@@ -483,7 +488,7 @@ async fn s6_institution_b_cannot_read_or_write_a_s_archive(store: Store) {
                 .map(|_| ()),
         );
         forbidden(
-            archive::open_document(&store, &fs, &b_user, doc.id)
+            archive::open_document(&store, &fs, &b_user, doc.id, now())
                 .await
                 .map(|_| ()),
         );
@@ -740,4 +745,105 @@ async fn r_arc_2_download_holds_every_file_and_an_index_that_parses(store: Store
     assert_eq!(r.placed.len(), 4, "{r:?}");
     assert_eq!(r.unplaced.len(), 1);
     assert_eq!(r.unplaced[0].name, "档案目录.xlsx");
+}
+
+/// Peak resident memory since the last reset (kB), and a reset (Linux: `clear_refs` 5).
+fn peak_rss_kb(reset: bool) -> u64 {
+    let v = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0);
+    if reset {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    }
+    v
+}
+
+/// Measurement (run with `--release -- --ignored`): a class of 120 trainees × 5 documents of
+/// 150 KB each (身份证, 广东省居住证, 学历证书, 就业困难人员证明, 职业技能证书) uploaded as
+/// one .zip, then the whole archive built as one .zip with its index. Prints the times and the
+/// peak memory of each step. SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run with --release -- --ignored"]
+async fn bench_archive_120_trainees_5_documents() {
+    let (store, _guard) = peixun_store::testing::sqlite_temp().await;
+    let mut rows = roster::synthetic_rows(120, 777);
+    for r in rows.iter_mut() {
+        r[4] = "广东省外".into();
+        r[5] = "就业困难人员".into();
+    }
+    let (inst, id) = started_class_with(&store, 21, &rows).await;
+    let user = inst_user(inst, 1);
+    running::complete_training(&store, &user, id, d(2026, 4, 20), at(2026, 4, 21))
+        .await
+        .unwrap();
+    running::complete_exam(&store, &user, id, d(2026, 4, 25), at(2026, 4, 25))
+        .await
+        .unwrap();
+    let (fs, _dir) = files();
+    let v = view(&store, &user, id).await;
+    // 150 KB "scans": a PDF header and pseudo-random bytes (incompressible, like a JPEG).
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut doc = |tag: &str| {
+        let mut b = format!("%PDF-1.4\n%{tag}\n").into_bytes();
+        while b.len() < 150 * 1024 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b.extend_from_slice(&seed.to_le_bytes());
+        }
+        b
+    };
+    let mut owned: Vec<(String, Vec<u8>)> = Vec::new();
+    for t in &v.trainees {
+        for kind in [
+            "身份证",
+            "广东省居住证",
+            "学历证书",
+            "就业困难人员",
+            "职业技能证书",
+        ] {
+            owned.push((
+                format!("{:03}_{}/{kind}.pdf", t.row_number, t.name),
+                doc(&format!("{}{kind}", t.row_number)),
+            ));
+        }
+    }
+    let entries: Vec<(&str, &[u8])> = owned
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let zip = zip_of(&entries);
+    drop(entries);
+    drop(owned);
+    let zip_mb = zip.len() as f64 / 1024.0 / 1024.0;
+    peak_rss_kb(true);
+    let t = std::time::Instant::now();
+    let r = archive::import_zip(&store, &fs, &user, id, zip, now())
+        .await
+        .unwrap();
+    let import = t.elapsed();
+    let import_peak = peak_rss_kb(true);
+    assert_eq!(r.placed.len(), 600, "{:?}", r.unplaced.first());
+    assert!(r.unplaced.is_empty());
+    let t = std::time::Instant::now();
+    let dl = archive::build_archive_zip(&store, &fs, &centre_staff(), id, now())
+        .await
+        .unwrap();
+    let build = t.elapsed();
+    let build_peak = peak_rss_kb(false);
+    assert_eq!(dl.documents, 600);
+    println!(
+        "BENCH archive: 120 trainees x 5 documents x 150 KB; upload zip {zip_mb:.1} MB placed 600 in {:.2?} (peak RSS {} MB); \
+         download zip {:.1} MB built in {:.2?} (peak RSS {} MB)",
+        import,
+        import_peak / 1024,
+        dl.bytes.len() as f64 / 1024.0 / 1024.0,
+        build,
+        build_peak / 1024
+    );
 }

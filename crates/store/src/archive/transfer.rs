@@ -483,6 +483,17 @@ pub async fn build_archive_zip(
         return Err(e);
     }
     let bytes = written.map_err(|e| StoreError::validation(e.code, e.message, "archive"))?;
+    // S10: the whole archive holds personal data.
+    audit::record(
+        store,
+        viewer,
+        "archive.download",
+        "class",
+        Some(class_id.to_string()),
+        serde_json::json!({ "documents": documents, "bytes": bytes.len() }),
+        db_time(now),
+    )
+    .await?;
     Ok(ArchiveDownload {
         file_name: format!(
             "班次{}_{}{}_培训档案.zip",

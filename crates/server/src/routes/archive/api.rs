@@ -186,7 +186,13 @@ pub async fn download_document(
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
-    let (rec, bytes) =
-        archive::open_document(&state.store, &state.files, &user.actor(&ctx), id).await?;
+    let (rec, bytes) = archive::open_document(
+        &state.store,
+        &state.files,
+        &user.actor(&ctx),
+        id,
+        state.clock.now(),
+    )
+    .await?;
     Ok(file_response(bytes, &rec))
 }

@@ -399,7 +399,13 @@ async fn document(
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
-    let (rec, bytes) =
-        archive::open_document(&state.store, &state.files, &user.actor(&ctx), id).await?;
+    let (rec, bytes) = archive::open_document(
+        &state.store,
+        &state.files,
+        &user.actor(&ctx),
+        id,
+        state.clock.now(),
+    )
+    .await?;
     Ok(file_response(bytes, &rec))
 }
