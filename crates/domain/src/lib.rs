@@ -3,6 +3,7 @@
 //! No I/O, no async, no database or HTTP types. Every function that applies a number from the
 //! guideline takes a [`policy::Policy`] rather than a constant (R-POL-1).
 
+pub mod archive;
 pub mod calendar;
 pub mod cap;
 pub mod certificate;

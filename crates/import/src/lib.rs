@@ -9,6 +9,7 @@
 //!
 //! Every parser is fuzzed (`fuzz/`, S17) and never panics: bad input is an [`ImportError`].
 
+pub mod archive_zip;
 pub mod results;
 pub mod roster;
 pub mod sniff;

@@ -64,16 +64,35 @@ fn credit_code_target(data: &[u8]) {
     }
 }
 
+/// The body of `fuzz/fuzz_targets/archive_zip.rs`.
+fn archive_zip_target(data: &[u8]) {
+    use peixun_import::archive_zip::{ArchiveZip, ZipLimits};
+    let limits = ZipLimits {
+        max_bytes: 1 << 20,
+        max_entries: 64,
+        max_entry_bytes: 1 << 20,
+        max_unpacked_bytes: 4 << 20,
+    };
+    if let Ok(mut z) = ArchiveZip::open(data.to_vec(), limits) {
+        let entries = z.entries().to_vec();
+        for e in entries {
+            let _ = z.read(e.index);
+            let _ = peixun_domain::archive::match_entry(&e.name, &[], &[]);
+        }
+    }
+}
+
 /// A fuzz target's body.
 type Target = fn(&[u8]);
 
 #[test]
 fn s17_replay_saved_fuzz_corpus() {
-    let targets: [(&str, Target); 4] = [
+    let targets: [(&str, Target); 5] = [
         ("sniff", sniff_target),
         ("read_roster", read_roster_target),
         ("person_id", person_id_target),
         ("credit_code", credit_code_target),
+        ("archive_zip", archive_zip_target),
     ];
     let mut total = 0;
     for (name, run) in targets {

@@ -4,8 +4,8 @@ use crate::api_types::*;
 use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
-    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, calendar,
-    certificates, ops, policies, trainees,
+    api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
+    calendar, certificates, ops, policies, trainees,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -49,6 +49,12 @@ use utoipa::{Modify, OpenApi};
         calendar::api::get_year,
         calendar::api::preview,
         calendar::api::import,
+        archive::api::get_archive,
+        archive::api::upload_document,
+        archive::api::import_zip,
+        archive::api::download,
+        archive::api::mark_archived,
+        archive::api::download_document,
         api_rounds::list_plans,
         api_rounds::create_plan,
         api_rounds::get_plan,
@@ -154,6 +160,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "用户管理（系统管理员）"),
         (name = "audit", description = "审计日志（审计管理员）"),
         (name = "calendar", description = "节假日安排与工作日（R-CAL-1）"),
+        (name = "archive", description = "培训档案一期一档：材料矩阵、完整度、上传、下载、归档（R-ARC-1、R-ARC-2）"),
         (name = "plans", description = "年度培训任务计划（R-PLAN-1、R-PLAN-4）"),
         (name = "rounds", description = "培训批次与结转（R-PLAN-2、R-PLAN-3）"),
         (name = "applications", description = "申报与签约班次上限核定（R-CAP-1…7）"),

@@ -14,6 +14,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("password.html", include_str!("../templates/password.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("calendar.html", include_str!("../templates/calendar.html")),
+    ("archive.html", include_str!("../templates/archive.html")),
     (
         "results_entry.html",
         include_str!("../templates/results_entry.html"),

@@ -364,6 +364,9 @@ pub async fn seed_demo(
     seed_rounds(store, &sink, &ids, now).await?;
     crate::demo_running::seed_running(store, files, key, &ids, now).await?;
     crate::demo_certificates::seed_certificates(store, files, key, &ids, now).await?;
+    if let Some(&a) = ids.first() {
+        crate::demo_archive::seed_archive(store, files, key, a, now).await?;
+    }
     crate::demo_packages::seed_packages(store, files, key, now).await?;
     Ok(info(true))
 }

@@ -24,6 +24,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod archive;
 pub mod at_rest;
 pub mod attendance;
 pub mod audit;
@@ -34,6 +35,7 @@ pub mod certificates;
 mod checks;
 pub mod demo;
 pub mod demo_certificates;
+pub mod demo_archive;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod entity;

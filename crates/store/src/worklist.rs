@@ -224,6 +224,43 @@ async fn centre_items(store: &Store, day: NaiveDate, out: &mut WorkList) -> Resu
         ));
     }
     near_last_day(store, &Actor::system("worklist"), day, out).await?;
+    archives_incomplete(store, None, day, out).await?;
+    Ok(())
+}
+
+/// R-ARC-2: classes after training whose archive (一期一档) is not complete, the lowest
+/// completeness first; `target_id` is that class.
+async fn archives_incomplete(
+    store: &Store,
+    institution: Option<i64>,
+    day: NaiveDate,
+    out: &mut WorkList,
+) -> Result<()> {
+    let list = crate::archive::incomplete_archives(store, institution).await?;
+    if let Some(first) = list.first() {
+        let mut it = item(
+            "archives_incomplete",
+            "培训档案（一期一档）未齐全",
+            list.len() as u64,
+            format!(
+                "班次#{}（{}{}）档案完整度{}%，尚缺{}项{}",
+                first.class_id,
+                first.occupation,
+                first.level,
+                first.completeness_percent,
+                first.required - first.present,
+                if institution.is_none() {
+                    "；齐全后方可归档"
+                } else {
+                    "，请补齐后提交区培训中心归档"
+                }
+            ),
+            None,
+            day,
+        );
+        it.target_id = Some(first.class_id);
+        out.items.push(it);
+    }
     Ok(())
 }
 
@@ -502,6 +539,7 @@ async fn institution_items(
         out,
     )
     .await?;
+    archives_incomplete(store, Some(inst), day, out).await?;
     // Unread inbox messages.
     let n = inbox_message::Entity::find()
         .filter(inbox_message::Column::InstitutionId.eq(inst))

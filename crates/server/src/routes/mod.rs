@@ -10,6 +10,7 @@ pub mod api_filing_package;
 pub mod api_institutions;
 pub mod api_rounds;
 pub mod api_running;
+pub mod archive;
 pub mod calendar;
 pub mod certificates;
 pub mod forms;
@@ -630,6 +631,60 @@ pub const ROUTES: &[RouteDef] = &[
         Access::Roles(INSTITUTION),
     ),
     r("POST", "/classes/{id}/inspections", Access::Roles(CENTRE)),
+    // the class archive 一期一档 (R-ARC-1/2): readers of the class read it, its institution
+    // uploads, the centre archives (S6 in the store)
+    r(
+        "GET",
+        "/api/v1/classes/{id}/archive",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "POST",
+        "/api/v1/classes/{id}/archive/documents",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/api/v1/classes/{id}/archive/zip",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "GET",
+        "/api/v1/classes/{id}/archive/download",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "POST",
+        "/api/v1/classes/{id}/archive/mark-archived",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "GET",
+        "/api/v1/archive-documents/{id}",
+        Access::Roles(BUSINESS),
+    ),
+    r("GET", "/classes/{id}/archive", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/classes/{id}/archive/upload",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "POST",
+        "/classes/{id}/archive/zip",
+        Access::Roles(INSTITUTION),
+    ),
+    r(
+        "GET",
+        "/classes/{id}/archive/download",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "POST",
+        "/classes/{id}/archive/mark-archived",
+        Access::Roles(CENTRE),
+    ),
+    r("GET", "/archive-documents/{id}", Access::Roles(BUSINESS)),
     r("GET", "/teacher-changes", Access::Roles(BUSINESS)),
     r(
         "POST",
@@ -870,6 +925,7 @@ fn build() -> Registrar {
     let r = pages_requests::register(r);
     let r = api_running::register(r);
     let r = running::register(r);
+    let r = archive::register(r);
     let r = policies::register(r);
     let r = certificates::register(r);
     let r = jobs_admin::register(r);

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod archive;
 mod auth;
 mod bulletin;
 mod calendar;

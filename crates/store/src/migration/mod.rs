@@ -15,6 +15,7 @@ pub(crate) mod m20261203_000050_policy_versions;
 mod m20261203_000060_online_request_packages;
 pub mod m20261203_000070_attendance_marks;
 mod m20261203_000080_certificates;
+mod m20261203_000090_archive_documents;
 mod m20261203_000100_pii_at_rest;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000060_online_request_packages::Migration),
             Box::new(m20261203_000070_attendance_marks::Migration),
             Box::new(m20261203_000080_certificates::Migration),
+            Box::new(m20261203_000090_archive_documents::Migration),
             Box::new(m20261203_000100_pii_at_rest::Migration),
         ]
     }

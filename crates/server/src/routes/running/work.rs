@@ -25,6 +25,7 @@ fn work_href(kind: &str, target: Option<i64>) -> String {
         "filings_returned" => format!("/filings/{t}"),
         "filing_deadlines" => "/rounds".into(),
         "classes_to_start" => "/classes?status=approved".into(),
+        "archives_incomplete" => format!("/classes/{t}/archive"),
         "inbox_unread" => "/inbox".into(),
         "results_to_enter" | "results_to_confirm" => format!("/classes/{t}/results"),
         _ => "/".into(),
