@@ -4,7 +4,7 @@ use crate::{AppState, Clock, SystemClock, router};
 use anyhow::Context;
 use peixun_domain::role::Role;
 use peixun_store::{Actor, Store};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -20,7 +20,7 @@ pub struct ServeOptions {
 }
 
 /// Deployment settings read from the environment (`PEIXUN_*`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Mark cookies `Secure` (set when served over TLS, directly or behind a proxy):
     /// `PEIXUN_SECURE_COOKIES=1`.
@@ -28,22 +28,58 @@ pub struct AppConfig {
     /// The public origin (`https://peixun.example.gov.cn`) when a proxy rewrites `Host`:
     /// `PEIXUN_PUBLIC_ORIGIN`. Used by the cross-site request check (S19).
     pub public_origin: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client address (audit rows,
+    /// `/metrics`): `PEIXUN_TRUSTED_PROXIES=10.0.0.2,10.0.0.3`. Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Client addresses that may read `/metrics`: `PEIXUN_METRICS_ALLOW` (default loopback).
+    pub metrics_allow: Vec<IpAddr>,
+    /// A bearer token that may read `/metrics` from anywhere: `PEIXUN_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            secure_cookies: false,
+            public_origin: None,
+            trusted_proxies: Vec::new(),
+            metrics_allow: vec![
+                IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
+            metrics_token: None,
+        }
+    }
 }
 
 impl AppConfig {
-    pub fn from_env() -> Self {
+    /// Reads `PEIXUN_*`; an address list that does not parse stops the start (naming it).
+    pub fn from_env() -> anyhow::Result<Self> {
         let flag = |k: &str| {
             std::env::var(k)
                 .map(|v| matches!(v.trim(), "1" | "true" | "yes"))
                 .unwrap_or(false)
         };
-        AppConfig {
-            secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
-            public_origin: std::env::var("PEIXUN_PUBLIC_ORIGIN")
+        let text = |k: &str| {
+            std::env::var(k)
                 .ok()
                 .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-        }
+                .filter(|s| !s.is_empty())
+        };
+        let defaults = AppConfig::default();
+        Ok(AppConfig {
+            secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
+            public_origin: text("PEIXUN_PUBLIC_ORIGIN"),
+            trusted_proxies: match text("PEIXUN_TRUSTED_PROXIES") {
+                Some(v) => crate::guard::parse_ip_list("PEIXUN_TRUSTED_PROXIES", &v)?,
+                None => Vec::new(),
+            },
+            metrics_allow: match text("PEIXUN_METRICS_ALLOW") {
+                Some(v) => crate::guard::parse_ip_list("PEIXUN_METRICS_ALLOW", &v)?,
+                None => defaults.metrics_allow,
+            },
+            metrics_token: text("PEIXUN_METRICS_TOKEN"),
+        })
     }
 }
 
@@ -118,6 +154,9 @@ async fn shutdown_signal() {
 /// `peixun serve`.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     init_tracing();
+    // S15: a new data folder is the service account's alone (0700).
+    peixun_store::private_fs::create_private_dir(&opts.data_dir)
+        .map_err(|e| anyhow::anyhow!("data folder: {e}"))?;
     let url = peixun_store::resolve_database_url(opts.database_url.as_deref(), &opts.data_dir);
     // A SQLite database is held (shared lock on `<db>.lock`) for as long as this server runs, so
     // that `peixun restore` refuses to replace it under us, and we do not start mid-restore.
@@ -132,7 +171,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .context("cannot open the database")?;
     store.migrate().await.context("database migration failed")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
+    let state = AppState::new(store, clock, opts.demo, AppConfig::from_env()?)?
         .with_data_dir(&opts.data_dir)?;
     bootstrap(&state).await?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so

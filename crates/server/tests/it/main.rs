@@ -9,6 +9,7 @@ mod bulletin;
 mod calendar;
 mod exports;
 mod filing_package;
+mod hardening;
 mod institutions;
 mod jobs_admin;
 mod one_way_to_file;
