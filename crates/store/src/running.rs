@@ -963,6 +963,7 @@ pub async fn record_attendance(
                 "session_label",
             ));
         }
+        peixun_domain::text::check_name("session_label", &label)?;
         if input.marks.is_empty() && input.sign_in_file_id.is_none() {
             return Err(StoreError::validation(
                 "RUN_ATTENDANCE_EMPTY",

@@ -216,6 +216,8 @@ fn clean(input: &TeacherInput, keep_empty_id: bool) -> Result<Clean> {
             "请填写姓名（不超过50个字）",
             "name",
         ));
+    } else if let Err(e) = peixun_domain::text::check_name("name", &name) {
+        p.push(e.into());
     }
     let id_number = if keep_empty_id && input.id_number.trim().is_empty() {
         None
@@ -477,6 +479,7 @@ pub async fn reveal_id_number(
             "reason",
         ));
     }
+    peixun_domain::text::check_text("reason", reason, peixun_domain::text::MAX_REASON_CHARS)?;
     audit::append(
         &txn,
         actor,

@@ -126,6 +126,7 @@ pub struct TeacherChangeDtoIn {
     /// 新教师开始授课的日期
     pub effective_on: NaiveDate,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -138,6 +139,7 @@ pub struct MarkDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AttendanceDtoIn {
     pub session_date: NaiveDate,
+    #[schema(max_length = 100)]
     pub session_label: String,
     #[serde(default)]
     pub marks: Vec<MarkDto>,
@@ -185,6 +187,7 @@ pub struct InspectionDtoIn {
     pub inspected_on: NaiveDate,
     /// on_site, remote, spot
     pub kind: String,
+    #[schema(max_length = 2000)]
     pub findings: String,
     #[serde(default)]
     pub photos: Vec<String>,
@@ -195,11 +198,13 @@ pub struct InspectionDtoIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteDto {
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonDtoIn {
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -207,6 +212,7 @@ pub struct ReasonDtoIn {
 pub struct FlagDecisionDto {
     /// continue / cancel
     pub decision: String,
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

@@ -211,3 +211,75 @@ async fn s18_a_500_names_the_request_id_and_nothing_internal() {
         "{text}"
     );
 }
+
+/// Free-text limits (domain/text.rs): a 40,000-character reason or finding, a name with a bidi
+/// override — each refused with 422 naming the field, nothing stored.
+#[tokio::test]
+async fn s18_free_text_limits_name_the_field() {
+    use axum::http::Method;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let rf = crate::running::RunFixture::new(&app).await;
+    let long = "理".repeat(40_000);
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/inspections",
+            Who::CentreStaff,
+            Some(serde_json::json!({
+                "filing_id": rf.class, "inspected_on": "2026-04-02", "kind": "on_site",
+                "findings": long,
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "TEXT_TOO_LONG");
+    assert_eq!(r.json()["field"], "findings");
+    // A reject reason too (refused before anything else is looked at).
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/filings/{}/roster-change/reject", rf.class),
+            Who::CentreAdmin,
+            Some(serde_json::json!({ "reason": long })),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["field"], "reason", "{}", r.text());
+    // A name that would display backwards.
+    let mut input = serde_json::json!({
+        "name": "海珠\u{202E}校学训培", "credit_code": "", "registered_address": "广州市海珠区",
+        "contact_person": "陈主任", "contact_phone": "020-84001234",
+    });
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/institutions",
+            Who::CentreAdmin,
+            Some(input.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let errors = r.json()["errors"].clone();
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "name" && e["code"] == "TEXT_FORBIDDEN_CHAR"),
+        "{errors}"
+    );
+    input["name"] = serde_json::json!("x");
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Who::Sysadmin,
+            Some(serde_json::json!({
+                "username": "new_user", "display_name": "王\u{2067}五", "role": "centre_staff",
+                "password": "Strong#Passw0rd-2026",
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("display_name"), "{}", r.text());
+}
