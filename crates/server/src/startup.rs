@@ -176,12 +176,25 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     bootstrap(&state).await?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
     // several servers run each once (ARCHITECTURE.md "jobs").
-    crate::jobs::spawn(state.store.clone(), state.clock.clone());
+    // S11: the audit chain's head is anchored outside the database after every job tick and at
+    // shutdown (`peixun audit verify` checks it).
+    let anchor = peixun_store::audit_anchor::AnchorKey::load(&opts.data_dir, true)
+        .map_err(|e| anyhow::anyhow!("audit anchor key: {e}"))?
+        .map(|key| crate::jobs::AuditAnchor {
+            data_dir: opts.data_dir.clone(),
+            key,
+        });
+    crate::jobs::spawn(state.store.clone(), state.clock.clone(), anchor.clone());
+    let (store, clock) = (state.store.clone(), state.clock.clone());
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo = opts.demo, "peixun listening");
     println!("peixun 已启动：http://{addr}/");
-    app.run_until_stopped().await
+    let served = app.run_until_stopped().await;
+    if let Some(a) = &anchor {
+        a.write(&store, clock.now()).await;
+    }
+    served
 }
 
 /// First start: demo data (with `--demo`, into a database without institutions), or else a

@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod agreements;
 pub mod audit;
+pub mod audit_anchor;
 pub mod bench;
 pub mod bulletin;
 pub mod calendar;
