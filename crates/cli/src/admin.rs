@@ -299,7 +299,7 @@ async fn audit_verify(db: DbArgs) -> ExitCode {
     match audit::verify(&store).await {
         Ok(Ok(report)) => {
             println!("审计日志校验通过：共 {} 条记录", report.rows_checked);
-            ExitCode::SUCCESS
+            check_audit_anchor(&store, &db.data_dir).await
         }
         Ok(Err(brk)) => {
             eprintln!(
@@ -315,11 +315,66 @@ async fn audit_verify(db: DbArgs) -> ExitCode {
     }
 }
 
+/// S11: the anchored head of the chain (`<data_dir>/audit.anchor`) must still be in the log —
+/// rows cut off the end of the log pass the hash chain but not this.
+async fn check_audit_anchor(store: &peixun_store::Store, data_dir: &std::path::Path) -> ExitCode {
+    use peixun_store::audit_anchor::{AnchorCheck, AnchorKey, check_anchor};
+    let key = match AnchorKey::load(data_dir, false) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            println!("（未找到审计锚点密钥，未校验日志末尾是否被截断）");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("错误：审计锚点密钥：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match check_anchor(store, data_dir, &key).await {
+        Ok(AnchorCheck::Holds(a)) => {
+            println!(
+                "审计锚点校验通过：锚定于 {}（id {}，{} 条）",
+                a.at, a.last_id, a.rows
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(AnchorCheck::Missing) => {
+            println!("（尚无审计锚点文件，未校验日志末尾是否被截断）");
+            ExitCode::SUCCESS
+        }
+        Ok(AnchorCheck::Broken { reason }) => {
+            eprintln!("审计锚点校验失败：{reason}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("错误：读取审计锚点失败：{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn backup(a: BackupArgs) -> ExitCode {
     let store = match open_migrated(&a.db).await {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // S11: anchor the head of the audit chain as the backup is taken.
+    match peixun_store::audit_anchor::AnchorKey::load(&a.db.data_dir, true) {
+        Ok(Some(key)) => {
+            if let Err(e) = peixun_store::audit_anchor::write_anchor(
+                &store,
+                &a.db.data_dir,
+                &key,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                eprintln!("警告：审计锚点未写入：{e}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("警告：审计锚点密钥：{e}"),
+    }
     match store.backup_to(&a.to).await {
         Ok(()) => {
             println!("已备份到 {}", a.to.display());

@@ -17,4 +17,5 @@ pub mod role;
 pub mod roster;
 pub mod rules;
 pub mod schedule;
+pub mod text;
 pub mod workflow;

@@ -94,6 +94,7 @@ impl From<InstitutionView> for InstitutionDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InstitutionInputDto {
+    #[schema(max_length = 100)]
     pub name: String,
     pub credit_code: String,
     /// Set to accept a code whose check character is wrong (some early genuine codes).
@@ -228,6 +229,7 @@ impl From<TeacherView> for TeacherDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TeacherInputDto {
+    #[schema(max_length = 50)]
     pub name: String,
     /// 18-digit citizen ID. On update, leave empty to keep the stored number.
     #[serde(default)]
@@ -306,6 +308,7 @@ impl From<UserView> for UserDto {
 pub struct NewUserDto {
     pub username: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub display_name: String,
     /// Role code, e.g. `institution_admin`.
     pub role: String,
@@ -446,6 +449,7 @@ pub struct Health {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RevealRequest {
     /// Why the full number is needed (recorded in the audit log).
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

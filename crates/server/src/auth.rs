@@ -92,13 +92,22 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for CurrentUser 
 /// Gives every request an id (echoed in `x-request-id`), notes the peer address, runs the request
 /// in a span carrying the id, and logs one line per request: method, route pattern (never the
 /// query string, which may hold personal data, S12), status and time.
-pub async fn request_context(mut req: Request, next: Next) -> Response {
+/// The client address is the peer's, or behind a trusted proxy the one it forwarded
+/// ([`crate::guard::client_ip`]). A 500 names the request id in its body, so that a user's report
+/// finds the log line.
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     use tracing::Instrument;
     let request_id = security::random_token()[..16].to_string();
-    let ip = req
+    let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string());
+        .map(|ci| ci.0.ip());
+    let ip = crate::guard::client_ip(peer, req.headers(), &state.config.trusted_proxies)
+        .map(|ip| ip.to_string());
     req.extensions_mut().insert(RequestCtx {
         request_id: request_id.clone(),
         ip,
@@ -119,6 +128,21 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
             "done"
         )
     });
+    if resp.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        && let Some(body) = resp.extensions().get::<crate::ErrorBody>().cloned()
+    {
+        // JSON errors: the same body with the request id in the message.
+        let mut body = body;
+        body.message = format!("{}（请求编号：{request_id}）", body.message);
+        let mut fresh = (resp.status(), axum::Json(body.clone())).into_response();
+        for (k, v) in resp.headers() {
+            if k != header::CONTENT_LENGTH && k != header::CONTENT_TYPE {
+                fresh.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        fresh.extensions_mut().insert(body);
+        resp = fresh;
+    }
     if let Ok(v) = request_id.parse() {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -245,12 +269,45 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// Only local paths may be redirect targets after login (no open redirect).
+/// Only a same-site path may be a redirect target after login (no open redirect): it starts with
+/// a single `/`, holds no `\\`, no control character and no whitespace (raw or percent-encoded
+/// `%09`, `%0A`…: browsers strip tabs and newlines, so `/\t/evil.example` would become
+/// `//evil.example`), is not `//…` once such characters are gone, and parses as a URI path.
+/// Anything else gives `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if is_same_site_path(n) => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+fn is_same_site_path(n: &str) -> bool {
+    if n.len() > 2048 || !n.starts_with('/') {
+        return false;
+    }
+    if n.chars().any(|c| {
+        c == '\\' || c.is_control() || c.is_whitespace() || peixun_domain::text::is_bidi_control(c)
+    }) {
+        return false;
+    }
+    // Percent-encoded controls, spaces and backslashes are refused as well.
+    let lower = n.to_ascii_lowercase();
+    if lower.contains("%5c")
+        || lower
+            .match_indices('%')
+            .any(|(i, _)| matches!(lower.get(i + 1..i + 3), Some(h) if h.starts_with('0') || h.starts_with('1') || h == "20" || h == "7f"))
+    {
+        return false;
+    }
+    let stripped: String = n.chars().filter(|c| !c.is_whitespace()).collect();
+    if stripped.starts_with("//") || stripped.starts_with("/%2f") || stripped.starts_with("/%2F") {
+        return false;
+    }
+    // Must be a path (and query) that a Location header can carry.
+    matches!(
+        n.parse::<axum::http::Uri>(),
+        Ok(u) if u.scheme().is_none() && u.authority().is_none()
+    ) && axum::http::HeaderValue::from_str(n).is_ok()
 }
 
 #[cfg(test)]
@@ -264,5 +321,41 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.com")), "/");
         assert_eq!(safe_next(Some("/\\evil.com")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    /// The attack strings of the issue and their relatives: all end up at `/`.
+    #[test]
+    fn s19_next_attack_strings_go_home() {
+        for bad in [
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r\n/evil.example",
+            "/%09/evil.example/",
+            "/%0a/evil.example/",
+            "/%0D%0ASet-Cookie:x=1",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "/%5cevil.example",
+            "/%2f/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "/\u{202E}x",
+            "/a\u{0}b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        for good in [
+            "/",
+            "/classes/3",
+            "/audit?action=auth.login&page=2",
+            "/rounds/1/filings?page=2&q=%E5%B9%BF",
+        ] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
     }
 }

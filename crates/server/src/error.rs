@@ -9,7 +9,6 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, FixedOffset, Utc};
 use peixun_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -47,13 +46,10 @@ pub enum AppError {
     /// No (valid) session or token.
     #[error("unauthenticated")]
     Unauthenticated,
-    /// Bad username or password; the same answer for both (S2).
+    /// Bad username or password, or a locked account; the same answer for all three (S2).
     #[error("authentication failed")]
     AuthFailed,
-    /// The account is locked after repeated failures (S2).
-    #[error("account locked")]
-    Locked { until: Option<DateTime<Utc>> },
-    /// Too many requests.
+    /// Too many requests (a login flood, S2): 429 with `Retry-After`.
     #[error("too many requests")]
     TooManyRequests,
     /// The role may not use this route, or the record is not the actor's (S5, S6).
@@ -92,6 +88,13 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// The one answer to a failed login (S2): the same for an unknown user, a wrong password and a
+/// locked account, so that it tells nobody which accounts exist or are locked.
+pub const AUTH_FAILED_ZH: &str = "用户名或密码错误；连续失败 5 次，账户将锁定 15 分钟";
+
+/// Seconds a client is asked to wait after a 429 (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 impl AppError {
     pub fn validation(code: &str, message: impl Into<String>, field: Option<&str>) -> Self {
         AppError::Validation {
@@ -108,7 +111,6 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::AuthFailed => StatusCode::UNAUTHORIZED,
-            AppError::Locked { .. } => StatusCode::LOCKED,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) | AppError::Csrf(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -126,20 +128,7 @@ impl AppError {
     pub fn body(&self) -> ErrorBody {
         let (code, message, field) = match self {
             AppError::Unauthenticated => ("AUTH_REQUIRED", "请先登录".to_string(), None),
-            AppError::AuthFailed => ("AUTH_FAILED", "用户名或密码错误".to_string(), None),
-            AppError::Locked { until } => {
-                let msg = match until {
-                    Some(t) => {
-                        let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-                        format!(
-                            "登录失败次数过多，账户已临时锁定，请于 {} 后重试",
-                            t.with_timezone(&cst).format("%H:%M")
-                        )
-                    }
-                    None => "登录失败次数过多，账户已临时锁定，请稍后重试".to_string(),
-                };
-                ("ACCOUNT_LOCKED", msg, None)
-            }
+            AppError::AuthFailed => ("AUTH_FAILED", AUTH_FAILED_ZH.to_string(), None),
             AppError::TooManyRequests => (
                 "TOO_MANY_REQUESTS",
                 "请求过于频繁，请稍后重试".to_string(),
@@ -229,6 +218,10 @@ impl IntoResponse for AppError {
         }
         let body = self.body();
         let mut resp = (status, Json(body.clone())).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -257,12 +250,24 @@ impl From<axum::extract::rejection::JsonRejection> for AppError {
 
 impl From<axum::extract::rejection::QueryRejection> for AppError {
     fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        let text = e.body_text();
         AppError::Validation {
             code: "BAD_QUERY".into(),
-            message: format!("查询参数不正确：{}", e.body_text()),
-            field: None,
+            message: format!("查询参数不正确：{text}"),
+            field: query_error_field(&text),
         }
     }
+}
+
+/// The parameter a query rejection is about: axum reports `…query string: page: invalid digit…`.
+fn query_error_field(text: &str) -> Option<String> {
+    let rest = text.split_once("query string: ")?.1;
+    let (field, _) = rest.split_once(": ")?;
+    (!field.is_empty()
+        && field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']'))
+    .then(|| field.to_string())
 }
 
 impl From<axum::extract::rejection::PathRejection> for AppError {
@@ -276,10 +281,81 @@ impl From<axum::extract::rejection::PathRejection> for AppError {
 #[from_request(via(axum::Json), rejection(AppError))]
 pub struct ApiJson<T>(pub T);
 
-/// `axum::extract::Query` whose rejection is an [`AppError`].
-#[derive(Debug, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+/// `axum::extract::Query` whose rejection is an [`AppError`] naming the field, and which first
+/// range-checks the numbers every list takes (hostile input never reaches the SQL binder):
+/// `page` 1…[`PageRequest::MAX_PAGE`], `per_page` 1…[`PageRequest::MAX_PER_PAGE`], and any
+/// integer `id`, `ids`, `after_id` or `…_id` 1…2⁶³−1. Out of range: 422 with the field.
+#[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        check_query_numbers(parts.uri.query().unwrap_or(""))?;
+        let axum::extract::Query(v) = axum::extract::Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(ApiQuery(v))
+    }
+}
+
+/// The range checks of [`ApiQuery`] on the raw query string.
+pub fn check_query_numbers(query: &str) -> Result<(), AppError> {
+    use peixun_store::PageRequest;
+    let pairs: Vec<(String, String)> = match axum::extract::Query::try_from_uri(
+        &format!("/?{query}")
+            .parse::<axum::http::Uri>()
+            .map_err(|_| AppError::validation("BAD_QUERY", "查询参数不正确", None))?,
+    ) {
+        Ok(axum::extract::Query(p)) => p,
+        Err(e) => return Err(e.into()),
+    };
+    for (key, value) in &pairs {
+        let v = value.trim();
+        let out_of_range = |what: &str, lo: u64, hi: u64| {
+            AppError::validation(
+                "QUERY_OUT_OF_RANGE",
+                format!("查询参数 {key}（{what}）须为 {lo}–{hi} 之间的整数"),
+                Some(key),
+            )
+        };
+        let in_range = |lo: u64, hi: u64| v.parse::<u64>().is_ok_and(|n| (lo..=hi).contains(&n));
+        match key.as_str() {
+            "page" if !v.is_empty() && !in_range(1, PageRequest::MAX_PAGE) => {
+                return Err(out_of_range("页码", 1, PageRequest::MAX_PAGE));
+            }
+            "per_page" if !v.is_empty() && !in_range(1, PageRequest::MAX_PER_PAGE) => {
+                return Err(out_of_range("每页条数", 1, PageRequest::MAX_PER_PAGE));
+            }
+            k if (k == "id" || k == "ids" || k.ends_with("_id") || k.ends_with("_ids")) => {
+                // A list of ids may come comma-separated; only integers are range-checked (some
+                // `…_id` parameters are file names or codes).
+                for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let looks_numeric = part
+                        .strip_prefix(['-', '+'])
+                        .unwrap_or(part)
+                        .chars()
+                        .all(|c| c.is_ascii_digit());
+                    if looks_numeric && !in_range_str(part, 1, i64::MAX as u64) {
+                        return Err(out_of_range("编号", 1, i64::MAX as u64));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn in_range_str(s: &str, lo: u64, hi: u64) -> bool {
+    s.parse::<u64>().is_ok_and(|n| (lo..=hi).contains(&n))
+}
 
 /// `axum::extract::Path` whose rejection is an [`AppError`] (a malformed id is "not found").
 #[derive(Debug, axum::extract::FromRequestParts)]

@@ -25,6 +25,23 @@ pub fn note_if_capped(rows: &mut Vec<Vec<String>>, total: usize) {
     }
 }
 
+/// The most characters Excel keeps in one cell.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// A cell value that fits in a cell: one over [`MAX_CELL_CHARS`] is cut, with a visible marker
+/// saying how long the original was (an export never fails on one long text).
+pub fn fit_cell(v: &str) -> std::borrow::Cow<'_, str> {
+    let n = v.chars().count();
+    if n <= MAX_CELL_CHARS {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let marker = format!("…[已截断，原文 {n} 字]");
+    let keep = MAX_CELL_CHARS - marker.chars().count();
+    let mut out: String = v.chars().take(keep).collect();
+    out.push_str(&marker);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Builds the workbook bytes: one sheet, a bold header row, frozen.
 pub fn workbook(sheet: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
     let mut wb = Workbook::new();
@@ -39,7 +56,7 @@ pub fn workbook(sheet: &str, headers: &[&str], rows: &[Vec<String>]) -> AppResul
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            ws.write_string((r + 1) as u32, c as u16, v.as_str())
+            ws.write_string((r + 1) as u32, c as u16, fit_cell(v).as_ref())
                 .map_err(err)?;
         }
     }
@@ -85,4 +102,24 @@ pub async fn audit_export(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_cells_are_cut_with_a_marker() {
+        assert_eq!(fit_cell("短"), "短");
+        let exact = "字".repeat(MAX_CELL_CHARS);
+        assert_eq!(fit_cell(&exact).chars().count(), MAX_CELL_CHARS);
+        let long = "字".repeat(40_000);
+        let cut = fit_cell(&long);
+        assert_eq!(cut.chars().count(), MAX_CELL_CHARS);
+        assert!(
+            cut.ends_with("…[已截断，原文 40000 字]"),
+            "{}",
+            &cut[cut.len() - 60..]
+        );
+    }
 }

@@ -57,7 +57,11 @@ pub async fn tick(store: &Store, clock: &dyn Clock, holder: &str) {
 }
 
 /// Start the runner: a tokio task ticking now and then every [`TICK`] until the process ends.
-pub fn spawn(store: Store, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    anchor: Option<AuditAnchor>,
+) -> tokio::task::JoinHandle<()> {
     let holder = holder_name();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(TICK);
@@ -65,6 +69,28 @@ pub fn spawn(store: Store, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()>
         loop {
             every.tick().await;
             tick(&store, clock.as_ref(), &holder).await;
+            if let Some(a) = &anchor {
+                a.write(&store, clock.now()).await;
+            }
         }
     })
+}
+
+/// Where and with which key the audit chain's head is anchored (S11): after every tick of the
+/// runner and at shutdown.
+#[derive(Debug, Clone)]
+pub struct AuditAnchor {
+    pub data_dir: std::path::PathBuf,
+    pub key: peixun_store::audit_anchor::AnchorKey,
+}
+
+impl AuditAnchor {
+    /// Writes the anchor; a failure is logged (the next tick tries again).
+    pub async fn write(&self, store: &Store, now: chrono::DateTime<chrono::Utc>) {
+        match peixun_store::audit_anchor::write_anchor(store, &self.data_dir, &self.key, now).await
+        {
+            Ok(a) => tracing::debug!(last_id = a.last_id, rows = a.rows, "audit anchor written"),
+            Err(e) => tracing::warn!(error = %e, "audit anchor not written"),
+        }
+    }
 }

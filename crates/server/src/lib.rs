@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod guard;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
@@ -33,13 +34,14 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use peixun_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 /// Largest accepted request body (forms and JSON; uploads will get their own limit).
 pub const BODY_LIMIT: usize = 1024 * 1024;
-/// Password checks running at once per process; more wait up to [`LOGIN_WAIT`], then get 429.
+/// Password checks (argon2, on the blocking pool) running at once per process; one more is
+/// answered 429 with `Retry-After` at once (S2).
 pub const LOGIN_CONCURRENCY: usize = 4;
-pub const LOGIN_WAIT: Duration = Duration::from_secs(3);
 /// A request that takes longer than this is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -128,11 +130,14 @@ pub fn router(state: AppState) -> Router {
     routes::routes()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // A panic in a handler: a logged 500 that still passes the error page, the request id
+        // and the log line below (S18).
+        .layer(CatchPanicLayer::custom(guard::panic_response))
         .layer(from_fn(auth::authorize))
         .layer(from_fn_with_state(state.clone(), security::origin_check))
         .layer(from_fn_with_state(state.clone(), pages::page_errors))
         .layer(from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(from_fn(auth::request_context))
+        .layer(from_fn_with_state(state.clone(), auth::request_context))
         .layer(from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -140,6 +145,8 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(from_fn(security::security_headers))
+        // …and one outside everything, for a panic in the middleware itself.
+        .layer(CatchPanicLayer::custom(guard::panic_response))
         .with_state(state)
 }
 

@@ -155,6 +155,11 @@ pub fn render_string(
 pub async fn page_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let user = req.extensions().get::<CurrentUser>().cloned();
+    let request_id = req
+        .extensions()
+        .get::<crate::auth::RequestCtx>()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
     let resp = next.run(req).await;
     if path.starts_with("/api/")
         || path.starts_with("/static/")
@@ -189,7 +194,12 @@ pub async fn page_errors(State(state): State<AppState>, req: Request, next: Next
         StatusCode::INTERNAL_SERVER_ERROR => "系统错误",
         _ => "无法完成操作",
     };
-    error_page(&state, user.as_ref(), &path, status, title, &body.message)
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        format!("{}（请求编号：{request_id}）", body.message)
+    } else {
+        body.message
+    };
+    error_page(&state, user.as_ref(), &path, status, title, &message)
 }
 
 fn error_page(

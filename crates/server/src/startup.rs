@@ -4,7 +4,7 @@ use crate::{AppState, Clock, SystemClock, router};
 use anyhow::Context;
 use peixun_domain::role::Role;
 use peixun_store::{Actor, Store};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -23,7 +23,7 @@ pub struct ServeOptions {
 }
 
 /// Deployment settings read from the environment (`PEIXUN_*`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Mark cookies `Secure` (set when served over TLS, directly or behind a proxy):
     /// `PEIXUN_SECURE_COOKIES=1`.
@@ -36,13 +36,38 @@ pub struct AppConfig {
     pub verify_burst: u32,
     /// … and per minute after that: `PEIXUN_VERIFY_PER_MINUTE` (0: [`DEFAULT_VERIFY_PER_MINUTE`]).
     pub verify_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client address (audit rows,
+    /// `/metrics`): `PEIXUN_TRUSTED_PROXIES=10.0.0.2,10.0.0.3`. Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Client addresses that may read `/metrics`: `PEIXUN_METRICS_ALLOW` (default loopback).
+    pub metrics_allow: Vec<IpAddr>,
+    /// A bearer token that may read `/metrics` from anywhere: `PEIXUN_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            secure_cookies: false,
+            public_origin: None,
+            trusted_proxies: Vec::new(),
+            metrics_allow: vec![
+                IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ],
+            metrics_token: None,
+            verify_burst: 0,
+            verify_per_minute: 0,
+        }
+    }
 }
 
 pub const DEFAULT_VERIFY_BURST: u32 = 20;
 pub const DEFAULT_VERIFY_PER_MINUTE: u32 = 30;
 
 impl AppConfig {
-    pub fn from_env() -> Self {
+    /// Reads `PEIXUN_*`; an address list that does not parse stops the start (naming it).
+    pub fn from_env() -> anyhow::Result<Self> {
         let flag = |k: &str| {
             std::env::var(k)
                 .map(|v| matches!(v.trim(), "1" | "true" | "yes"))
@@ -54,15 +79,28 @@ impl AppConfig {
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .unwrap_or(0)
         };
-        AppConfig {
-            secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
-            public_origin: std::env::var("PEIXUN_PUBLIC_ORIGIN")
+        let text = |k: &str| {
+            std::env::var(k)
                 .ok()
                 .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
+                .filter(|s| !s.is_empty())
+        };
+        let defaults = AppConfig::default();
+        Ok(AppConfig {
+            secure_cookies: flag("PEIXUN_SECURE_COOKIES"),
+            public_origin: text("PEIXUN_PUBLIC_ORIGIN"),
+            trusted_proxies: match text("PEIXUN_TRUSTED_PROXIES") {
+                Some(v) => crate::guard::parse_ip_list("PEIXUN_TRUSTED_PROXIES", &v)?,
+                None => Vec::new(),
+            },
+            metrics_allow: match text("PEIXUN_METRICS_ALLOW") {
+                Some(v) => crate::guard::parse_ip_list("PEIXUN_METRICS_ALLOW", &v)?,
+                None => defaults.metrics_allow,
+            },
+            metrics_token: text("PEIXUN_METRICS_TOKEN"),
             verify_burst: num("PEIXUN_VERIFY_BURST"),
             verify_per_minute: num("PEIXUN_VERIFY_PER_MINUTE"),
-        }
+        })
     }
 
     pub fn verify_burst_or_default(&self) -> u32 {
@@ -153,6 +191,9 @@ async fn shutdown_signal() {
 /// `peixun serve`.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     init_tracing();
+    // S15: a new data folder is the service account's alone (0700).
+    peixun_store::private_fs::create_private_dir(&opts.data_dir)
+        .map_err(|e| anyhow::anyhow!("data folder: {e}"))?;
     let url = peixun_store::resolve_database_url(opts.database_url.as_deref(), &opts.data_dir);
     // A SQLite database is held (shared lock on `<db>.lock`) for as long as this server runs, so
     // that `peixun restore` refuses to replace it under us, and we do not start mid-restore.
@@ -171,7 +212,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Some(day) => Arc::new(crate::clock::ShiftedClock::today(day)),
         None => Arc::new(SystemClock),
     };
-    let mut state = AppState::new(store, clock, opts.demo, AppConfig::from_env())?
+    let mut state = AppState::new(store, clock, opts.demo, AppConfig::from_env()?)?
         .with_data_dir(&opts.data_dir)?;
     // S14: rows and files from before encryption at rest (migration 000100 cannot see the key)
     // are encrypted now, before anything is served. Idempotent: nothing to do on later starts.
@@ -199,12 +240,25 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     })?;
     // Background jobs (reminders, the overdue sweep): each period claimed in the database, so
     // several servers run each once (ARCHITECTURE.md "jobs").
-    crate::jobs::spawn(state.store.clone(), state.clock.clone());
+    // S11: the audit chain's head is anchored outside the database after every job tick and at
+    // shutdown (`peixun audit verify` checks it).
+    let anchor = peixun_store::audit_anchor::AnchorKey::load(&opts.data_dir, true)
+        .map_err(|e| anyhow::anyhow!("audit anchor key: {e}"))?
+        .map(|key| crate::jobs::AuditAnchor {
+            data_dir: opts.data_dir.clone(),
+            key,
+        });
+    crate::jobs::spawn(state.store.clone(), state.clock.clone(), anchor.clone());
+    let (store, clock) = (state.store.clone(), state.clock.clone());
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo = opts.demo, "peixun listening");
     println!("peixun 已启动：http://{addr}/");
-    app.run_until_stopped().await
+    let served = app.run_until_stopped().await;
+    if let Some(a) = &anchor {
+        a.write(&store, clock.now()).await;
+    }
+    served
 }
 
 /// First start: demo data (with `--demo`, into a database without institutions), or else a

@@ -49,7 +49,8 @@ pub(crate) fn map_store_error(e: StoreError) -> AppError {
             field,
         },
         StoreError::Forbidden { message } => AppError::Forbidden(message),
-        StoreError::Locked { until } => AppError::Locked { until: Some(until) },
+        // S2: a locked account answers like a wrong password (the lockout is audited).
+        StoreError::Locked { .. } => AppError::AuthFailed,
         other @ StoreError::Db(_) => AppError::Internal(anyhow::Error::new(other)),
     }
 }

@@ -187,6 +187,31 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// [`hash_password`] on the blocking pool: argon2 is deliberately slow and must not hold an async
+/// worker (S2; DEVELOPERS.md "Blocking work").
+pub async fn hash_password_off_thread(password: &str) -> Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("password hashing: {e}"))))?
+}
+
+/// Verify on the blocking pool; `None` verifies against the dummy hash (an unknown user: the
+/// same work, so the same time, S2) and is always `false`.
+async fn verify_password_off_thread(password: &str, phc: Option<&str>) -> bool {
+    let password = password.to_string();
+    let phc = phc.map(str::to_string);
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify_password(&password, &phc),
+        None => {
+            let _ = verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A hash to verify against when the user does not exist, so that both answers take the same time.
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
@@ -291,6 +316,8 @@ pub fn new_user_problems(
             "姓名不能超过64个字符",
             "display_name",
         ));
+    } else if let Err(e) = peixun_domain::text::check_name("display_name", display_name.trim()) {
+        p.push(e.into());
     }
     match (role.map(Role::is_institution), institution_id) {
         (Some(true), None) => p.push(FieldProblem::new(
@@ -334,7 +361,7 @@ pub async fn create_user(
         display_name
     };
     // Hash outside the write transaction: the SQLite write lock is not held while hashing.
-    let hash = hash_password(&new.password)?;
+    let hash = hash_password_off_thread(&new.password).await?;
     let now = db_time(now);
 
     let txn = store.begin_write().await?;
@@ -413,13 +440,8 @@ pub async fn authenticate(
         .filter(user::Column::Username.eq(username))
         .one(store.db())
         .await?;
-    let ok = match &found {
-        Some(u) => verify_password(password, &u.password_hash),
-        None => {
-            let _ = verify_password(password, dummy_hash());
-            false
-        }
-    };
+    let ok = verify_password_off_thread(password, found.as_ref().map(|u| u.password_hash.as_str()))
+        .await;
     let mut actor = Actor {
         user_id: None,
         username: username.chars().take(64).collect(),
@@ -558,7 +580,7 @@ pub async fn change_password(
         .ok_or(StoreError::NotFound { entity: "user" })?;
     // Every problem at once (R-VAL-1): a wrong old password, each failed rule, an unchanged one.
     let mut p = Problems::default();
-    if !verify_password(old, &u.password_hash) {
+    if !verify_password_off_thread(old, Some(&u.password_hash)).await {
         p.push(FieldProblem::new(
             "OLD_PASSWORD_WRONG",
             "原密码不正确",
@@ -574,7 +596,7 @@ pub async fn change_password(
         ));
     }
     p.finish()?;
-    let hash = hash_password(new)?;
+    let hash = hash_password_off_thread(new).await?;
     let txn = store.begin_write().await?;
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
@@ -679,7 +701,7 @@ pub async fn reset_password(
         .await?
         .ok_or(StoreError::NotFound { entity: "user" })?;
     check_password_rules(&u.username, new_password)?;
-    let hash = hash_password(new_password)?;
+    let hash = hash_password_off_thread(new_password).await?;
     let txn = store.begin_write().await?;
     let old = snapshot(&u);
     let mut am: user::ActiveModel = u.into();

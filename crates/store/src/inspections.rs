@@ -153,13 +153,14 @@ pub async fn record_inspection(
     let now = db_time(now);
     let day = today(now);
     let findings = input.findings.trim().to_string();
-    if findings.is_empty() || findings.chars().count() > 4000 {
+    if findings.is_empty() {
         return Err(StoreError::validation(
             "REQUIRED",
-            "请填写检查发现的情况（不超过4000字）",
+            "请填写检查发现的情况（不超过2000字）",
             "findings",
         ));
     }
+    peixun_domain::text::check_text("findings", &findings, peixun_domain::text::MAX_REASON_CHARS)?;
     if input.inspected_on > day {
         return Err(StoreError::validation(
             "INS_DATE_FUTURE",
@@ -327,12 +328,17 @@ pub async fn report_rectification(
     let at = db_time(now);
     change(store, actor, id, "inspection.rectify", now, |m| {
         // After the record-level check in `change` (S6): B learns nothing about A's record.
-        if note.is_empty() || note.chars().count() > 4000 {
+        if note.is_empty() {
             return Err(StoreError::validation(
                 "REQUIRED",
-                "请填写整改情况（不超过4000字）",
+                "请填写整改情况（不超过2000字）",
                 "note",
             ));
+        }
+        if let Err(e) =
+            peixun_domain::text::check_text("note", &note, peixun_domain::text::MAX_REASON_CHARS)
+        {
+            return Err(e.into());
         }
         if m.status != "rectifying" {
             return Err(StoreError::validation(

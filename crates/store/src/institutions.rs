@@ -359,6 +359,16 @@ fn required(
             field,
         ));
     }
+    // Names and other one-line fields: no control characters, no bidi overrides.
+    if v.chars()
+        .any(|c| c.is_control() || peixun_domain::text::is_bidi_control(c))
+    {
+        return Err(FieldProblem::new(
+            "TEXT_FORBIDDEN_CHAR",
+            format!("{label}不能含控制字符或文字方向控制符"),
+            field,
+        ));
+    }
     Ok(v.to_string())
 }
 

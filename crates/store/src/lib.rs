@@ -28,6 +28,7 @@ pub mod archive;
 pub mod at_rest;
 pub mod attendance;
 pub mod audit;
+pub mod audit_anchor;
 pub mod bench;
 pub mod bulletin;
 pub mod calendar;
@@ -53,6 +54,7 @@ pub mod package_gate;
 pub mod pii;
 pub mod plans;
 pub mod policies;
+pub mod private_fs;
 pub mod ready_package;
 pub mod reports;
 pub mod requests;
@@ -159,6 +161,22 @@ impl FieldProblem {
             message: message.into(),
             field: Some(field.to_string()),
         }
+    }
+}
+
+impl From<peixun_domain::text::TextProblem> for FieldProblem {
+    fn from(p: peixun_domain::text::TextProblem) -> Self {
+        FieldProblem {
+            code: p.code,
+            message: p.message,
+            field: Some(p.field),
+        }
+    }
+}
+
+impl From<peixun_domain::text::TextProblem> for StoreError {
+    fn from(p: peixun_domain::text::TextProblem) -> Self {
+        StoreError::from_problems(vec![p.into()])
     }
 }
 
@@ -366,9 +384,13 @@ impl PageRequest {
     pub(crate) fn limit(&self) -> u64 {
         self.per_page.clamp(1, Self::MAX_PER_PAGE)
     }
+    /// The highest page number a request may ask for (the server answers 422 beyond it).
+    pub const MAX_PAGE: u64 = 1_000_000;
+    /// Rows to skip. Never overflows: a page past [`Self::MAX_PAGE`] counts as that page (the
+    /// server refuses such requests before they get here; this guards other callers).
     pub(crate) fn offset(&self) -> u64 {
         match (self.after_id, self.page) {
-            (None, Some(p)) if p > 1 => (p - 1) * self.limit(),
+            (None, Some(p)) if p > 1 => (p.min(Self::MAX_PAGE) - 1) * self.limit(),
             _ => 0,
         }
     }
@@ -465,16 +487,9 @@ impl Store {
             message: "SQLite 须使用数据库文件（不支持内存数据库）".into(),
             field: Some("database_url".into()),
         })?;
-        if let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Db(DbErr::Custom(format!(
-                    "cannot create data folder {}: {e}",
-                    parent.display()
-                )))
-            })?;
-        }
+        // S15: a new data folder is 0700 and a new database file 0600 (its WAL and shm files
+        // follow the database file's mode).
+        private_fs::create_private_file(&path)?;
         let read = Self::sqlite_pool(&path, 4).await?;
         let write = Self::sqlite_pool(&path, 1).await?;
         Ok(Store {
@@ -608,24 +623,27 @@ impl Store {
                 field: Some("to".into()),
             });
         }
-        if let Some(parent) = dest.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Db(DbErr::Custom(format!("backup folder: {e}"))))?;
-        }
+        // S21: the backup is created empty as 0600 (in a 0700 folder when new); `VACUUM INTO`
+        // accepts an empty file and keeps its mode.
+        let dest_path = dest;
         let dest = dest.to_str().ok_or_else(|| StoreError::Validation {
             code: "BACKUP_PATH",
             message: "备份路径须为 UTF-8".into(),
             field: Some("to".into()),
         })?;
-        self.read
+        private_fs::create_private_file(dest_path)?;
+        if let Err(e) = self
+            .read
             .execute_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Sqlite,
                 "VACUUM INTO ?",
                 [dest.into()],
             ))
-            .await?;
+            .await
+        {
+            let _ = std::fs::remove_file(dest_path);
+            return Err(e.into());
+        }
         Ok(())
     }
 

@@ -202,6 +202,7 @@ pub async fn reject(
             "reason",
         ));
     }
+    peixun_domain::text::check_text("reason", reason, peixun_domain::text::MAX_REASON_CHARS)?;
     filings::reject_filing(store, actor, filing_id, reason, now).await
 }
 
@@ -223,6 +224,7 @@ pub async fn decide_roster_change(
             "reason",
         ));
     }
+    peixun_domain::text::check_text("reason", reason, peixun_domain::text::MAX_REASON_CHARS)?;
     let now = db_time(now);
     with_retry!({
         let txn = store.begin_write().await?;

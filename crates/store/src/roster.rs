@@ -323,7 +323,13 @@ pub async fn import_roster(
             }],
         });
     }
-    let read = match peixun_import::read_roster_detailed(bytes, declared) {
+    // Parsing up to 64 MiB unpacked is blocking work: off the async workers.
+    let owned = bytes.to_vec();
+    let parsed =
+        tokio::task::spawn_blocking(move || peixun_import::read_roster_detailed(&owned, declared))
+            .await
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("roster parse: {e}"))))?;
+    let read = match parsed {
         Ok(r) => r,
         Err(e) => {
             return Ok(ImportOutcome::Refused {

@@ -230,6 +230,8 @@ fn clean(input: &TeacherInput, keep_empty_id: bool) -> Result<Clean> {
             "请填写姓名（不超过50个字）",
             "name",
         ));
+    } else if let Err(e) = peixun_domain::text::check_name("name", &name) {
+        p.push(e.into());
     }
     let id_number = if keep_empty_id && input.id_number.trim().is_empty() {
         None

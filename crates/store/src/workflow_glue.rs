@@ -30,6 +30,7 @@ pub(crate) fn wf_err(e: TransitionError) -> StoreError {
         | TransitionError::OtherInstitution
         | TransitionError::SystemOnly { .. }
         | TransitionError::PersonOnly { .. } => StoreError::forbidden(e.to_string()),
+        TransitionError::BadText(p) => p.into(),
         other => StoreError::Validation {
             code: other.code(),
             message: other.to_string(),

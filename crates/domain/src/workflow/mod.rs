@@ -116,6 +116,9 @@ pub enum TransitionError {
     SelfApproval,
     #[error("须填写理由")]
     ReasonRequired,
+    /// A reason longer than 2,000 characters or holding control characters ([`crate::text`]).
+    #[error("{0}")]
+    BadText(crate::text::TextProblem),
     /// R-FIL-5: a return for correction lists what to correct, item by item.
     #[error("退回修改须逐项列明需修改的内容")]
     CorrectionItemsRequired,
@@ -169,6 +172,7 @@ impl TransitionError {
             TransitionError::OtherInstitution => "WF_OTHER_INSTITUTION",
             TransitionError::SelfApproval => "WF_SELF_APPROVAL",
             TransitionError::ReasonRequired => "WF_REASON_REQUIRED",
+            TransitionError::BadText(p) => p.code,
             TransitionError::CorrectionItemsRequired => "WF_CORRECTION_ITEMS_REQUIRED",
             TransitionError::AgreementTerminated => "WF_AGREEMENT_TERMINATED",
             TransitionError::RoundNotOpen => "WF_ROUND_NOT_OPEN",
@@ -266,10 +270,12 @@ pub(crate) fn check_not_submitter(
     }
 }
 
+/// A reason is given, and within the free-text limits (≤ 2,000 characters, no control
+/// characters other than line breaks).
 pub(crate) fn require_reason(reason: &str) -> Result<(), TransitionError> {
     if reason.trim().is_empty() {
-        Err(TransitionError::ReasonRequired)
-    } else {
-        Ok(())
+        return Err(TransitionError::ReasonRequired);
     }
+    crate::text::check_text("reason", reason, crate::text::MAX_REASON_CHARS)
+        .map_err(TransitionError::BadText)
 }

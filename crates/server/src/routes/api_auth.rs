@@ -17,14 +17,14 @@ pub fn register(r: Registrar) -> Registrar {
         .post("/api/v1/auth/password", change_password)
 }
 
-/// Log in and get a bearer token. An unknown user and a wrong password get the same 401.
+/// Log in and get a bearer token. An unknown user, a wrong password and a locked account get the
+/// same 401 (S2). When too many password checks are running, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, description = "用户名或密码错误", body = ErrorBody),
-        (status = 423, description = "账户已锁定", body = ErrorBody),
-        (status = 429, description = "登录请求过多", body = ErrorBody),
+        (status = 401, description = "用户名或密码错误（或账户已临时锁定）", body = ErrorBody),
+        (status = 429, description = "登录请求过多，见 Retry-After", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -35,7 +35,18 @@ pub async fn login(
     Ok(Json(TokenResponse { token }))
 }
 
-/// Authenticates and starts a new session (a new token at every login, S3).
+/// A place among the password checks running at once ([`AppState::login_gate`], S2): none free
+/// means a flood, answered 429 with `Retry-After` at once — never queued until the server tires.
+pub fn login_permit(state: &AppState) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+    state.login_gate.clone().try_acquire_owned().map_err(|_| {
+        metrics::counter!("login_gate_refused_total").increment(1);
+        AppError::TooManyRequests
+    })
+}
+
+/// Authenticates and starts a new session (a new token at every login, S3). A locked account is
+/// answered exactly like an unknown user or a wrong password (S2: the answer must not tell which
+/// accounts exist); the lockout itself is in the audit log.
 pub async fn do_login(
     state: &AppState,
     ctx: &RequestCtx,
@@ -46,8 +57,20 @@ pub async fn do_login(
     if username.len() > 200 || password.len() > 1024 {
         return Err(AppError::AuthFailed);
     }
-    let user =
-        accounts::authenticate(&state.store, username, password, ctx.ip.as_deref(), now).await?;
+    let _permit = login_permit(state)?;
+    let user = match accounts::authenticate(
+        &state.store,
+        username,
+        password,
+        ctx.ip.as_deref(),
+        now,
+    )
+    .await
+    {
+        Ok(u) => u,
+        Err(peixun_store::StoreError::Locked { .. }) => return Err(AppError::AuthFailed),
+        Err(e) => return Err(e.into()),
+    };
     Ok(sessions::create_session(&state.store, user.id, now).await?)
 }
 
@@ -119,6 +142,7 @@ pub async fn do_change_password(
     new: &str,
 ) -> AppResult<String> {
     let now = state.clock.now();
+    let _permit = login_permit(state)?;
     accounts::change_password(
         &state.store,
         &user.actor(ctx),

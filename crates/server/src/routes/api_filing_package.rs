@@ -159,6 +159,7 @@ pub struct NewPackageDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonBody {
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

@@ -168,9 +168,11 @@ pub struct PlanInputDto {
     #[schema(value_type = String)]
     pub budget: Decimal,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
     /// 调整理由：计划已报审或审核通过后必填 (R-PLAN-4)
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -197,6 +199,7 @@ pub struct PlanDecisionDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TargetGroupDto {
+    #[schema(max_length = 50)]
     pub name: String,
     pub required_share_percent: u32,
 }
@@ -208,6 +211,7 @@ pub struct RoundInputDto {
     #[schema(value_type = String)]
     pub half: Half,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub label: String,
     /// 计划班次数 P（不含结转）
     pub base_planned: u32,
@@ -219,6 +223,7 @@ pub struct RoundInputDto {
     pub call_text: String,
     /// 调整理由：批次发布后必填 (R-PLAN-4)
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -251,6 +256,7 @@ pub struct ApplicationInputDto {
     pub occupations: Vec<String>,
     pub classes_requested: u32,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -266,6 +272,7 @@ pub struct OverrideDto {
     pub cap: u32,
     /// 调整理由（必填，R-CAP-8）
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -285,6 +292,7 @@ pub struct TerminateDto {
     /// `violation`（违法违规）或 `overdue_sanction`（超期处理）
     pub cause: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -304,6 +312,7 @@ pub struct PerformanceDtoIn {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonDto {
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

@@ -136,6 +136,7 @@ pub struct TeacherChangeDtoIn {
     /// 新教师开始授课的日期
     pub effective_on: NaiveDate,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
@@ -150,6 +151,7 @@ pub struct MarkDto {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AttendanceDtoIn {
     pub session_date: NaiveDate,
+    #[schema(max_length = 100)]
     pub session_label: String,
     /// 花名册上每位学员一条；只上传签到表时为空
     #[serde(default)]
@@ -198,6 +200,7 @@ pub struct InspectionDtoIn {
     pub inspected_on: NaiveDate,
     /// on_site, remote, spot
     pub kind: String,
+    #[schema(max_length = 2000)]
     pub findings: String,
     #[serde(default)]
     pub photos: Vec<String>,
@@ -208,11 +211,13 @@ pub struct InspectionDtoIn {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteDto {
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonDtoIn {
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -220,6 +225,7 @@ pub struct ReasonDtoIn {
 pub struct FlagDecisionDto {
     /// continue / cancel
     pub decision: String,
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

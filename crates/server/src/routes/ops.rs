@@ -33,11 +33,28 @@ pub async fn healthz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     }))
 }
 
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text, only to an allowed client address (`PEIXUN_METRICS_ALLOW`, default
+/// loopback) or with the bearer token `PEIXUN_METRICS_TOKEN`; anyone else gets 403.
+async fn metrics(
+    State(state): State<AppState>,
+    ctx: crate::auth::RequestCtx,
+    headers: axum::http::HeaderMap,
+) -> AppResult<impl IntoResponse> {
+    let client = ctx.ip.as_deref().and_then(|ip| ip.parse().ok());
+    if !crate::guard::metrics_allowed(
+        &state.config.metrics_allow,
+        state.config.metrics_token.as_deref(),
+        client,
+        &headers,
+    ) {
+        return Err(AppError::Forbidden(
+            "metrics from a disallowed address".into(),
+        ));
+    }
     let body = crate::metrics::handle()
         .map(|h| h.render())
         .unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }
 
 async fn css() -> impl IntoResponse {

@@ -109,10 +109,15 @@ async fn login_submit(
             );
             Ok(resp)
         }
-        Err(e @ (AppError::AuthFailed | AppError::Locked { .. } | AppError::TooManyRequests)) => {
+        Err(e @ (AppError::AuthFailed | AppError::TooManyRequests)) => {
             let status = e.status();
             let errors = form_errors(&e, |_| "username".into());
-            login_response(&state, &username, &next, errors, status)
+            let mut resp = login_response(&state, &username, &next, errors, status)?;
+            if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.into());
+            }
+            Ok(resp)
         }
         Err(e) => Err(e),
     }

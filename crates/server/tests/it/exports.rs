@@ -99,3 +99,31 @@ fn check_rows(path: &str, rows: &[Vec<String>]) {
 }
 
 both_backends!(exports_are_xlsx_and_guarded);
+
+/// S18: a cell longer than Excel's 32,767 characters (a 40,000-character reason in an old row)
+/// no longer fails the export: the one export helper cuts it with a visible marker, and the file
+/// opens.
+#[test]
+fn s18_a_long_cell_is_cut_with_a_marker_and_the_file_opens() {
+    use calamine::{Reader, Xlsx};
+    let long = "理".repeat(40_000);
+    let bytes = peixun_server::export::workbook(
+        "审计日志",
+        &["时间", "理由"],
+        &[
+            vec!["2026-12-03".into(), long],
+            vec!["2026-12-04".into(), "短".into()],
+        ],
+    )
+    .expect("a long cell does not fail the export");
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range("审计日志").unwrap();
+    let cell = range.get_value((1, 1)).unwrap().to_string();
+    assert_eq!(cell.chars().count(), peixun_server::export::MAX_CELL_CHARS);
+    assert!(
+        cell.ends_with("…[已截断，原文 40000 字]"),
+        "{}",
+        &cell[cell.len() - 80..]
+    );
+    assert_eq!(range.get_value((2, 1)).unwrap().to_string(), "短");
+}

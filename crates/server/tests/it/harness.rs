@@ -356,7 +356,20 @@ impl TestApp {
         }
     }
 
-    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+    /// Sends a request as a local client would arrive (peer 127.0.0.1) unless the request
+    /// already names its peer (`ConnectInfo`).
+    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+        if req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .is_none()
+        {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                    [127, 0, 0, 1],
+                    40000,
+                ))));
+        }
         let resp = self
             .router
             .clone()

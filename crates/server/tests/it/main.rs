@@ -11,6 +11,7 @@ mod calendar;
 mod certificates;
 mod exports;
 mod filing_package;
+mod hardening;
 mod institutions;
 mod jobs_admin;
 mod one_way_to_file;

@@ -39,6 +39,7 @@ pub struct CalendarTomlDto {
     pub toml: String,
     /// Why a year already used by decisions is replaced (required then).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 

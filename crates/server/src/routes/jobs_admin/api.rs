@@ -102,6 +102,7 @@ pub struct JobsOverviewDto {
 pub struct ReleaseRequest {
     /// 原因（可选，记入审计日志）.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
@@ -112,6 +113,7 @@ pub struct RerunRequest {
     pub period: String,
     /// 原因（必填，记入审计日志）.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 

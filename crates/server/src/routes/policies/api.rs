@@ -47,12 +47,14 @@ pub struct PolicyProposalDto {
     pub document_number: String,
     /// 说明
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
 /// 退回理由。
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RejectPolicyRequest {
+    #[schema(max_length = 2000)]
     pub reason: String,
 }
 
