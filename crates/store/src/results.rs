@@ -756,21 +756,29 @@ pub async fn import_results(
             format!("成绩表文件不能超过{} MB", MAX_RESULTS_BYTES / 1024 / 1024),
         ));
     }
-    let raw = match peixun_import::results::read_results(bytes, declared) {
+    // Parsing and the keyed hashes are CPU work: off the async workers, outside the transaction.
+    let (body, k) = (bytes.to_vec(), key.clone());
+    let parsed = tokio::task::spawn_blocking(move || {
+        peixun_import::results::read_results(&body, declared).map(|raw| {
+            let keyed: Vec<Option<String>> = raw
+                .iter()
+                .map(|r| {
+                    let id = r.cells.get(COL_ID).map(String::as_str).unwrap_or("");
+                    PersonId::parse(id).ok().map(|p| k.person_key(p.as_str()))
+                })
+                .collect();
+            (raw, keyed)
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(format!("import task: {e}"))))?;
+    let (raw, keyed) = match parsed {
         Ok(r) => r,
         Err(e) => return Ok(refused(e.code, e.message)),
     };
     if raw.is_empty() {
         return Ok(refused("IMPORT_EMPTY", "成绩表中没有学员行"));
     }
-    // Keyed hashes outside the transaction (CPU work).
-    let keyed: Vec<Option<String>> = raw
-        .iter()
-        .map(|r| {
-            let id = r.cells.get(COL_ID).map(String::as_str).unwrap_or("");
-            PersonId::parse(id).ok().map(|p| key.person_key(p.as_str()))
-        })
-        .collect();
     with_retry!({
         let txn = store.begin_write().await?;
         let f = load_for_write(store, &txn, actor, filing_id).await?;

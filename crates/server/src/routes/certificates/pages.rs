@@ -350,19 +350,23 @@ async fn render_certificates(
     let r = results::get_results(&state.store, &actor, id, state.clock.now()).await?;
     let list = certificates::list_certificates(&state.store, &actor, id).await?;
     let origin = super::origin(state, headers);
-    let items: Vec<_> = list
-        .iter()
-        .map(|c| {
-            let url = super::verify_url(&origin, &c.code);
-            json!({
-                "code": c.code, "name": c.name, "status": c.status, "status_label": c.status_label,
-                "issued_on": c.issued_on.to_string(),
-                "revoked_reason": c.revoked_reason.clone().unwrap_or_default(),
-                "verify_url": url,
-                "qr": super::qr_data_uri(&url).unwrap_or_default(),
+    // One QR code per code (CPU work: off the async workers).
+    let items: Vec<serde_json::Value> = tokio::task::spawn_blocking(move || {
+        list.iter()
+            .map(|c| {
+                let url = super::verify_url(&origin, &c.code);
+                json!({
+                    "code": c.code, "name": c.name, "status": c.status, "status_label": c.status_label,
+                    "issued_on": c.issued_on.to_string(),
+                    "revoked_reason": c.revoked_reason.clone().unwrap_or_default(),
+                    "qr": super::qr_data_uri(&url).unwrap_or_default(),
+                    "verify_url": url,
+                })
             })
-        })
-        .collect();
+            .collect()
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("qr task: {e}")))?;
     render(
         state,
         Some(user),
