@@ -333,10 +333,9 @@ fn split_kind(token: &str, words: &[(String, DocKind)]) -> Option<(DocKind, Opti
         if let Some(rest) = lower
             .strip_suffix(w.as_str())
             .or_else(|| lower.strip_prefix(w.as_str()))
+            && !rest.is_empty()
         {
-            if !rest.is_empty() {
-                return Some((k.clone(), Some(rest.to_string())));
-            }
+            return Some((k.clone(), Some(rest.to_string())));
         }
     }
     None
