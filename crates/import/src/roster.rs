@@ -476,7 +476,18 @@ pub(crate) fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
                 ));
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(1);
+        // The record's position may be taken before the empty lines the reader skipped: start
+        // after them, then count the lines before the record as a spreadsheet would.
+        let bytes = text.as_bytes();
+        let mut start = record
+            .position()
+            .map(|p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
+            .unwrap_or(0)
+            .min(bytes.len());
+        while bytes.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        let line = 1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64;
         let row = u32::try_from(line.saturating_sub(inner_newlines)).unwrap_or(u32::MAX);
         if record.len() > MAX_COLUMNS {
             return Err(too_many_columns(row));
