@@ -145,7 +145,7 @@ pub async fn seed_archive(
         &RoundInput {
             year: start.year(),
             half: Half::Other,
-            label: format!("{}年粤菜师傅专项培训", start.year()),
+            label: format!("{}年粤菜师傅专项培训（第二期）", start.year()),
             base_planned: 3,
             window_start: submit_on - Duration::days(3),
             window_end: submit_on + Duration::days(5),
