@@ -68,6 +68,11 @@ pub struct AppState {
     /// Public certificate verification, per client address (R-CRT-2); limits from
     /// [`AppConfig::verify_burst`] / [`AppConfig::verify_per_minute`].
     pub verify_limiter: Arc<rate_limit::RateLimiter>,
+    /// Survey answers per client address (R-EVA-3): [`AppConfig::survey_burst`] /
+    /// [`AppConfig::survey_per_minute`].
+    pub survey_ip_limiter: Arc<rate_limit::RateLimiter>,
+    /// Survey answers per survey link: twice the per-address limits.
+    pub survey_token_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -92,8 +97,18 @@ impl AppState {
             config.verify_burst_or_default(),
             config.verify_per_minute_or_default(),
         ));
+        let survey_ip_limiter = Arc::new(rate_limit::RateLimiter::new(
+            config.survey_burst_or_default(),
+            config.survey_per_minute_or_default(),
+        ));
+        let survey_token_limiter = Arc::new(rate_limit::RateLimiter::new(
+            config.survey_burst_or_default().saturating_mul(2),
+            config.survey_per_minute_or_default().saturating_mul(2),
+        ));
         Ok(AppState {
             verify_limiter,
+            survey_ip_limiter,
+            survey_token_limiter,
             store,
             clock,
             demo,

@@ -36,6 +36,11 @@ pub struct AppConfig {
     pub verify_burst: u32,
     /// … and per minute after that: `PEIXUN_VERIFY_PER_MINUTE` (0: [`DEFAULT_VERIFY_PER_MINUTE`]).
     pub verify_per_minute: u32,
+    /// Survey answers (R-EVA-3) one client address may post at once: `PEIXUN_SURVEY_BURST`
+    /// (0: [`DEFAULT_SURVEY_BURST`]); one survey link takes twice as many.
+    pub survey_burst: u32,
+    /// … and per minute after that: `PEIXUN_SURVEY_PER_MINUTE` (0: [`DEFAULT_SURVEY_PER_MINUTE`]).
+    pub survey_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed for the client address (audit rows,
     /// `/metrics`): `PEIXUN_TRUSTED_PROXIES=10.0.0.2,10.0.0.3`. Empty: the header is ignored.
     pub trusted_proxies: Vec<IpAddr>,
@@ -58,12 +63,17 @@ impl Default for AppConfig {
             metrics_token: None,
             verify_burst: 0,
             verify_per_minute: 0,
+            survey_burst: 0,
+            survey_per_minute: 0,
         }
     }
 }
 
 pub const DEFAULT_VERIFY_BURST: u32 = 20;
 pub const DEFAULT_VERIFY_PER_MINUTE: u32 = 30;
+/// A whole class answering from one classroom network shares one address: 60 at once.
+pub const DEFAULT_SURVEY_BURST: u32 = 60;
+pub const DEFAULT_SURVEY_PER_MINUTE: u32 = 30;
 
 impl AppConfig {
     /// Reads `PEIXUN_*`; an address list that does not parse stops the start (naming it).
@@ -100,6 +110,8 @@ impl AppConfig {
             metrics_token: text("PEIXUN_METRICS_TOKEN"),
             verify_burst: num("PEIXUN_VERIFY_BURST"),
             verify_per_minute: num("PEIXUN_VERIFY_PER_MINUTE"),
+            survey_burst: num("PEIXUN_SURVEY_BURST"),
+            survey_per_minute: num("PEIXUN_SURVEY_PER_MINUTE"),
         })
     }
 
@@ -108,6 +120,22 @@ impl AppConfig {
             DEFAULT_VERIFY_BURST
         } else {
             self.verify_burst
+        }
+    }
+
+    pub fn survey_burst_or_default(&self) -> u32 {
+        if self.survey_burst == 0 {
+            DEFAULT_SURVEY_BURST
+        } else {
+            self.survey_burst
+        }
+    }
+
+    pub fn survey_per_minute_or_default(&self) -> u32 {
+        if self.survey_per_minute == 0 {
+            DEFAULT_SURVEY_PER_MINUTE
+        } else {
+            self.survey_per_minute
         }
     }
 

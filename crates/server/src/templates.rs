@@ -25,6 +25,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("verify.html", include_str!("../templates/verify.html")),
     (
+        "survey_public.html",
+        include_str!("../templates/survey_public.html"),
+    ),
+    (
+        "survey_thanks.html",
+        include_str!("../templates/survey_thanks.html"),
+    ),
+    (
+        "survey_section.html",
+        include_str!("../templates/survey_section.html"),
+    ),
+    (
+        "survey_round.html",
+        include_str!("../templates/survey_round.html"),
+    ),
+    (
         "calendar_import.html",
         include_str!("../templates/calendar_import.html"),
     ),

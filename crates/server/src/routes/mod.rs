@@ -27,6 +27,7 @@ pub mod pages_rounds;
 pub mod policies;
 pub mod rounds_forms;
 pub mod running;
+pub mod surveys;
 pub mod trainees;
 
 use crate::AppState;
@@ -93,6 +94,9 @@ pub const POLICY_READ: &[Role] = &[Sysadmin, CentreAdmin, CentreStaff, Bureau, C
 /// Exam results and certificate codes (R-CRT-1): the centre and the class's own institution
 /// (checked per record in the store, S6); not the bureau or the city (names of trainees).
 pub const RESULTS_READ: &[Role] = &[CentreAdmin, CentreStaff, InstitutionAdmin, InstitutionStaff];
+/// A class's survey counts (R-EVA-3): the centre, bureau, city and the class's own institution
+/// (checked per record in the store, S6: another institution gets 404).
+pub const SURVEY_CLASS_READ: &[Role] = BUSINESS;
 
 /// One row of the role × route table.
 #[derive(Debug, Clone, Copy)]
@@ -843,6 +847,51 @@ pub const ROUTES: &[RouteDef] = &[
     r("POST", "/certificates/revoke", Access::Roles(CENTRE_ADMIN)),
     r("GET", "/results-template.csv", Access::Roles(RESULTS_READ)),
     r("GET", "/verify", Access::Public),
+    // trainee satisfaction survey (R-EVA-3): the survey link is public; counts per class for
+    // the centre, bureau, city and the class's institution; the round's page and
+    // questionnaire for the centre, bureau and city; the centre edits
+    r("GET", "/s/{token}", Access::Public),
+    r("POST", "/s/{token}", Access::Public),
+    r("GET", "/s/{token}/thanks", Access::Public),
+    r(
+        "GET",
+        "/classes/{id}/survey/qr.svg",
+        Access::Roles(RESULTS_READ),
+    ),
+    r(
+        "POST",
+        "/classes/{id}/survey/closing",
+        Access::Roles(CENTRE),
+    ),
+    r("GET", "/rounds/{id}/survey", Access::Roles(PLAN_READ)),
+    r("POST", "/rounds/{id}/survey", Access::Roles(CENTRE)),
+    r(
+        "GET",
+        "/api/v1/surveys/classes/{id}",
+        Access::Roles(SURVEY_CLASS_READ),
+    ),
+    r(
+        "PUT",
+        "/api/v1/surveys/classes/{id}/closing",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "GET",
+        "/api/v1/surveys/rounds/{id}",
+        Access::Roles(PLAN_READ),
+    ),
+    r(
+        "GET",
+        "/api/v1/surveys/rounds/{id}/questionnaire",
+        Access::Roles(PLAN_READ),
+    ),
+    r(
+        "PUT",
+        "/api/v1/surveys/rounds/{id}/questionnaire",
+        Access::Roles(CENTRE),
+    ),
+    r("GET", "/api/v1/surveys/{token}", Access::Public),
+    r("POST", "/api/v1/surveys/{token}/responses", Access::Public),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -928,6 +977,7 @@ fn build() -> Registrar {
     let r = archive::register(r);
     let r = policies::register(r);
     let r = certificates::register(r);
+    let r = surveys::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

@@ -24,5 +24,6 @@ mod route_table;
 mod running;
 mod security;
 mod startup;
+mod surveys;
 mod templates;
 mod trainees;

@@ -427,6 +427,24 @@ const TABLE: &[Row] = &[
     row("POST", "/certificates/revoke", Call::Form(&[("code", "44010520269999001"), ("reason", "x"), ("filing_id", "1")]), [303, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
     row("GET", "/results-template.csv", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
     row("GET", "/verify", Call::Page, [200; 10]),
+    // Trainee satisfaction survey (R-EVA-3): the link is public (an unknown token is 404; a
+    // post without the form's cookie token is refused, S19); the class's counts for the centre,
+    // bureau, city and A (B gets 404, S6); the QR code for the centre and A; the round's page
+    // for the centre, bureau and city; the centre writes.
+    row("GET", "/s/{token}", Call::Page, [404; 10]),
+    row("POST", "/s/{token}", Call::Form(&[]), [403; 10]),
+    row("GET", "/s/{token}/thanks", Call::Page, [404; 10]),
+    row("GET", "/classes/{id}/survey/qr.svg", Call::Page, [303, 200, 200, 403, 403, 200, 200, 404, 403, 403]),
+    row("POST", "/classes/{id}/survey/closing", Call::Form(&[("closes_on", "x")]), [303, 422, 422, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/rounds/{id}/survey", Call::Page, PAGE_PLAN_READ),
+    row("POST", "/rounds/{id}/survey", Call::Form(&[]), PAGE_CENTRE_FORM),
+    row("GET", "/api/v1/surveys/classes/{id}", Call::Api, [401, 200, 200, 200, 200, 200, 200, 404, 403, 403]),
+    row("PUT", "/api/v1/surveys/classes/{id}/closing", Call::ApiBody(r#"{"closes_on":"2020-01-01"}"#), API_CENTRE_WRITE),
+    row("GET", "/api/v1/surveys/rounds/{id}", Call::Api, API_PLAN_READ),
+    row("GET", "/api/v1/surveys/rounds/{id}/questionnaire", Call::Api, API_PLAN_READ),
+    row("PUT", "/api/v1/surveys/rounds/{id}/questionnaire", Call::ApiBody(r#"{"questions":[]}"#), API_CENTRE_WRITE),
+    row("GET", "/api/v1/surveys/{token}", Call::Api, [404; 10]),
+    row("POST", "/api/v1/surveys/{token}/responses", Call::ApiBody(r#"{"name":"x","id_last4":"1234","answers":{}}"#), [404; 10]),
 ];
 
 const API_RESULTS_READ_A: [u16; 10] = [401, 200, 200, 403, 403, 200, 200, 403, 403, 403];
@@ -472,6 +490,16 @@ fn concrete(
 ) -> String {
     if let Some(p) = pk.path_for(path) {
         return p;
+    }
+    // The survey (R-EVA-3): A's running class, the fixture's round, an unknown link.
+    if path.contains("{token}") {
+        return path.replace("{token}", &"0".repeat(32));
+    }
+    if path.starts_with("/api/v1/surveys/classes/") {
+        return path.replace("{id}", &rf.id_for("/classes/{id}").unwrap_or(0).to_string());
+    }
+    if path.starts_with("/api/v1/surveys/rounds/") {
+        return path.replace("{id}", &fx.id_for("/rounds/{id}").unwrap_or(0).to_string());
     }
     // Policy versions: the built-in version (id 1); compare it with itself.
     if path.ends_with("/policies/compare") {

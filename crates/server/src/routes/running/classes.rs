@@ -81,7 +81,7 @@ async fn classes_list(
     )
 }
 
-async fn render_class(
+pub(crate) async fn render_class(
     state: &AppState,
     user: &CurrentUser,
     ctx: &RequestCtx,
@@ -164,6 +164,15 @@ async fn render_class(
             })
         })
         .collect();
+    // R-EVA-3: the survey section (link, QR code, closing date, counts).
+    let survey = crate::routes::surveys::pages::class_section(
+        state,
+        user,
+        &actor,
+        d.class.id,
+        d.class.status.as_str(),
+    )
+    .await?;
     render(
         state,
         Some(user),
@@ -187,6 +196,7 @@ async fn render_class(
             roster => roster,
             sheet_only => form.checked("sheet_only"),
             inspections => jv(ins),
+            survey => jv(json!(survey)),
             form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "inspected_on", "kind", "findings", "rectification_due"]),
             rectification_required => form.checked("rectification_required"),
             errors => errors.0,

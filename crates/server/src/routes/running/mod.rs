@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 mod attendance;
-mod classes;
+pub(crate) mod classes;
 mod inspections;
 mod reports;
 mod sanctions;
@@ -126,6 +126,7 @@ fn flash_of(saved: &Saved) -> Value {
         Some("dismissed") => Value::from("已决定不予处理。"),
         Some("decided") => Value::from("已作出决定。"),
         Some("swept") => Value::from("超期检查已执行。"),
+        Some("survey_closing") => Value::from("问卷截止日期已保存。"),
         _ => saved.flash(),
     }
 }
