@@ -24,6 +24,7 @@ support::on_both_backends!(
     r_eva_1_agreement_satisfaction_sums_only_ran_classes_of_that_agreement,
     r_eva_3_responses_cannot_be_linked_to_respondents,
     s6_institution_b_cannot_see_a_s_survey,
+    r_eva_3_demo_classes_have_answers,
 );
 
 /// `y-m-d 09:00` Asia/Shanghai.
@@ -671,4 +672,46 @@ async fn s6_institution_b_cannot_see_a_s_survey(store: Store) {
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Forbidden { .. }), "{e}");
+}
+
+/// The demo (serve --demo): every class that ran has answers, mostly 4 and 5, some comments;
+/// the counts add up to the answers given.
+async fn r_eva_3_demo_classes_have_answers(store: Store) {
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
+    let responses = count(&store, "survey_responses").await;
+    assert!(responses >= 20, "{responses}");
+    assert_eq!(count(&store, "survey_respondents").await, responses);
+    let backend = store.db().get_database_backend();
+    let ids: Vec<i64> = store
+        .db()
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT DISTINCT filing_id FROM survey_responses".to_string(),
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.try_get::<i64>("", "filing_id").unwrap())
+        .collect();
+    let mut total = 0;
+    for id in ids {
+        let v = surveys::class_survey(&store, &centre_staff(), id, t0())
+            .await
+            .unwrap();
+        let o = v.stats.overall().unwrap();
+        assert!(
+            o.mean.unwrap() >= dec!(3.5) && o.mean.unwrap() <= dec!(5),
+            "{:?}",
+            o.mean
+        );
+        assert!(v.stats.responses < v.stats.trainees);
+        total += v.stats.responses as i64;
+        let comments = surveys::class_comments(&store, &centre_staff(), id)
+            .await
+            .unwrap();
+        assert!(comments.len() < v.stats.responses as usize);
+    }
+    assert_eq!(total, responses);
 }
