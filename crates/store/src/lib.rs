@@ -66,6 +66,7 @@ pub mod rounds;
 pub mod running;
 pub mod sessions;
 pub mod teachers;
+pub mod termination;
 pub mod testing;
 pub mod violations;
 mod workflow_glue;
