@@ -69,6 +69,7 @@ pub mod teachers;
 pub mod termination;
 pub mod testing;
 pub mod violations;
+pub mod violations_confirm;
 mod workflow_glue;
 pub mod worklist;
 

@@ -19,13 +19,13 @@ use crate::entity::{
 };
 use crate::filings::parse_class_state;
 use crate::institutions::Scope;
-use crate::termination::{
-    Termination, TerminationEffects, TerminationSource, cancel_in_txn, give_away, lock_rounds_of,
-    terminate_in_txn,
-};
 use crate::running::{
     ClassView, class_ctx, class_scope, load_for_action, load_progress, save_progress, save_state,
     views,
+};
+use crate::termination::{
+    Termination, TerminationEffects, TerminationSource, cancel_in_txn, give_away, lock_rounds_of,
+    terminate_in_txn,
 };
 use crate::workflow_glue::{lock_round, today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Backend, Page, PageRequest, Result, Store, StoreError, audit, db_time};
@@ -33,9 +33,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use peixun_domain::calendar::last_allowed_day;
 use peixun_domain::role::Role;
 use peixun_domain::workflow::agreement::TerminationCause;
-use peixun_domain::workflow::class::{
-    self as wf_class, CancelCause, ClassAction,
-};
+use peixun_domain::workflow::class::{self as wf_class, CancelCause, ClassAction};
 use peixun_domain::workflow::sanction::{
     self as wf_sanction, SanctionAction, SanctionState, raise_on_overdue,
 };

@@ -150,8 +150,16 @@ pub(crate) async fn terminate_in_txn(
     for f in &filings {
         match sanction_effect(&parse_class_state(&f.state)) {
             SanctionEffect::Cancel => {
-                if cancel_in_txn(txn, actor, &system, f, t.cause.cancel_cause(), t.reason, now)
-                    .await?
+                if cancel_in_txn(
+                    txn,
+                    actor,
+                    &system,
+                    f,
+                    t.cause.cancel_cause(),
+                    t.reason,
+                    now,
+                )
+                .await?
                 {
                     released.entry(f.round_id).or_default().push(f.id);
                 }
