@@ -26,3 +26,4 @@ mod security;
 mod startup;
 mod templates;
 mod trainees;
+mod violations;
