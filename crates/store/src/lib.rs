@@ -39,6 +39,7 @@ pub mod demo_archive;
 pub mod demo_certificates;
 pub mod demo_packages;
 pub mod demo_running;
+pub mod demo_violations;
 pub mod entity;
 pub mod files;
 pub mod filing_package;

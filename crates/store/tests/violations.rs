@@ -31,6 +31,7 @@ support::on_both_backends!(
     r_agr_1_terminated_agreement_never_holds_a_slot_for_every_cause,
     r_ovd_2_sanctioned_institution_cannot_apply_or_sign_that_year,
     s6_institution_b_never_sees_a_s_violation,
+    r_vio_2_demo_shows_a_confirmed_violation_and_its_consequences,
 );
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
@@ -723,4 +724,55 @@ async fn s6_institution_b_never_sees_a_s_violation(store: Store) {
             .await
             .is_err()
     );
+}
+
+async fn r_vio_2_demo_shows_a_confirmed_violation_and_its_consequences(store: Store) {
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
+    let all = violations::list_violations(
+        &store,
+        &centre_admin(),
+        &ViolationFilter::default(),
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.total, 2);
+    let confirmed: Vec<_> = all
+        .items
+        .iter()
+        .filter(|v| v.state == ViolationState::Confirmed)
+        .collect();
+    assert_eq!(confirmed.len(), 1);
+    let v = confirmed[0];
+    assert_eq!(v.kind, ViolationKind::FalsifiedApplication);
+    assert_eq!(v.recorded_by, "centre_staff");
+    assert_eq!(v.decided_by.as_deref(), Some("centre_admin"));
+    assert_eq!(v.evidence.len(), 2);
+    let e = v.effects.clone().unwrap();
+    assert_eq!(e.termination.agreements_terminated.len(), 1);
+    assert_eq!(e.termination.filings_cancelled.len(), 2);
+    assert_eq!(
+        e.termination.promoted.len(),
+        2,
+        "the other institution's waiting filings"
+    );
+    for id in &e.termination.promoted {
+        let f = filing(&store, *id).await;
+        assert_eq!(f.slot_state, SlotState::Holding);
+        assert_ne!(f.institution_id, v.institution_id);
+    }
+    // The recorded one awaits centre_admin (not its recorder); its preview promotes a filing.
+    let pending: Vec<_> = all
+        .items
+        .iter()
+        .filter(|v| v.state == ViolationState::Recorded)
+        .collect();
+    assert_eq!(pending.len(), 1);
+    let p = violation_effects_preview(&store, &centre_admin(), pending[0].id, t0())
+        .await
+        .unwrap();
+    assert_eq!(p.termination.filings_cancelled.len(), 2);
+    assert_eq!(p.termination.promoted.len(), 1);
 }
