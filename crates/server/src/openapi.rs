@@ -5,7 +5,7 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, ops, policies, surveys, trainees,
+    calendar, certificates, ops, policies, surveys, trainees, violations,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -53,6 +53,12 @@ use utoipa::{Modify, OpenApi};
         surveys::api::put_questionnaire,
         surveys::api::public_survey,
         surveys::api::respond,
+        violations::api::list,
+        violations::api::record,
+        violations::api::get,
+        violations::api::preview,
+        violations::api::confirm,
+        violations::api::dismiss,
         calendar::api::get_year,
         calendar::api::preview,
         calendar::api::import,
@@ -187,6 +193,7 @@ use utoipa::{Modify, OpenApi};
         (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
         (name = "certificates", description = "考试结果、合格证书编码与公开查验（R-CRT-1、R-CRT-2）"),
         (name = "surveys", description = "学员满意度调查：问卷、公开填写与统计（R-EVA-3）"),
+        (name = "violations", description = "违法违规行为：登记、另一名负责人确认或不予认定，确认后即时中止协议、释放名额、撤销证书编码（R-VIO-1、R-VIO-2）"),
         (name = "ops", description = "运行状态"),
         (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )

@@ -45,6 +45,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
                 items.push(("/teacher-changes", "师资调整"));
             }
             items.push(("/sanctions", "超期处理"));
+            items.push(("/violations", "违法违规"));
             items.push(("/policies", "政策参数"));
             items.push(("/bulletin", "公示"));
         }

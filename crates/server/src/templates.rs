@@ -217,6 +217,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("overdue.html", include_str!("../templates/overdue.html")),
     (
+        "violations_list.html",
+        include_str!("../templates/violations_list.html"),
+    ),
+    (
+        "violation_new.html",
+        include_str!("../templates/violation_new.html"),
+    ),
+    (
+        "violation_detail.html",
+        include_str!("../templates/violation_detail.html"),
+    ),
+    (
         "jobs_admin.html",
         include_str!("../templates/jobs_admin.html"),
     ),

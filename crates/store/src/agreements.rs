@@ -132,6 +132,7 @@ pub async fn apply_to_round(
                 "round_id",
             ));
         }
+        crate::overdue::refuse_if_sanctioned(&txn, own, r.year, "round_id").await?;
         let scope: Vec<String> = iq::Entity::find()
             .filter(iq::Column::InstitutionId.eq(own))
             .all(&txn)
@@ -665,6 +666,8 @@ pub async fn sign_agreement(
                 "round_id",
             ));
         }
+        crate::overdue::refuse_if_sanctioned(&txn, app.institution_id, r.year, "application_id")
+            .await?;
         let (source, cap_input) = cap_basis(&txn, &r, app.institution_id, input.first_cap).await?;
         let Some(cap_input) = cap_input else {
             return Err(StoreError::validation(
@@ -834,8 +837,11 @@ async fn held_by(txn: &DatabaseTransaction, round_id: i64, institution_id: i64) 
         .await? as u32)
 }
 
-/// R-AGR-1 / R-VIO-2 / R-OVD-2: terminate an agreement (centre_admin, with a reason). It accepts
-/// no further filings; its waiting filings are never granted.
+/// R-AGR-1 / R-VIO-2 / R-OVD-2: terminate an agreement by hand (centre_admin, with a reason;
+/// the manual cause is [`TerminationCause::ByCentre`]). The one termination path
+/// ([`crate::termination::terminate_in_txn`]) runs in the same transaction: pending filings
+/// cancelled, their slots released and given to the next waiting filings, classes in training
+/// flagged for the centre. It accepts no further filings.
 pub async fn terminate_agreement(
     store: &Store,
     actor: &Actor,
@@ -854,39 +860,49 @@ pub async fn terminate_agreement(
                 entity: "agreement",
             })?;
         lock_round(store, &txn, a0.round_id).await?;
+        let a0 = agreement::Entity::find_by_id(agreement_id)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: "agreement",
+            })?;
         let old = load_agreement_view(&txn, agreement_id).await?;
-        let action = AgreementAction::Terminate {
-            cause,
-            reason: reason.to_string(),
-        };
-        let new_state =
-            wf_agreement::apply(old.state, &action, &wf_actor(actor)).map_err(wf_err)?;
-        agreement::ActiveModel {
-            id: Set(agreement_id),
-            status: Set(new_state.code().to_string()),
-            termination_cause: Set(Some(
-                match cause {
-                    TerminationCause::Violation => "violation",
-                    TerminationCause::OverdueSanction => "overdue_sanction",
-                }
-                .to_string(),
-            )),
-            termination_reason: Set(Some(reason.trim().to_string())),
-            terminated_by: Set(Some(actor.username.clone())),
-            terminated_at: Set(Some(now)),
-            ..Default::default()
-        }
-        .update(&txn)
+        // The workflow check first (who, state, reason), so a refused termination changes
+        // nothing and says why.
+        wf_agreement::apply(
+            old.state,
+            &AgreementAction::Terminate {
+                cause,
+                reason: reason.to_string(),
+            },
+            &wf_actor(actor),
+        )
+        .map_err(wf_err)?;
+        let effects = crate::termination::terminate_in_txn(
+            store,
+            &txn,
+            actor,
+            &a0,
+            &crate::termination::Termination {
+                cause,
+                reason,
+                source: crate::termination::TerminationSource::ByCentre,
+                wf: wf_actor(actor),
+            },
+            now,
+        )
         .await?;
         let v = load_agreement_view(&txn, agreement_id).await?;
+        let mut new = audit_value(&v);
+        new["effects"] = serde_json::to_value(&effects).unwrap_or_default();
         audit::append(
             &txn,
             actor,
-            "agreement.terminate",
+            "agreement.terminate_by_hand",
             "agreement",
             Some(agreement_id.to_string()),
             Some(audit_value(&old)),
-            Some(audit_value(&v)),
+            Some(new),
             now,
         )
         .await?;

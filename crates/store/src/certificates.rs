@@ -582,7 +582,6 @@ pub async fn revoke(
 /// R-VIO-2 (for the violation workflow): revoke every valid code of class `filing_id` inside
 /// the caller's transaction, with one audit row. Returns how many codes were revoked. The
 /// caller checks who may do it; `reason` is checked here (required, ≤ 2,000 characters).
-#[cfg_attr(not(feature = "testing"), allow(dead_code))] // the violation workflow calls it next
 pub(crate) async fn revoke_class_codes(
     txn: &DatabaseTransaction,
     filing_id: i64,

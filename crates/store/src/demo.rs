@@ -368,6 +368,7 @@ pub async fn seed_demo(
         crate::demo_archive::seed_archive(store, files, key, a, now).await?;
     }
     crate::demo_packages::seed_packages(store, files, key, now).await?;
+    crate::demo_violations::seed_violations(store, files, key, &ids, now).await?;
     // Last: answers for the classes that ran (R-EVA-3).
     crate::demo_surveys::seed_surveys(store, now).await?;
     Ok(info(true))

@@ -178,10 +178,11 @@ pub(crate) fn agreement_state(m: &agreement::Model) -> AgreementState {
     use peixun_domain::workflow::agreement::TerminationCause;
     match m.status.as_str() {
         "terminated" => AgreementState::Terminated {
-            cause: match m.termination_cause.as_deref() {
-                Some("overdue_sanction") => TerminationCause::OverdueSanction,
-                _ => TerminationCause::Violation,
-            },
+            cause: m
+                .termination_cause
+                .as_deref()
+                .and_then(TerminationCause::from_code)
+                .unwrap_or(TerminationCause::ByCentre),
         },
         _ => AgreementState::Signed,
     }

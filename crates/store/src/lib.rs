@@ -40,6 +40,7 @@ pub mod demo_certificates;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod demo_surveys;
+pub mod demo_violations;
 pub mod entity;
 pub mod files;
 pub mod filing_package;
@@ -68,8 +69,10 @@ pub mod running;
 pub mod sessions;
 pub mod surveys;
 pub mod teachers;
+pub mod termination;
 pub mod testing;
 pub mod violations;
+pub mod violations_confirm;
 mod workflow_glue;
 pub mod worklist;
 

@@ -15,27 +15,25 @@
 //!   message in its inbox, and an audit row for each change.
 
 use crate::entity::{
-    agreement, class_flag, class_progress, filing, inbox_message, overdue_sanction, quota_slot,
-    round,
+    agreement, class_flag, class_progress, filing, inbox_message, overdue_sanction, round,
 };
-use crate::filings::{SlotState, allocate_round, parse_class_state};
+use crate::filings::parse_class_state;
 use crate::institutions::Scope;
 use crate::running::{
     ClassView, class_ctx, class_scope, load_for_action, load_progress, save_progress, save_state,
     views,
+};
+use crate::termination::{
+    Termination, TerminationEffects, TerminationSource, cancel_in_txn, give_away, lock_rounds_of,
+    terminate_in_txn,
 };
 use crate::workflow_glue::{lock_round, today, wf_actor, wf_err, with_retry};
 use crate::{Actor, Backend, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use peixun_domain::calendar::last_allowed_day;
 use peixun_domain::role::Role;
-use peixun_domain::workflow::agreement::{
-    self as wf_agreement, AgreementAction, AgreementState, TerminationCause,
-};
-use peixun_domain::workflow::class::{
-    self as wf_class, CancelCause, ClassAction, SanctionEffect, holds_slot, sanction_effect,
-};
-use peixun_domain::workflow::round::RoundState;
+use peixun_domain::workflow::agreement::TerminationCause;
+use peixun_domain::workflow::class::{self as wf_class, CancelCause, ClassAction};
 use peixun_domain::workflow::sanction::{
     self as wf_sanction, SanctionAction, SanctionState, raise_on_overdue,
 };
@@ -45,7 +43,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The actor the sweep and the sanction's effects are recorded under.
 pub fn sweep_actor() -> Actor {
@@ -340,15 +338,8 @@ pub struct SanctionView {
     pub actions: Vec<String>,
 }
 
-/// What applying a sanction did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SanctionEffects {
-    pub agreements_terminated: Vec<i64>,
-    pub filings_cancelled: Vec<i64>,
-    pub classes_flagged: Vec<i64>,
-    /// Waiting filings (of other institutions) granted the released slots.
-    pub promoted: Vec<i64>,
-}
+/// What applying a sanction did (the termination path's effects, [`crate::termination`]).
+pub type SanctionEffects = TerminationEffects;
 
 fn parse_sanction_state(s: &str) -> SanctionState {
     match s {
@@ -466,93 +457,6 @@ async fn lock_sanction(
         .ok_or(StoreError::NotFound { entity: "sanction" })
 }
 
-/// Cancel filing `f` inside the caller's transaction (the system applying a sanction, or
-/// centre_admin deciding a flagged class): the workflow's `Cancel`, the slot row removed. The
-/// caller then gives the released slots away ([`give_away`]). Returns whether a slot was
-/// released.
-async fn cancel_in_txn(
-    txn: &DatabaseTransaction,
-    audit_actor: &Actor,
-    wf: &workflow::Actor,
-    f: &filing::Model,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let state = parse_class_state(&f.state);
-    let policy = crate::policies::by_version(txn, &f.policy_version).await?;
-    let ctx = class_ctx(txn, f, today(now), &policy).await?;
-    let new_state = wf_class::apply(
-        &state,
-        &ClassAction::Cancel {
-            cause: CancelCause::OverdueSanction,
-            reason: reason.to_string(),
-        },
-        wf,
-        &ctx,
-    )
-    .map_err(wf_err)?;
-    let was_holding = holds_slot(&state);
-    filing::ActiveModel {
-        id: Set(f.id),
-        state: Set(serde_json::to_string(&new_state).unwrap_or_default()),
-        status: Set(new_state.code().to_string()),
-        slot_state: Set(SlotState::Released.code().to_string()),
-        decided_at: Set(Some(now)),
-        decided_by: Set(Some(audit_actor.username.clone())),
-        decision_reason: Set(Some(reason.trim().to_string())),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .update(txn)
-    .await?;
-    if was_holding {
-        quota_slot::Entity::delete_many()
-            .filter(quota_slot::Column::FilingId.eq(f.id))
-            .exec(txn)
-            .await?;
-    }
-    audit::append(
-        txn,
-        audit_actor,
-        "filing.cancel",
-        "filing",
-        Some(f.id.to_string()),
-        Some(serde_json::json!({"status": state.code(), "slot_state": f.slot_state})),
-        Some(serde_json::json!({
-            "status": new_state.code(),
-            "slot_state": SlotState::Released.code(),
-            "reason": reason,
-        })),
-        now,
-    )
-    .await?;
-    Ok(was_holding)
-}
-
-/// Give the slots released in `round_id` away: the next waiting filings of a published round
-/// (R-FIL-6), or the rollover of a closed H1 round (R-PLAN-3). Returns the promoted filings.
-async fn give_away(
-    store: &Store,
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    round_id: i64,
-    released: &[i64],
-    now: DateTime<Utc>,
-) -> Result<Vec<i64>> {
-    let r: round::Model = round::Entity::find_by_id(round_id)
-        .one(txn)
-        .await?
-        .ok_or(StoreError::NotFound { entity: "round" })?;
-    if crate::rounds::parse_state(&r.status) == RoundState::Closed {
-        for fid in released {
-            crate::rounds::late_release(store, txn, actor, &r, *fid, now).await?;
-        }
-        Ok(Vec::new())
-    } else {
-        allocate_round(txn, &r, now).await
-    }
-}
-
 /// R-OVD-2: centre_admin confirms a raised sanction; it is applied in the same transaction
 /// (see the module doc). The audit log gets the confirmation with its effects, and a row for
 /// each agreement terminated and each filing cancelled.
@@ -592,95 +496,20 @@ pub async fn confirm_sanction(
             .order_by_asc(agreement::Column::Id)
             .all(&txn)
             .await?;
-        let rounds: BTreeSet<i64> = agreements.iter().map(|a| a.round_id).collect();
-        for r in &rounds {
-            lock_round(store, &txn, *r).await?;
+        lock_rounds_of(store, &txn, &agreements).await?;
+        // One termination path (R-AGR-1): each agreement of that year terminated and wound
+        // down; an agreement already terminated is only wound down.
+        let mut effects = SanctionEffects::default();
+        let t = Termination {
+            cause: TerminationCause::OverdueSanction,
+            reason: &reason,
+            source: TerminationSource::Sanction(s.id),
+            wf: workflow::Actor::System,
+        };
+        for a in &agreements {
+            effects.extend(terminate_in_txn(store, &txn, actor, a, &t, now).await?);
         }
         let system = workflow::Actor::System;
-        let mut effects = SanctionEffects::default();
-        for a in &agreements {
-            let st = crate::filings::agreement_state(a);
-            if st != AgreementState::Signed {
-                continue;
-            }
-            let new = wf_agreement::apply(
-                st,
-                &AgreementAction::Terminate {
-                    cause: TerminationCause::OverdueSanction,
-                    reason: reason.clone(),
-                },
-                &system,
-            )
-            .map_err(wf_err)?;
-            agreement::ActiveModel {
-                id: Set(a.id),
-                status: Set(new.code().to_string()),
-                termination_cause: Set(Some("overdue_sanction".into())),
-                termination_reason: Set(Some(reason.clone())),
-                terminated_by: Set(Some(actor.username.clone())),
-                terminated_at: Set(Some(now)),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
-            audit::append(
-                &txn,
-                actor,
-                "agreement.terminate",
-                "agreement",
-                Some(a.id.to_string()),
-                Some(serde_json::json!({"status": st.code()})),
-                Some(serde_json::json!({
-                    "status": new.code(),
-                    "cause": "overdue_sanction",
-                    "reason": reason,
-                    "sanction_id": s.id,
-                })),
-                now,
-            )
-            .await?;
-            effects.agreements_terminated.push(a.id);
-        }
-        let agreement_ids: Vec<i64> = agreements.iter().map(|a| a.id).collect();
-        let filings = filing::Entity::find()
-            .filter(filing::Column::InstitutionId.eq(s.institution_id))
-            .filter(filing::Column::AgreementId.is_in(agreement_ids))
-            .order_by_asc(filing::Column::Id)
-            .all(&txn)
-            .await?;
-        let mut released: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for f in &filings {
-            match sanction_effect(&parse_class_state(&f.state)) {
-                SanctionEffect::Cancel => {
-                    if cancel_in_txn(&txn, actor, &system, f, &reason, now).await? {
-                        released.entry(f.round_id).or_default().push(f.id);
-                    }
-                    effects.filings_cancelled.push(f.id);
-                }
-                SanctionEffect::FlagForCentre => {
-                    class_flag::ActiveModel {
-                        filing_id: Set(f.id),
-                        institution_id: Set(f.institution_id),
-                        sanction_id: Set(s.id),
-                        flagged_at: Set(now),
-                        decision: Set(None),
-                        decision_reason: Set(None),
-                        decided_by: Set(None),
-                        decided_at: Set(None),
-                        ..Default::default()
-                    }
-                    .insert(&txn)
-                    .await?;
-                    effects.classes_flagged.push(f.id);
-                }
-                SanctionEffect::Unaffected => {}
-            }
-        }
-        for (rid, ids) in &released {
-            effects
-                .promoted
-                .extend(give_away(store, &txn, actor, *rid, ids, now).await?);
-        }
         let applied =
             wf_sanction::apply(confirmed, &SanctionAction::MarkApplied, &system).map_err(wf_err)?;
         let m = overdue_sanction::ActiveModel {
@@ -891,7 +720,17 @@ pub async fn decide_flag(
         if decision == FlagDecision::Cancel {
             lock_round(store, &txn, f0.round_id).await?;
             let f = load_for_action(store, &txn, actor, fl.filing_id).await?;
-            if cancel_in_txn(&txn, actor, &wf_actor(actor), &f, reason, now).await? {
+            if cancel_in_txn(
+                &txn,
+                actor,
+                &wf_actor(actor),
+                &f,
+                CancelCause::OverdueSanction,
+                reason,
+                now,
+            )
+            .await?
+            {
                 give_away(store, &txn, actor, f.round_id, &[f.id], now).await?;
             }
         }
@@ -999,4 +838,42 @@ pub async fn overdue_counts<C: ConnectionTrait>(
         *out.entry(i).or_insert(0) += 1;
     }
     Ok(out)
+}
+
+/// R-OVD-2: institution `institution_id` lost its training qualification for `year` (a sanction
+/// of that year confirmed or applied): it can neither apply nor sign for a round of that year.
+pub async fn sanctioned_in_year<C: ConnectionTrait>(
+    db: &C,
+    institution_id: i64,
+    year: i32,
+) -> Result<bool> {
+    Ok(overdue_sanction::Entity::find()
+        .filter(overdue_sanction::Column::InstitutionId.eq(institution_id))
+        .filter(overdue_sanction::Column::Year.eq(year))
+        .filter(overdue_sanction::Column::State.is_in([
+            SanctionState::Confirmed.code(),
+            SanctionState::Applied.code(),
+        ]))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// The error [`sanctioned_in_year`] refuses with (R-OVD-2).
+pub(crate) async fn refuse_if_sanctioned<C: ConnectionTrait>(
+    db: &C,
+    institution_id: i64,
+    year: i32,
+    field: &str,
+) -> Result<()> {
+    if sanctioned_in_year(db, institution_id, year).await? {
+        return Err(StoreError::validation(
+            "OVD_SANCTIONED",
+            format!(
+                "该机构{year}年超期班次超过规定次数，已被取消当年的所有培训资格（R-OVD-2），不能申报或签订{year}年的委托培训协议"
+            ),
+            field,
+        ));
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@ support::on_both_backends!(
     r_crt_2_revoked_verifies_as_revoked_and_wrong_name_equals_unknown_code,
     s6_institution_b_cannot_read_or_write_a_s_results_or_certificates,
     r_crt_1_demo_shows_issued_revoked_and_awaiting_classes,
+    r_vio_2_confirmed_violation_revokes_issued_codes_and_verify_shows_revoked,
 );
 
 /// `y-m-d 09:00` Asia/Shanghai.
@@ -937,4 +938,57 @@ async fn bench_issue_120_codes_sqlite() {
 async fn bench_issue_120_codes_postgres() {
     let (store, _g) = peixun_store::testing::postgres_fresh().await;
     bench_issue(store, "postgres").await;
+}
+
+async fn r_vio_2_confirmed_violation_revokes_issued_codes_and_verify_shows_revoked(store: Store) {
+    use peixun_domain::workflow::violation::ViolationKind;
+    use peixun_store::violations::{self, RecordInput};
+    let c = completed_class(&store, 8, 20, done_day()).await;
+    enter(&store, &c, &["pass"; 20]).await;
+    certificates::confirm_results(&store, &centre_staff(), c.id, on(2026, 4, 12))
+        .await
+        .unwrap();
+    let list = certificates::list_certificates(&store, &inst_user(c.inst, 1), c.id)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 20);
+    let v = violations::record_violation(
+        &store,
+        &package_files(),
+        &centre_staff(),
+        &RecordInput {
+            institution_id: c.inst,
+            kind: ViolationKind::FakeTraining,
+            facts: "抽查发现该班次学员未实际参训，签到表系事后补签。".into(),
+            class_ids: vec![c.id],
+            no_classes: false,
+        },
+        &[],
+        on(2026, 4, 20),
+    )
+    .await
+    .unwrap();
+    let preview =
+        violations::violation_effects_preview(&store, &centre_admin(), v.id, on(2026, 4, 20))
+            .await
+            .unwrap();
+    assert_eq!(preview.codes_revoked.len(), 1);
+    assert_eq!(preview.codes_revoked[0].count, 20);
+    // The preview revoked nothing.
+    let still = certificates::verify(&store, &list[0].code, &list[0].name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.status, STATUS_VALID);
+    let done = violations::confirm_violation(&store, &centre_admin(), v.id, on(2026, 4, 21))
+        .await
+        .unwrap();
+    assert_eq!(done.effects.unwrap().codes_revoked[0].count, 20);
+    for cert in &list {
+        let seen = certificates::verify(&store, &cert.code, &cert.name)
+            .await
+            .unwrap()
+            .expect("a revoked code still verifies, as revoked");
+        assert_eq!(seen.status, STATUS_REVOKED);
+    }
 }

@@ -399,7 +399,7 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
         &store,
         &centre_admin(),
         ag_a,
-        TerminationCause::Violation,
+        TerminationCause::ByCentre,
         "申报资料作假，即时中止履行培训协议",
         later(2),
     )
@@ -418,17 +418,14 @@ async fn r_agr_1_terminated_agreement_refuses_filings(store: Store) {
         ),
         "{refused:?}"
     );
-    // The slot A already held is released by cancelling; B's filings still go through.
-    filings::cancel_filing(
-        &store,
-        &centre_admin(),
-        a1.id,
-        CancelCause::Violation,
-        "违规",
-        later(4),
-    )
-    .await
-    .unwrap();
+    // R-AGR-1 (one termination path): the slot A held was released in the same transaction.
+    let a1_now = filings::get_filing(&store, &centre_staff(), a1.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (a1_now.status.as_str(), a1_now.slot_state),
+        ("cancelled", SlotState::Released)
+    );
     let b1 = filings::submit_without_package(&store, &inst_user(b, 1), submission(ag_b), later(5))
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Agreement (委托培训协议, R-AGR-1): Signed → Terminated.
 //!
-//! Termination follows a confirmed violation (R-VIO-2, 即时中止履行培训协议) or a confirmed overdue
-//! sanction (R-OVD-2). A terminated agreement accepts no filings ([`accepts_filings`]); the
+//! Termination follows a confirmed violation (R-VIO-2, 即时中止履行培训协议), a confirmed overdue
+//! sanction (R-OVD-2) or the centre's decision by hand (手动中止). A terminated agreement accepts no filings ([`accepts_filings`]); the
 //! filing machine checks it at submission ([`super::class::ClassContext::agreement`]).
 //! Signing itself creates the record (with its cap, R-CAP-*), so it is not a transition here.
 
@@ -16,6 +16,8 @@ pub enum TerminationCause {
     Violation,
     /// R-OVD-2: more than 3 overdue classes in the year, sanction confirmed.
     OverdueSanction,
+    /// R-AGR-1: terminated by the centre by hand (手动中止), with a reason.
+    ByCentre,
 }
 
 impl TerminationCause {
@@ -23,6 +25,32 @@ impl TerminationCause {
         match self {
             TerminationCause::Violation => "违法违规，即时中止履行培训协议",
             TerminationCause::OverdueSanction => "同年超期班次超过规定次数，取消当年培训资格",
+            TerminationCause::ByCentre => "区培训中心手动中止",
+        }
+    }
+    /// The stored code (`agreements.termination_cause`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TerminationCause::Violation => "violation",
+            TerminationCause::OverdueSanction => "overdue_sanction",
+            TerminationCause::ByCentre => "by_centre",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<TerminationCause> {
+        [
+            TerminationCause::Violation,
+            TerminationCause::OverdueSanction,
+            TerminationCause::ByCentre,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+    /// The cause its pending filings are cancelled with (R-VIO-2, R-OVD-2, R-AGR-1).
+    pub fn cancel_cause(self) -> super::class::CancelCause {
+        match self {
+            TerminationCause::Violation => super::class::CancelCause::Violation,
+            TerminationCause::OverdueSanction => super::class::CancelCause::OverdueSanction,
+            TerminationCause::ByCentre => super::class::CancelCause::AgreementTerminated,
         }
     }
 }

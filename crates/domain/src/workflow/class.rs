@@ -74,6 +74,8 @@ pub enum CancelCause {
     OverdueSanction,
     /// R-VIO-2: a violation was confirmed.
     Violation,
+    /// R-AGR-1: its agreement was terminated by the centre by hand.
+    AgreementTerminated,
 }
 
 impl CancelCause {
@@ -81,6 +83,7 @@ impl CancelCause {
         match self {
             CancelCause::OverdueSanction => "同年超期班次超过规定次数，取消当年培训资格",
             CancelCause::Violation => "违法违规，中止履行培训协议",
+            CancelCause::AgreementTerminated => "委托培训协议已由区培训中心中止",
         }
     }
 }

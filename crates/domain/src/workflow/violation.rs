@@ -40,9 +40,65 @@ impl ViolationState {
             ViolationState::Dismissed => "不予认定",
         }
     }
+    pub fn from_code(code: &str) -> Option<ViolationState> {
+        [
+            ViolationState::Recorded,
+            ViolationState::Confirmed,
+            ViolationState::Dismissed,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
     /// R-VIO-2: the consequences apply.
     pub fn is_confirmed(self) -> bool {
         self == ViolationState::Confirmed
+    }
+}
+
+/// The kind of a violation (R-VIO-1), stored as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// 申报资料作假
+    FalsifiedApplication,
+    /// 虚假培训
+    FakeTraining,
+    /// 冒名顶替
+    Impersonation,
+    /// 骗取补贴
+    SubsidyFraud,
+    /// 其他违法违规行为
+    Other,
+}
+
+impl ViolationKind {
+    pub const ALL: [ViolationKind; 5] = [
+        ViolationKind::FalsifiedApplication,
+        ViolationKind::FakeTraining,
+        ViolationKind::Impersonation,
+        ViolationKind::SubsidyFraud,
+        ViolationKind::Other,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            ViolationKind::FalsifiedApplication => "falsified_application",
+            ViolationKind::FakeTraining => "fake_training",
+            ViolationKind::Impersonation => "impersonation",
+            ViolationKind::SubsidyFraud => "subsidy_fraud",
+            ViolationKind::Other => "other",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ViolationKind::FalsifiedApplication => "申报资料作假",
+            ViolationKind::FakeTraining => "虚假培训",
+            ViolationKind::Impersonation => "冒名顶替",
+            ViolationKind::SubsidyFraud => "骗取补贴",
+            ViolationKind::Other => "其他违法违规行为",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<ViolationKind> {
+        ViolationKind::ALL.into_iter().find(|k| k.code() == code)
     }
 }
 
@@ -127,4 +183,21 @@ pub fn apply(
             ViolationState::Dismissed
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_vio_1_kind_codes_round_trip() {
+        for k in ViolationKind::ALL {
+            assert_eq!(ViolationKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(ViolationKind::from_code("nope"), None);
+        assert_eq!(
+            ViolationKind::FalsifiedApplication.label_zh(),
+            "申报资料作假"
+        );
+    }
 }

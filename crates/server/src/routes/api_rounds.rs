@@ -289,7 +289,8 @@ pub struct SignDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TerminateDto {
-    /// `violation`（违法违规）或 `overdue_sanction`（超期处理）
+    /// `by_centre`（手动中止）、`violation`（违法违规）或 `overdue_sanction`（超期处理）；
+    /// 中止时其未开班备案一并取消、名额释放并顺延给排队的备案（R-AGR-1）
     pub cause: String,
     #[serde(default)]
     #[schema(max_length = 2000)]

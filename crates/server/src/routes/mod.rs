@@ -29,6 +29,7 @@ pub mod rounds_forms;
 pub mod running;
 pub mod surveys;
 pub mod trainees;
+pub mod violations;
 
 use crate::AppState;
 use axum::Router;
@@ -892,6 +893,46 @@ pub const ROUTES: &[RouteDef] = &[
     ),
     r("GET", "/api/v1/surveys/{token}", Access::Public),
     r("POST", "/api/v1/surveys/{token}/responses", Access::Public),
+    // violations (R-VIO-1/2): the centre records, a centre_admin other than the recorder
+    // decides; institutions read their own confirmed ones (S6, in the store)
+    r("GET", "/api/v1/violations", Access::Roles(BUSINESS)),
+    r("POST", "/api/v1/violations", Access::Roles(CENTRE)),
+    r("GET", "/api/v1/violations/{id}", Access::Roles(BUSINESS)),
+    r(
+        "GET",
+        "/api/v1/violations/{id}/preview",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "POST",
+        "/api/v1/violations/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/api/v1/violations/{id}/dismiss",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("GET", "/violations", Access::Roles(BUSINESS)),
+    r("GET", "/violations/export.xlsx", Access::Roles(BUSINESS)),
+    r("GET", "/violations/new", Access::Roles(CENTRE)),
+    r("POST", "/violations", Access::Roles(CENTRE)),
+    r("GET", "/violations/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/violations/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "POST",
+        "/violations/{id}/dismiss",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r(
+        "GET",
+        "/violations/{id}/evidence/{file_id}",
+        Access::Roles(BUSINESS),
+    ),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -978,6 +1019,7 @@ fn build() -> Registrar {
     let r = policies::register(r);
     let r = certificates::register(r);
     let r = surveys::register(r);
+    let r = violations::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

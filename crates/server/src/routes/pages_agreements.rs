@@ -532,6 +532,7 @@ async fn render_agreement(
             can_terminate => user.role == Role::CentreAdmin && signed,
             can_file,
             causes => jv(json!([
+                { "code": "by_centre", "label": "区培训中心手动中止（R-AGR-1）" },
                 { "code": "violation", "label": "违法违规（R-VIO-2）" },
                 { "code": "overdue_sanction", "label": "超期处理（R-OVD-2）" },
             ])),

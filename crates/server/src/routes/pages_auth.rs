@@ -253,13 +253,30 @@ async fn home(
             Some(id) => {
                 let inst = institutions::get_institution(&state.store, &actor, id).await?;
                 let t = teachers::list_teachers(&state.store, &actor, id, &one).await?;
+                // R-VIO-2: its own confirmed violations (S6).
+                let vs = peixun_store::violations::list_violations(
+                    &state.store,
+                    &actor,
+                    &Default::default(),
+                    &peixun_store::PageRequest::first(20),
+                )
+                .await?;
+                let violations: Vec<_> = vs
+                    .items
+                    .iter()
+                    .map(super::violations::violation_value)
+                    .collect();
                 (
                     "institution",
-                    context! { teachers => t.total },
+                    context! { teachers => t.total, violations => Value::from(minijinja::value::Serde(violations)) },
                     super::pages_institutions::institution_value(&inst),
                 )
             }
-            None => ("institution", context! { teachers => 0 }, Value::from(())),
+            None => (
+                "institution",
+                context! { teachers => 0, violations => Value::from(Vec::<Value>::new()) },
+                Value::from(()),
+            ),
         },
         Role::Sysadmin => {
             let n = accounts::count_users(&state.store).await?;

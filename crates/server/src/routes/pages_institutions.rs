@@ -232,6 +232,22 @@ async fn detail(
     let actor = user.actor(&ctx);
     let inst = institutions::get_institution(&state.store, &actor, id).await?;
     let t = teachers::list_teachers(&state.store, &actor, id, &PageRequest::first(100)).await?;
+    // R-VIO-1: its violations (an institution sees its own confirmed ones, S6).
+    let vs = peixun_store::violations::list_violations(
+        &state.store,
+        &actor,
+        &peixun_store::violations::ViolationFilter {
+            state: None,
+            institution_id: Some(id),
+        },
+        &PageRequest::first(100),
+    )
+    .await?;
+    let violations: Vec<_> = vs
+        .items
+        .iter()
+        .map(super::violations::violation_value)
+        .collect();
     render(
         &state,
         Some(&user),
@@ -243,6 +259,8 @@ async fn detail(
             teachers => teacher_values(&t.items),
             can_edit => user.role.is_centre(),
             can_edit_teachers => teachers::can_manage_teachers(&actor, id),
+            violations => Value::from(minijinja::value::Serde(violations)),
+            can_record_violation => user.role.is_centre(),
             flash => saved.flash(),
         },
     )

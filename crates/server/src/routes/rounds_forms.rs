@@ -205,6 +205,7 @@ pub fn default_target_rows() -> Vec<(String, String)> {
 
 pub fn termination_cause(v: &str) -> Result<TerminationCause, AppError> {
     match v.trim() {
+        "by_centre" => Ok(TerminationCause::ByCentre),
         "violation" => Ok(TerminationCause::Violation),
         "overdue_sanction" => Ok(TerminationCause::OverdueSanction),
         _ => Err(invalid("REQUIRED", "请选择中止原因类别", "cause")),

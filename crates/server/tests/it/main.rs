@@ -27,3 +27,4 @@ mod startup;
 mod surveys;
 mod templates;
 mod trainees;
+mod violations;

@@ -445,6 +445,24 @@ const TABLE: &[Row] = &[
     row("PUT", "/api/v1/surveys/rounds/{id}/questionnaire", Call::ApiBody(r#"{"questions":[]}"#), API_CENTRE_WRITE),
     row("GET", "/api/v1/surveys/{token}", Call::Api, [404; 10]),
     row("POST", "/api/v1/surveys/{token}/responses", Call::ApiBody(r#"{"name":"x","id_last4":"1234","answers":{}}"#), [404; 10]),
+    // Violations (R-VIO-1/2): the fixture's violation is against A, recorded by centre_staff and
+    // not confirmed, so no institution sees it (404, S6); a centre_admin other than the recorder
+    // decides (here: refused for the missing checkbox / reason, 422, nothing changes).
+    row("GET", "/api/v1/violations", Call::Api, API_BUSINESS_LIST),
+    row("POST", "/api/v1/violations", Call::ApiBody(r#"{"institution_id":0,"kind":"other","facts":"","no_classes":true}"#), API_CENTRE_WRITE),
+    row("GET", "/api/v1/violations/{id}", Call::Api, [401, 200, 200, 200, 200, 404, 404, 404, 403, 403]),
+    row("GET", "/api/v1/violations/{id}/preview", Call::Api, [401, 200, 200, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/api/v1/violations/{id}/confirm", Call::ApiBody(r#"{"acknowledge":false}"#), API_CA_WRITE),
+    row("POST", "/api/v1/violations/{id}/dismiss", Call::ApiBody(r#"{"reason":"","acknowledge":true}"#), API_CA_WRITE),
+    row("GET", "/violations", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/violations/export.xlsx", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/violations/new", Call::Page, PAGE_CENTRE),
+    // A plain form is not an upload (400).
+    row("POST", "/violations", Call::Form(&[]), [303, 400, 400, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/violations/{id}", Call::Page, [303, 200, 200, 200, 200, 404, 404, 404, 403, 403]),
+    row("POST", "/violations/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),
+    row("POST", "/violations/{id}/dismiss", Call::Form(&[("acknowledge", "1")]), PAGE_CA_FORM),
+    row("GET", "/violations/{id}/evidence/{file_id}", Call::Page, [303, 404, 404, 404, 404, 404, 404, 404, 403, 403]),
 ];
 
 const API_RESULTS_READ_A: [u16; 10] = [401, 200, 200, 403, 403, 200, 200, 403, 403, 403];
@@ -486,6 +504,7 @@ fn concrete(
     fx: &crate::rounds::Fixture,
     rf: &crate::running::RunFixture,
     pk: &crate::filing_package::Fixture,
+    violation: i64,
     path: &str,
 ) -> String {
     if let Some(p) = pk.path_for(path) {
@@ -500,6 +519,10 @@ fn concrete(
     }
     if path.starts_with("/api/v1/surveys/rounds/") {
         return path.replace("{id}", &fx.id_for("/rounds/{id}").unwrap_or(0).to_string());
+    if path.starts_with("/violations/{id}") || path.starts_with("/api/v1/violations/{id}") {
+        return path
+            .replace("{id}", &violation.to_string())
+            .replace("{file_id}", &"0".repeat(32));
     }
     // Policy versions: the built-in version (id 1); compare it with itself.
     if path.ends_with("/policies/compare") {
@@ -529,9 +552,10 @@ async fn role_route_table(backend: peixun_store::Backend) {
     let fx = crate::rounds::Fixture::new(&app).await;
     let rf = crate::running::RunFixture::new(&app).await;
     let pk = crate::filing_package::Fixture::new(&app).await;
+    let violation = crate::violations::recorded(&app, vec![]).await;
     let mut mismatches = Vec::new();
     for r in TABLE {
-        let path = concrete(&app, &fx, &rf, &pk, r.path);
+        let path = concrete(&app, &fx, &rf, &pk, violation, r.path);
         let method: Method = r.method.parse().expect("method");
         for (i, who) in Who::ALL.into_iter().enumerate() {
             let resp = match r.call {
@@ -599,6 +623,7 @@ async fn s18_every_get_route_survives_hostile_numbers(backend: peixun_store::Bac
     let fx = crate::rounds::Fixture::new(&app).await;
     let rf = crate::running::RunFixture::new(&app).await;
     let pk = crate::filing_package::Fixture::new(&app).await;
+    let violation = crate::violations::recorded(&app, vec![]).await;
     const QUERIES: &[&str] = &[
         "page=18446744073709551615",
         "page=0",
@@ -620,7 +645,7 @@ async fn s18_every_get_route_survives_hostile_numbers(backend: peixun_store::Bac
     let mut failures = Vec::new();
     let mut checked = 0;
     for r in TABLE.iter().filter(|r| r.method == "GET") {
-        let base = concrete(&app, &fx, &rf, &pk, r.path);
+        let base = concrete(&app, &fx, &rf, &pk, violation, r.path);
         let mut urls: Vec<String> = QUERIES
             .iter()
             .map(|q| {

@@ -64,14 +64,16 @@ fn sample(name: &str) -> J {
         }
         "password.html" => json!({ "forced": true, "errors": errs, "field_errors": field_errs }),
         "home.html" => {
-            json!({ "kind": "institution", "stats": { "teachers": 2 }, "institution": institution(),
+            json!({ "kind": "institution", "stats": { "teachers": 2, "violations": [{ "id": 4, "kind_label": XSS, "decided_at": "2026-04-02 10:00" }] }, "institution": institution(),
                     "work": crate::running::sample_work(XSS), "calendar_missing": 2027, "can_load_calendar": true })
         }
         "institutions_list.html" => json!({
             "items": [institution()], "filter": { "q": XSS, "major_only": true, "status": "active", "occupation": "" },
             "statuses": statuses, "can_create": true, "export_href": "/institutions/export.xlsx", "pager": pager() }),
         "institution_detail.html" => {
-            json!({ "institution": institution(), "teachers": [teacher()], "can_edit": true, "can_edit_teachers": true })
+            json!({ "institution": institution(), "teachers": [teacher()], "can_edit": true, "can_edit_teachers": true,
+                    "violations": [{ "id": 4, "kind_label": XSS, "recorded_at": "2026-04-01 10:00", "state_label": "已确认", "decided_at": "2026-04-02 10:00" }],
+                    "can_record_violation": true })
         }
         "institution_form.html" => {
             json!({ "action": "/institutions/new", "cancel_href": "/institutions", "form": form_inst,
@@ -125,6 +127,7 @@ fn sample(name: &str) -> J {
             .or_else(|| crate::policies::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::jobs_admin::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::surveys::template_sample(other, XSS, &errs, &field_errs))
+            .or_else(|| crate::violations::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// A running class flagged by a confirmed sanction for the centre to decide (R-OVD-2).
+/// A running class flagged for the centre to decide when its agreement was terminated: by a
+/// confirmed sanction (R-OVD-2), a confirmed violation (R-VIO-2) or by hand (R-AGR-1).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "class_flags")]
 pub struct Model {
@@ -8,6 +9,7 @@ pub struct Model {
     pub id: i64,
     pub filing_id: i64,
     pub institution_id: i64,
+    /// The sanction that raised it; 0 when raised by another termination (see `cause`).
     pub sanction_id: i64,
     pub flagged_at: DateTimeUtc,
     /// `continue` / `cancel`, when decided.
@@ -15,6 +17,9 @@ pub struct Model {
     pub decision_reason: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTimeUtc>,
+    /// `overdue_sanction` (also when NULL), `violation` or `by_centre` (migration 000130).
+    pub cause: Option<String>,
+    pub violation_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
