@@ -519,6 +519,7 @@ fn concrete(
     }
     if path.starts_with("/api/v1/surveys/rounds/") {
         return path.replace("{id}", &fx.id_for("/rounds/{id}").unwrap_or(0).to_string());
+    }
     if path.starts_with("/violations/{id}") || path.starts_with("/api/v1/violations/{id}") {
         return path
             .replace("{id}", &violation.to_string())
