@@ -186,6 +186,7 @@ async fn r_eva_3_public_survey_over_http(backend: peixun_store::Backend) {
     assert!(t.contains("请填写姓名") && t.contains(r##"href="#name""##));
     assert!(t.contains("身份证号后4位应为4个数字或字母") && t.contains(r##"href="#id_last4""##));
     assert!(t.contains("“场地设施”：请选择1–5分") && t.contains(r##"href="#q-venue""##));
+    assert!(t.contains(r#"<fieldset class="form-group rating form-group-error" id="q-venue">"#));
     // The submitted ratings stay checked.
     assert!(t.contains(r#"name="teaching" value="4" checked"#));
 
