@@ -40,6 +40,7 @@ pub mod demo_certificates;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod entity;
+pub mod evaluations;
 pub mod files;
 pub mod filing_package;
 pub mod filings;
