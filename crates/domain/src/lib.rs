@@ -18,5 +18,6 @@ pub mod role;
 pub mod roster;
 pub mod rules;
 pub mod schedule;
+pub mod survey;
 pub mod text;
 pub mod workflow;

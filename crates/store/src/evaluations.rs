@@ -314,13 +314,14 @@ fn unfinished(state: &ClassState) -> bool {
     )
 }
 
-/// The survey's figures for an agreement: answers, the sum of their overall ratings, trainees.
-async fn satisfaction_of<C: ConnectionTrait>(_db: &C, _agreement_id: i64) -> Result<SatisfactionInput> {
-    // The survey (R-EVA-3) is not merged yet: no answers, so the component is flagged.
+/// The survey's figures for an agreement (R-EVA-3): answers, the sum of their overall ratings,
+/// trainees of its finished classes.
+async fn satisfaction_of<C: ConnectionTrait>(db: &C, agreement_id: i64) -> Result<SatisfactionInput> {
+    let s = crate::surveys::agreement_satisfaction(db, agreement_id).await?;
     Ok(SatisfactionInput::Answers {
-        responses: 0,
-        overall_sum: 0,
-        trainees: 0,
+        responses: s.responses,
+        overall_sum: s.overall_sum,
+        trainees: s.trainees,
     })
 }
 

@@ -66,6 +66,7 @@ pub mod roster;
 pub mod rounds;
 pub mod running;
 pub mod sessions;
+pub mod surveys;
 pub mod teachers;
 pub mod testing;
 pub mod violations;
