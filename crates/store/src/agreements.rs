@@ -634,7 +634,10 @@ pub async fn cap_preview_on(
     let decision = match input {
         Some(i) => {
             let policy = crate::policies::in_force(store.db(), on).await?;
-            Some(with_source(compute_cap(&i, &policy).map_err(cap_err)?, &source))
+            Some(with_source(
+                compute_cap(&i, &policy).map_err(cap_err)?,
+                &source,
+            ))
         }
         None => None,
     };
@@ -782,8 +785,7 @@ pub async fn sign_agreement(
         }
         // R-POL-1: the version in force on the signing date; the decision stores its name.
         let policy = crate::policies::in_force(&txn, today(now)).await?;
-        let mut decision =
-            with_source(compute_cap(&cap_input, &policy).map_err(cap_err)?, &source);
+        let mut decision = with_source(compute_cap(&cap_input, &policy).map_err(cap_err)?, &source);
         if decision.computed_suspended() {
             return Err(StoreError::validation(
                 "CAP_SUSPENDED",

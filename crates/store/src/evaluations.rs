@@ -215,7 +215,9 @@ fn view(m: ev::Model, round_label: String, institution_name: String) -> Result<E
         })
         .collect();
     let score = match &m.score {
-        Some(s) => Score::from_str(s).map(Decimal::from).unwrap_or(result.score.value()),
+        Some(s) => Score::from_str(s)
+            .map(Decimal::from)
+            .unwrap_or(result.score.value()),
         None => result.score.value(),
     };
     Ok(EvaluationView {
@@ -248,8 +250,7 @@ fn view(m: ev::Model, round_label: String, institution_name: String) -> Result<E
 }
 
 async fn views<C: ConnectionTrait>(db: &C, rows: Vec<ev::Model>) -> Result<Vec<EvaluationView>> {
-    let names =
-        crate::rounds::institution_names(db, rows.iter().map(|r| r.institution_id)).await?;
+    let names = crate::rounds::institution_names(db, rows.iter().map(|r| r.institution_id)).await?;
     let round_ids: Vec<i64> = rows.iter().map(|r| r.round_id).collect();
     let labels: std::collections::HashMap<i64, String> = if round_ids.is_empty() {
         Default::default()
@@ -272,12 +273,9 @@ async fn views<C: ConnectionTrait>(db: &C, rows: Vec<ev::Model>) -> Result<Vec<E
 }
 
 async fn one_view<C: ConnectionTrait>(db: &C, m: ev::Model) -> Result<EvaluationView> {
-    views(db, vec![m])
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound {
-            entity: "evaluation",
-        })
+    views(db, vec![m]).await?.pop().ok_or(StoreError::NotFound {
+        entity: "evaluation",
+    })
 }
 
 fn eva_err(e: EvaluationError) -> StoreError {
@@ -316,7 +314,10 @@ fn unfinished(state: &ClassState) -> bool {
 
 /// The survey's figures for an agreement (R-EVA-3): answers, the sum of their overall ratings,
 /// trainees of its finished classes.
-async fn satisfaction_of<C: ConnectionTrait>(db: &C, agreement_id: i64) -> Result<SatisfactionInput> {
+async fn satisfaction_of<C: ConnectionTrait>(
+    db: &C,
+    agreement_id: i64,
+) -> Result<SatisfactionInput> {
     let s = crate::surveys::agreement_satisfaction(db, agreement_id).await?;
     Ok(SatisfactionInput::Answers {
         responses: s.responses,
@@ -367,11 +368,15 @@ pub(crate) async fn read_input<C: ConnectionTrait>(
         }
         if matches!(
             state,
-            ClassState::Completed { overdue: false, .. } | ClassState::Archived { overdue: false, .. }
+            ClassState::Completed { overdue: false, .. }
+                | ClassState::Archived { overdue: false, .. }
         ) {
             on_time += 1;
         }
-        if matches!(state, ClassState::Completed { .. } | ClassState::Archived { .. }) {
+        if matches!(
+            state,
+            ClassState::Completed { .. } | ClassState::Archived { .. }
+        ) {
             archives.push(crate::archive::class_completeness(db, f).await?);
         }
     }
@@ -499,9 +504,7 @@ pub async fn open_evaluation(
         }
         .insert(&txn)
         .await
-        .map_err(|e| {
-            crate::map_unique(e, "EVA_EXISTS", "该协议已开展绩效评估", "agreement_id")
-        })?;
+        .map_err(|e| crate::map_unique(e, "EVA_EXISTS", "该协议已开展绩效评估", "agreement_id"))?;
         let v = one_view(&txn, m).await?;
         audit::append(
             &txn,
@@ -589,7 +592,8 @@ pub async fn recompute(
         let input = read_input(&txn, &a, today(now)).await?;
         let adjustments: Vec<StoredAdjustment> =
             serde_json::from_str(&m.adjustments).map_err(bad_json)?;
-        let result = evaluate(&input, &domain_adjustments(&adjustments), &policy).map_err(eva_err)?;
+        let result =
+            evaluate(&input, &domain_adjustments(&adjustments), &policy).map_err(eva_err)?;
         let v = save(
             &txn,
             actor,
@@ -659,8 +663,12 @@ pub async fn adjust_component(
             at: now,
         });
         let policy = crate::policies::by_version(&txn, &m.policy_version).await?;
-        let result = evaluate(&evaluation_input, &domain_adjustments(&adjustments), &policy)
-            .map_err(eva_err)?;
+        let result = evaluate(
+            &evaluation_input,
+            &domain_adjustments(&adjustments),
+            &policy,
+        )
+        .map_err(eva_err)?;
         let v = save(
             &txn,
             actor,
@@ -709,10 +717,7 @@ pub async fn confirm_evaluation(
         if !undecided.is_empty() {
             return Err(StoreError::validation(
                 "EVA_FLAGGED",
-                format!(
-                    "以下分项须先调整或确认计算值：{}",
-                    undecided.join("、")
-                ),
+                format!("以下分项须先调整或确认计算值：{}", undecided.join("、")),
                 "components",
             ));
         }
@@ -818,7 +823,11 @@ pub async fn list_evaluations(
         .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let next_after_id = if more { rows.last().map(|r| r.id) } else { None };
+    let next_after_id = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     Ok(Page {
         items: views(store.db(), rows).await?,
         total,

@@ -166,7 +166,10 @@ fn view(m: inspection::Model, name: String) -> InspectionView {
         closed_at: m.closed_at,
         recorded_by: m.recorded_by,
         created_at: m.created_at,
-        finding_severity: m.finding_severity.as_deref().and_then(FindingSeverity::parse),
+        finding_severity: m
+            .finding_severity
+            .as_deref()
+            .and_then(FindingSeverity::parse),
         finding_severity_label: m
             .finding_severity
             .as_deref()
