@@ -886,3 +886,71 @@ pub(crate) async fn confirmed_for_agreement<C: ConnectionTrait>(
 pub async fn policy_of(store: &Store, v: &EvaluationView) -> Result<Policy> {
     crate::policies::by_version(store.db(), &v.policy_version).await
 }
+
+/// Tests and benches only: stores a confirmed evaluation of `agreement_id` with C = `on_time`
+/// and score `score` (each component set to the score by an adjustment), without the records.
+#[doc(hidden)]
+pub async fn record_confirmed_for_test(
+    store: &Store,
+    agreement_id: i64,
+    on_time: u32,
+    score: Score,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let now = db_time(now);
+    let txn = store.begin_write().await?;
+    let a = agreement::Entity::find_by_id(agreement_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound {
+            entity: "agreement",
+        })?;
+    let policy = crate::policies::in_force(&txn, today(now)).await?;
+    let input = EvaluationInput {
+        cap: (a.cap.max(0) as u32).max(on_time).max(1),
+        approved: on_time,
+        on_time,
+        inspections: Some(0),
+        general_findings: 0,
+        serious_findings: 0,
+        late_rectifications: 0,
+        archives: Vec::new(),
+        satisfaction: SatisfactionInput::Answers {
+            responses: 0,
+            overall_sum: 0,
+            trainees: 0,
+        },
+    };
+    let adjustments: Vec<StoredAdjustment> = ComponentKey::ALL
+        .iter()
+        .map(|k| StoredAdjustment {
+            key: *k,
+            value: Some(score.value()),
+            reason: "test".into(),
+            by: "test".into(),
+            at: now,
+        })
+        .collect();
+    let result = evaluate(&input, &domain_adjustments(&adjustments), &policy).map_err(eva_err)?;
+    let m = ev::ActiveModel {
+        agreement_id: Set(a.id),
+        round_id: Set(a.round_id),
+        institution_id: Set(a.institution_id),
+        state: Set(EvaluationState::Confirmed.code().to_string()),
+        input: Set(serde_json::to_string(&input).unwrap_or_default()),
+        adjustments: Set(serde_json::to_string(&adjustments).unwrap_or_default()),
+        result: Set(serde_json::to_string(&result).unwrap_or_default()),
+        score: Set(Some(result.score.to_string())),
+        policy_version: Set(policy.version.clone()),
+        opened_by: Set("test".into()),
+        opened_at: Set(now),
+        computed_at: Set(now),
+        confirmed_by: Set(Some("test".into())),
+        confirmed_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(m.id)
+}
