@@ -5,7 +5,7 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, ops, policies, trainees,
+    calendar, certificates, evaluations, ops, policies, trainees,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -150,6 +150,12 @@ use utoipa::{Modify, OpenApi};
         jobs_admin_api::list_jobs,
         jobs_admin_api::release_run,
         jobs_admin_api::rerun_period,
+        evaluations::api::list,
+        evaluations::api::get,
+        evaluations::api::open,
+        evaluations::api::adjust,
+        evaluations::api::recompute,
+        evaluations::api::confirm,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
@@ -179,6 +185,7 @@ use utoipa::{Modify, OpenApi};
         (name = "worklist", description = "待办事项"),
         (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
         (name = "certificates", description = "考试结果、合格证书编码与公开查验（R-CRT-1、R-CRT-2）"),
+        (name = "evaluations", description = "绩效评估：由记录计算、调整与确认（R-EVA-1），得分用于下次签约上限（R-CAP-3）"),
         (name = "ops", description = "运行状态"),
         (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )

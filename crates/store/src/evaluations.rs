@@ -158,7 +158,9 @@ pub struct EvaluationView {
     pub state: EvaluationState,
     pub state_label: String,
     pub components: Vec<ComponentView>,
-    /// Rounded half-up to one decimal, once (with the adjustments). While open: provisional.
+    /// Rounded half-up to one decimal, once (with the adjustments), always written with one
+    /// decimal ("79.0"). While open: provisional.
+    #[serde(with = "one_decimal")]
     pub score: Decimal,
     /// The unrounded score, exact text.
     pub unrounded: String,
@@ -180,6 +182,20 @@ pub struct EvaluationView {
     pub computed_at: DateTime<Utc>,
     pub confirmed_by: Option<String>,
     pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// A score as a string with exactly one decimal ("86.2", "79.0"); read from a string or number.
+mod one_decimal {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{d:.1}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        <Decimal as Deserialize>::deserialize(d)
+    }
 }
 
 fn bad_json(e: serde_json::Error) -> StoreError {

@@ -527,6 +527,14 @@ async fn render_agreement(
     let own = user.role.is_institution() && actor.institution_id == Some(a.institution_id);
     let can_file = own && signed && r.status == RoundState::Published;
     let held = fs.iter().filter(|f| f["slot_state"] == "holding").count();
+    // R-EVA-1: the agreement's evaluation, or whether the centre may open one.
+    let evaluation = peixun_store::evaluations::evaluation_for_agreement(&state.store, actor, a.id)
+        .await?
+        .map(|v| {
+            json!({ "id": v.id, "score": format!("{:.1}", v.score), "state_label": v.state_label })
+        });
+    let can_evaluate =
+        evaluation.is_none() && matches!(user.role, Role::CentreAdmin | Role::CentreStaff);
     render(
         state,
         Some(user),
@@ -541,6 +549,8 @@ async fn render_agreement(
             can_override => user.role == Role::CentreAdmin && signed,
             can_terminate => user.role == Role::CentreAdmin && signed,
             can_file,
+            evaluation => jv(evaluation),
+            can_evaluate,
             causes => jv(json!([
                 { "code": "violation", "label": "违法违规（R-VIO-2）" },
                 { "code": "overdue_sanction", "label": "超期处理（R-OVD-2）" },

@@ -187,7 +187,7 @@ async fn render_class(
             roster => roster,
             sheet_only => form.checked("sheet_only"),
             inspections => jv(ins),
-            form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "inspected_on", "kind", "findings", "rectification_due"]),
+            form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "inspected_on", "kind", "findings", "rectification_due", "finding_severity"]),
             rectification_required => form.checked("rectification_required"),
             errors => errors.0,
             field_errors => errors.1,
