@@ -488,6 +488,34 @@ fn with_source(mut d: CapDecision, source: &CapSource) -> CapDecision {
     d
 }
 
+/// R-CAP-3: the institution's previous agreement — the latest agreement of an earlier round
+/// (rounds ordered by year, window start, id) — with its round, and how many agreements it has
+/// in other rounds.
+pub(crate) async fn previous_agreement<C: ConnectionTrait>(
+    db: &C,
+    r: &round::Model,
+    institution_id: i64,
+) -> Result<(Option<(agreement::Model, round::Model)>, usize)> {
+    let others = agreement::Entity::find()
+        .filter(agreement::Column::InstitutionId.eq(institution_id))
+        .filter(agreement::Column::RoundId.ne(r.id))
+        .all(db)
+        .await?;
+    let key = |m: &round::Model| (m.year, m.window_start, m.id);
+    let mut previous: Option<(agreement::Model, round::Model)> = None;
+    for a in &others {
+        if let Some(ar) = round::Entity::find_by_id(a.round_id).one(db).await?
+            && key(&ar) < key(r)
+            && previous
+                .as_ref()
+                .is_none_or(|(pa, pr)| (key(pr), pa.id) < (key(&ar), a.id))
+        {
+            previous = Some((a.clone(), ar));
+        }
+    }
+    Ok((previous, others.len()))
+}
+
 /// The inputs of an institution's cap in a round (see the module doc).
 async fn cap_basis<C: ConnectionTrait>(
     db: &C,
@@ -506,23 +534,7 @@ async fn cap_basis<C: ConnectionTrait>(
     let prev_planned = prev.as_ref().map(planned_total);
     // R-CAP-3: the previous agreement (the latest of an earlier round) and its confirmed
     // evaluation, from the records.
-    let others = agreement::Entity::find()
-        .filter(agreement::Column::InstitutionId.eq(institution_id))
-        .filter(agreement::Column::RoundId.ne(r.id))
-        .all(db)
-        .await?;
-    let key = |m: &round::Model| (m.year, m.window_start, m.id);
-    let mut previous: Option<(agreement::Model, round::Model)> = None;
-    for a in &others {
-        if let Some(ar) = round::Entity::find_by_id(a.round_id).one(db).await?
-            && key(&ar) < key(r)
-            && previous
-                .as_ref()
-                .is_none_or(|(pa, pr)| (key(pr), pa.id) < (key(&ar), a.id))
-        {
-            previous = Some((a.clone(), ar));
-        }
-    }
+    let (previous, _) = previous_agreement(db, r, institution_id).await?;
     if let Some((pa, pr)) = previous {
         let Some((evaluation_id, c, score)) =
             crate::evaluations::confirmed_for_agreement(db, pa.id).await?
@@ -575,13 +587,8 @@ async fn cap_basis<C: ConnectionTrait>(
         };
         return Ok((CapSource::PriorPerformance { record: v }, Some(input)));
     }
-    if !others.is_empty() {
-        return Err(StoreError::validation(
-            "CAP_NEEDS_PERFORMANCE",
-            "该机构非首次签约：请先登记前次签约按时完成班次数和综合评估得分（R-CAP-3）",
-            "institution_id",
-        ));
-    }
+    // No agreement in an earlier round: a first agreement (R-CAP-2), even when the institution
+    // holds agreements in later rounds (e.g. a special round seeded back in time).
     Ok((
         CapSource::First,
         first_cap.map(|requested| CapInput {

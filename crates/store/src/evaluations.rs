@@ -903,10 +903,11 @@ pub async fn policy_of(store: &Store, v: &EvaluationView) -> Result<Policy> {
     crate::policies::by_version(store.db(), &v.policy_version).await
 }
 
-/// Tests and benches only: stores a confirmed evaluation of `agreement_id` with C = `on_time`
-/// and score `score` (each component set to the score by an adjustment), without the records.
+/// Tests and demo seeding only: stores a confirmed evaluation of `agreement_id` with C =
+/// `on_time` and score `score` as a result entered from an earlier (paper) evaluation: each
+/// component set to the score by an adjustment, the records not read.
 #[doc(hidden)]
-pub async fn record_confirmed_for_test(
+pub async fn record_confirmed_summary(
     store: &Store,
     agreement_id: i64,
     on_time: u32,

@@ -37,6 +37,7 @@ mod checks;
 pub mod demo;
 pub mod demo_archive;
 pub mod demo_certificates;
+pub mod demo_evaluations;
 pub mod demo_packages;
 pub mod demo_running;
 pub mod entity;

@@ -26,6 +26,7 @@ support::on_both_backends!(
     r_eva_1_evaluation_from_records_equals_hand_worked_example_and_r_cap_3_next_cap,
     r_eva_1_opening_refused_while_a_class_is_in_training,
     s6_institution_b_cannot_read_a_s_evaluation,
+    r_cap_3_demo_has_an_adjusted_confirmed_evaluation_cited_by_the_next_application,
 );
 
 /// `y-m-d 09:00` Asia/Shanghai.
@@ -502,5 +503,55 @@ async fn s6_institution_b_cannot_read_a_s_evaluation(store: Store) {
             .unwrap()
             .id,
         v.id
+    );
+}
+
+async fn r_cap_3_demo_has_an_adjusted_confirmed_evaluation_cited_by_the_next_application(
+    store: Store,
+) {
+    peixun_store::demo::seed_demo(&store, &package_files(), &roster_key(), t0())
+        .await
+        .unwrap();
+    let page = evaluations::list_evaluations(
+        &store,
+        &centre_admin(),
+        &EvaluationFilter::default(),
+        &PageRequest::default(),
+    )
+    .await
+    .unwrap();
+    let v = page
+        .items
+        .iter()
+        .find(|v| {
+            v.adjustments
+                .iter()
+                .any(|a| a.value.is_some() && a.reason.contains("现场"))
+        })
+        .expect("the demo's computed and adjusted evaluation");
+    assert_eq!(v.state, EvaluationState::Confirmed);
+    assert_eq!((v.input.approved, v.input.on_time), (2, 2));
+    assert_eq!(v.input.late_rectifications, 1);
+    // The next period's application of that institution cites it.
+    let later: Vec<_> = peixun_store::rounds::list_rounds(&store, &centre_admin())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.label.contains("第二期") && r.label.contains("广东技工"))
+        .collect();
+    assert_eq!(later.len(), 1);
+    let app = agreements::list_applications(&store, &centre_admin(), later[0].id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.institution_id == v.institution_id)
+        .unwrap();
+    let p = agreements::cap_preview(&store, &centre_admin(), app.id, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(p.source, CapSource::Evaluation { evaluation_id, .. } if evaluation_id == v.id),
+        "{:?}",
+        p.source
     );
 }

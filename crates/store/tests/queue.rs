@@ -125,7 +125,7 @@ async fn s9_64_clients_race_for_the_last_k_slots_100_rounds(store: Store) {
                 let a = signed(&store, r.id, inst, 1000).await;
                 // R-CAP-3: the next round's cap comes from this agreement's confirmed
                 // evaluation (C = 100, S = 95, as the hand-entered record said before).
-                peixun_store::evaluations::record_confirmed_for_test(
+                peixun_store::evaluations::record_confirmed_summary(
                     &store,
                     a,
                     100,

@@ -92,7 +92,7 @@ pub async fn apply(app: &TestApp, round_id: i64, who: Who) -> i64 {
 /// confirmed evaluation; tests of R-CAP-3 itself are in `evaluations`).
 pub async fn signed(app: &TestApp, round_id: i64, who: Who, first_cap: u32) -> (i64, i64) {
     let (a, ag) = signed_only(app, round_id, who, first_cap).await;
-    peixun_store::evaluations::record_confirmed_for_test(
+    peixun_store::evaluations::record_confirmed_summary(
         &app.store,
         ag,
         100,
