@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cap;
 pub mod certificate;
 pub mod credit_code;
+pub mod evaluation;
 pub mod filing;
 pub mod ids;
 pub mod policy;

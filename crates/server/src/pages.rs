@@ -46,6 +46,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             }
             items.push(("/sanctions", "超期处理"));
             items.push(("/violations", "违法违规"));
+            items.push(("/evaluations", "绩效评估"));
             items.push(("/policies", "政策参数"));
             items.push(("/bulletin", "公示"));
         }
@@ -57,6 +58,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/classes", "本机构班次"));
             items.push(("/reports", "月度反馈"));
             items.push(("/inspections", "检查整改"));
+            items.push(("/evaluations", "绩效评估"));
             items.push(("/inbox", "消息"));
             items.push(("/bulletin", "公示"));
         }

@@ -20,6 +20,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/results_entry.html"),
     ),
     (
+        "evaluations_list.html",
+        include_str!("../templates/evaluations_list.html"),
+    ),
+    (
+        "evaluation_detail.html",
+        include_str!("../templates/evaluation_detail.html"),
+    ),
+    (
+        "evaluation_refused.html",
+        include_str!("../templates/evaluation_refused.html"),
+    ),
+    (
         "certificates_list.html",
         include_str!("../templates/certificates_list.html"),
     ),

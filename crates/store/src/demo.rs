@@ -367,6 +367,7 @@ pub async fn seed_demo(
     if let Some(&a) = ids.first() {
         crate::demo_archive::seed_archive(store, files, key, a, now).await?;
     }
+    crate::demo_evaluations::seed_evaluations(store, files, key, &ids, now).await?;
     crate::demo_packages::seed_packages(store, files, key, now).await?;
     crate::demo_violations::seed_violations(store, files, key, &ids, now).await?;
     // Last: answers for the classes that ran (R-EVA-3).
@@ -458,9 +459,7 @@ async fn seed_rounds(
     ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    use crate::agreements::{
-        self, ApplicationInput, CapOverrideInput, PriorPerformanceInput, SignInput,
-    };
+    use crate::agreements::{self, ApplicationInput, CapOverrideInput, SignInput};
     use crate::filings;
     use crate::plans::{self, PlanDecision, PlanInput};
     use crate::rounds::{self, KEY_TARGET_GROUPS, RoundInput, TargetGroup};
@@ -632,16 +631,14 @@ async fn seed_rounds(
     let scores = ["95", "88.5", "76", "65", "58", "91", "82", "72"];
     let mut h2_agreements = Vec::new();
     for (k, &id) in active.iter().enumerate() {
-        agreements::record_prior_performance(
+        // R-CAP-3: H2's caps come from each H1 agreement's confirmed evaluation (entered as
+        // the H1 evaluation report's results; `demo_evaluations` shows one computed from the
+        // records).
+        crate::evaluations::record_confirmed_summary(
             store,
-            &admin,
-            &PriorPerformanceInput {
-                institution_id: id,
-                round_label: h1.label.clone(),
-                completed_on_time: 2 + (k as u32 % 3),
-                score: scores[k].parse().unwrap_or(peixun_domain::cap::Score::ZERO),
-                evidence: format!("{}绩效评估报告（海珠培训〔{year}〕{}号）", h1.label, 10 + k),
-            },
+            h1_agreements[k],
+            2 + (k as u32 % 3),
+            scores[k].parse().unwrap_or(peixun_domain::cap::Score::ZERO),
             now - Duration::days(14),
         )
         .await?;

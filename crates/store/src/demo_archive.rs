@@ -177,14 +177,11 @@ pub async fn seed_archive(
         submit_at - Duration::days(2),
     )
     .await?;
-    let ag = agreements::sign_agreement(
+    let ag = crate::demo_evaluations::sign_special(
         store,
         &admin,
-        &agreements::SignInput {
-            application_id: app.id,
-            first_cap: Some(1),
-            override_cap: None,
-        },
+        app.id,
+        1,
         submit_at - Duration::days(1),
     )
     .await?;

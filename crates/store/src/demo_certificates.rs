@@ -4,7 +4,7 @@
 //! waiting for the centre's confirmation (the centre's work list shows it). Every write goes
 //! through the services (audited as `demo-seed`).
 
-use crate::agreements::{self, ApplicationInput, SignInput};
+use crate::agreements::{self, ApplicationInput};
 use crate::files::FileStore;
 use crate::filings;
 use crate::ready_package::{self, ReadyPackage};
@@ -103,14 +103,11 @@ pub async fn seed_certificates(
         first_submit - Duration::days(2),
     )
     .await?;
-    let ag = agreements::sign_agreement(
+    let ag = crate::demo_evaluations::sign_special(
         store,
         &admin,
-        &SignInput {
-            application_id: app.id,
-            first_cap: Some(2),
-            override_cap: None,
-        },
+        app.id,
+        2,
         first_submit - Duration::days(1),
     )
     .await?;

@@ -4,7 +4,7 @@
 //! rectification; and this month's reports from some institutions (the rest are missing, or not
 //! yet due before the 25th). Every write goes through the services (audited as `demo-seed`).
 
-use crate::agreements::{self, ApplicationInput, SignInput};
+use crate::agreements::{self, ApplicationInput};
 use crate::files::FileStore;
 use crate::filings;
 use crate::inspections::{self, InspectionInput, InspectionKind};
@@ -117,14 +117,11 @@ pub async fn seed_running(
         submit_at - Duration::days(2),
     )
     .await?;
-    let ag = agreements::sign_agreement(
+    let ag = crate::demo_evaluations::sign_special(
         store,
         &admin,
-        &SignInput {
-            application_id: app.id,
-            first_cap: Some(2),
-            override_cap: None,
-        },
+        app.id,
+        2,
         submit_at - Duration::days(1),
     )
     .await?;
@@ -223,6 +220,7 @@ pub async fn seed_running(
         store,
         &staff,
         &InspectionInput {
+            severity: None,
             filing_id: f.id,
             inspected_on: today - Duration::days(3),
             kind: InspectionKind::OnSite,

@@ -13,6 +13,7 @@ pub mod api_running;
 pub mod archive;
 pub mod calendar;
 pub mod certificates;
+pub mod evaluations;
 pub mod forms;
 pub mod jobs_admin;
 pub mod ops;
@@ -933,6 +934,39 @@ pub const ROUTES: &[RouteDef] = &[
         "/violations/{id}/evidence/{file_id}",
         Access::Roles(BUSINESS),
     ),
+    // evaluations (R-EVA-1): read by the business roles (S6 per record), written by the centre
+    r("GET", "/api/v1/evaluations", Access::Roles(BUSINESS)),
+    r("GET", "/api/v1/evaluations/{id}", Access::Roles(BUSINESS)),
+    r(
+        "POST",
+        "/api/v1/agreements/{id}/evaluation",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "POST",
+        "/api/v1/evaluations/{id}/adjustments",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "POST",
+        "/api/v1/evaluations/{id}/recompute",
+        Access::Roles(CENTRE),
+    ),
+    r(
+        "POST",
+        "/api/v1/evaluations/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
+    r("GET", "/evaluations", Access::Roles(BUSINESS)),
+    r("GET", "/evaluations/{id}", Access::Roles(BUSINESS)),
+    r("POST", "/agreements/{id}/evaluation", Access::Roles(CENTRE)),
+    r("POST", "/evaluations/{id}/recompute", Access::Roles(CENTRE)),
+    r("POST", "/evaluations/{id}/adjust", Access::Roles(CENTRE)),
+    r(
+        "POST",
+        "/evaluations/{id}/confirm",
+        Access::Roles(CENTRE_ADMIN),
+    ),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -1020,6 +1054,7 @@ fn build() -> Registrar {
     let r = certificates::register(r);
     let r = surveys::register(r);
     let r = violations::register(r);
+    let r = evaluations::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

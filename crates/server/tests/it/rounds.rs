@@ -87,7 +87,25 @@ pub async fn apply(app: &TestApp, round_id: i64, who: Who) -> i64 {
 }
 
 /// Applies and signs (first agreement: `first_cap`); returns (application, agreement).
+/// The agreement then gets a confirmed evaluation (C = 100, S = 95) so that the institution's
+/// next agreement in these tests is derived as before (R-CAP-3 reads the previous agreement's
+/// confirmed evaluation; tests of R-CAP-3 itself are in `evaluations`).
 pub async fn signed(app: &TestApp, round_id: i64, who: Who, first_cap: u32) -> (i64, i64) {
+    let (a, ag) = signed_only(app, round_id, who, first_cap).await;
+    peixun_store::evaluations::record_confirmed_summary(
+        &app.store,
+        ag,
+        100,
+        "95".parse().unwrap(),
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    (a, ag)
+}
+
+/// Applies and signs, nothing more.
+pub async fn signed_only(app: &TestApp, round_id: i64, who: Who, first_cap: u32) -> (i64, i64) {
     let a = apply(app, round_id, who).await;
     let ag = agreements::sign_agreement(
         &app.store,
@@ -190,6 +208,8 @@ pub struct Fixture {
     approve_page: i64,
     approve_api: i64,
     message: i64,
+    /// The confirmed evaluation of `agreement` (R-EVA-1).
+    evaluation: i64,
 }
 
 impl Fixture {
@@ -222,7 +242,17 @@ impl Fixture {
         .await
         .unwrap()[0]
             .id;
+        let evaluation = peixun_store::evaluations::evaluation_for_agreement(
+            &app.store,
+            &actor_of(app, Who::CentreAdmin),
+            agreement,
+        )
+        .await
+        .unwrap()
+        .expect("signed() records an evaluation")
+        .id;
         Fixture {
+            evaluation,
             plan: plan(app, 2026).await,
             plan_submit_page: plan(app, 2027).await,
             plan_submit_api: plan(app, 2028).await,
@@ -255,6 +285,7 @@ impl Fixture {
             p if p.starts_with("/rounds/") || p.starts_with("/bulletin/rounds/") => self.round,
             p if p.starts_with("/applications/") => self.application,
             p if p.starts_with("/agreements/") => self.agreement,
+            p if p.starts_with("/evaluations/") => self.evaluation,
             "/filings/{id}/withdraw" => pick(self.withdraw_page, self.withdraw_api),
             "/filings/{id}/approve" => pick(self.approve_page, self.approve_api),
             p if p.starts_with("/filings/") => self.filing,
@@ -960,7 +991,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             json!({ "app": { "id": 1, "institution_name": x, "occupations_text": x,
                 "classes_requested": 3, "created_at_local": "", "note": x, "agreement_id": null },
             "round": sample_round(x), "reads_caps": true,
-            "cap": { "first": true, "source": x, "decision": sample_decision(x), "problem": "" },
+            "cap": { "first": true, "source": x, "links": [{ "href": "/evaluations/1", "text": x }], "decision": sample_decision(x), "problem": "" },
             "performance": [{ "round_label": x, "completed_on_time": 6, "score": "95", "evidence": x,
                               "recorded_by": "centre_admin", "recorded_at_local": "" }],
             "can_sign": true, "can_record": true,
@@ -974,6 +1005,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
                 "signed_by": "centre_admin", "signed_at_local": "", "application_id": 1, "decision": sample_decision(x) },
             "round": sample_round(x), "filings": [sample_filing(x)], "held": 1, "can_override": true,
             "can_terminate": true, "can_file": true, "scope": [{ "value": "育婴员|初级", "label": x }],
+            "evaluation": { "id": 1, "score": "86.2", "state_label": x }, "can_evaluate": true,
             "causes": [{ "code": "violation", "label": "违法违规" }],
             "form": { "cap": "", "reason": "", "cause": "", "termination_reason": "", "occupation": "", "start_date": "" },
             "errors": errs, "field_errors": field_errs })

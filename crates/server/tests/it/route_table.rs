@@ -418,6 +418,21 @@ const TABLE: &[Row] = &[
     row("GET", "/api/v1/classes/{id}/certificates", Call::Api, API_RESULTS_READ_A),
     row("POST", "/api/v1/certificates/revoke", Call::ApiBody(r#"{"code":"44010520269999001","reason":"x"}"#), [401, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
     row("GET", "/api/v1/certificates/verify", Call::Api, [404; 10]),
+    // Evaluations (R-EVA-1): `{id}` is A's confirmed evaluation (B gets 404, S6; changes 409);
+    // the fixture's agreement already has one, so opening another is refused (409).
+    row("GET", "/api/v1/evaluations", Call::Api, API_BUSINESS_LIST),
+    row("GET", "/api/v1/evaluations/{id}", Call::Api, [401, 200, 200, 200, 200, 200, 200, 404, 403, 403]),
+    row("POST", "/api/v1/agreements/{id}/evaluation", Call::ApiBody("{}"), [401, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/api/v1/evaluations/{id}/adjustments", Call::ApiBody(r#"{"component":"archives","value":"90","reason":"x"}"#), [401, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/api/v1/evaluations/{id}/recompute", Call::ApiBody("{}"), [401, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/api/v1/evaluations/{id}/confirm", Call::ApiBody("{}"), [401, 409, 403, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/evaluations", Call::Page, PAGE_BUSINESS_LIST),
+    row("GET", "/evaluations/{id}", Call::Page, [303, 200, 200, 200, 200, 200, 200, 404, 403, 403]),
+    row("POST", "/agreements/{id}/evaluation", Call::Form(&[]), [303, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/evaluations/{id}/recompute", Call::Form(&[]), [303, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/evaluations/{id}/adjust", Call::Form(&[("component", "archives"), ("value", "90"), ("reason", "x")]), [303, 409, 409, 403, 403, 403, 403, 403, 403, 403]),
+    row("POST", "/evaluations/{id}/confirm", Call::Form(&[]), [303, 409, 403, 403, 403, 403, 403, 403, 403, 403]),
+
     row("GET", "/classes/{id}/results", Call::Page, PAGE_RESULTS_READ_A),
     row("POST", "/classes/{id}/results", Call::Form(&[]), [303, 403, 403, 403, 403, 409, 409, 403, 403, 403]),
     row("POST", "/classes/{id}/results/import", Call::Form(&[]), [303, 403, 403, 403, 403, 400, 400, 403, 403, 403]),

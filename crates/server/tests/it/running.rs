@@ -137,6 +137,7 @@ impl RunFixture {
             &app.store,
             &actor_of(app, Who::CentreStaff),
             &InspectionInput {
+                severity: None,
                 filing_id: class,
                 inspected_on: d(2026, 3, 2),
                 kind: InspectionKind::Spot,
@@ -202,7 +203,8 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
     let insp = json!({ "id": 3, "filing_id": 5, "institution_name": x, "inspected_on": "2026-04-08",
         "kind_label": "现场检查", "findings": x, "rectification_required": true, "due": "2026-04-15",
         "rectification_note": x, "status": "rectifying", "status_label": "待整改", "closure_note": x,
-        "closed_by": "centre_staff", "closed_at": "2026-04-16 10:00", "recorded_by": "centre_staff" });
+        "closed_by": "centre_staff", "closed_at": "2026-04-16 10:00", "recorded_by": "centre_staff",
+        "finding_severity_label": "一般问题" });
     Some(match name {
         "classes_list.html" => json!({ "items": [class], "status": "", "pager": pager,
             "options": [{ "value": "", "label": "全部" }] }),
@@ -221,7 +223,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
                         "open": true, "can_edit_closing": true, "round_id": 1,
                         "stats": { "responses": 1, "trainees": 20, "rate": "5.0%", "overall": "4", "questions": [{ "key": "overall", "text": x, "answers": 1, "mean": "4" }] } },
             "form": { "on": "", "new_teacher_id": "1", "effective_on": x, "note": "", "session_date": "", "session_label": "",
-                      "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "" },
+                      "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "", "finding_severity": "" },
             "rectification_required": true, "today": "2026-04-09", "errors": errs, "field_errors": field_errs })
         }
         "teacher_changes.html" => {
@@ -587,6 +589,7 @@ async fn work_list_per_role(backend: Backend) {
         &app.store,
         &actor_of(&app, Who::CentreStaff),
         &InspectionInput {
+            severity: None,
             filing_id: near,
             inspected_on: d(2026, 4, 1),
             kind: InspectionKind::OnSite,

@@ -128,6 +128,7 @@ fn sample(name: &str) -> J {
             .or_else(|| crate::jobs_admin::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::surveys::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::violations::template_sample(other, XSS, &errs, &field_errs))
+            .or_else(|| crate::evaluations::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }

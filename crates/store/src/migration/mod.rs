@@ -18,6 +18,7 @@ mod m20261203_000080_certificates;
 mod m20261203_000090_archive_documents;
 mod m20261203_000100_pii_at_rest;
 mod m20261203_000110_surveys;
+mod m20261203_000120_evaluations;
 mod m20261203_000130_violations;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000090_archive_documents::Migration),
             Box::new(m20261203_000100_pii_at_rest::Migration),
             Box::new(m20261203_000110_surveys::Migration),
+            Box::new(m20261203_000120_evaluations::Migration),
             Box::new(m20261203_000130_violations::Migration),
         ]
     }

@@ -197,7 +197,7 @@ pub(crate) async fn render_class(
             sheet_only => form.checked("sheet_only"),
             inspections => jv(ins),
             survey => jv(json!(survey)),
-            form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "inspected_on", "kind", "findings", "rectification_due"]),
+            form => form_value(form, &["on", "new_teacher_id", "effective_on", "note", "session_date", "session_label", "inspected_on", "kind", "findings", "rectification_due", "finding_severity"]),
             rectification_required => form.checked("rectification_required"),
             errors => errors.0,
             field_errors => errors.1,
@@ -313,6 +313,7 @@ pub(super) async fn class_action_with(
                     &state.store,
                     &actor,
                     &InspectionInput {
+                        severity: inspections::FindingSeverity::parse(form.get("finding_severity")),
                         filing_id: id,
                         inspected_on,
                         kind,
