@@ -13,6 +13,7 @@ pub mod api_running;
 pub mod archive;
 pub mod calendar;
 pub mod certificates;
+pub mod evaluation_reports;
 pub mod forms;
 pub mod jobs_admin;
 pub mod ops;
