@@ -5,7 +5,7 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, ops, policies, trainees,
+    calendar, certificates, evaluation_reports, ops, policies, trainees,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -46,6 +46,8 @@ use utoipa::{Modify, OpenApi};
         certificates::api::list_certificates,
         certificates::api::revoke,
         certificates::api::verify,
+        evaluation_reports::api_docx,
+        evaluation_reports::api_xlsx,
         calendar::api::get_year,
         calendar::api::preview,
         calendar::api::import,
@@ -179,6 +181,7 @@ use utoipa::{Modify, OpenApi};
         (name = "worklist", description = "待办事项"),
         (name = "policies", description = "政策参数版本：系统管理员提出、区培训中心负责人确认（R-POL-1）"),
         (name = "certificates", description = "考试结果、合格证书编码与公开查验（R-CRT-1、R-CRT-2）"),
+        (name = "evaluations", description = "绩效评估与批次评估报告（R-EVA-1、R-EVA-2）"),
         (name = "ops", description = "运行状态"),
         (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )

@@ -25,6 +25,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("verify.html", include_str!("../templates/verify.html")),
     (
+        "evaluation_chart.html",
+        include_str!("../templates/evaluation_chart.html"),
+    ),
+    (
         "calendar_import.html",
         include_str!("../templates/calendar_import.html"),
     ),

@@ -844,6 +844,33 @@ pub const ROUTES: &[RouteDef] = &[
     r("POST", "/certificates/revoke", Access::Roles(CENTRE_ADMIN)),
     r("GET", "/results-template.csv", Access::Roles(RESULTS_READ)),
     r("GET", "/verify", Access::Public),
+    // the round's evaluation report (R-EVA-2): the centre, the bureau and the city; an
+    // institution is answered 404 by the handler (the table lets it through so that it is)
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/chart",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/report.docx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/report.xlsx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/evaluations/report.docx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/evaluations/report.xlsx",
+        Access::Roles(BUSINESS),
+    ),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -929,6 +956,7 @@ fn build() -> Registrar {
     let r = archive::register(r);
     let r = policies::register(r);
     let r = certificates::register(r);
+    let r = evaluation_reports::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

@@ -427,7 +427,17 @@ const TABLE: &[Row] = &[
     row("POST", "/certificates/revoke", Call::Form(&[("code", "44010520269999001"), ("reason", "x"), ("filing_id", "1")]), [303, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
     row("GET", "/results-template.csv", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
     row("GET", "/verify", Call::Page, [200; 10]),
+    // The round's evaluation report (R-EVA-2): the centre, the bureau and the city; an
+    // institution gets 404 (not its record).
+    row("GET", "/rounds/{id}/evaluations/chart", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/rounds/{id}/evaluations/report.docx", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/rounds/{id}/evaluations/report.xlsx", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/api/v1/rounds/{id}/evaluations/report.docx", Call::Api, API_EVAL_REPORT),
+    row("GET", "/api/v1/rounds/{id}/evaluations/report.xlsx", Call::Api, API_EVAL_REPORT),
 ];
+
+const PAGE_EVAL_REPORT: [u16; 10] = [303, 200, 200, 200, 200, 404, 404, 404, 403, 403];
+const API_EVAL_REPORT: [u16; 10] = [401, 200, 200, 200, 200, 404, 404, 404, 403, 403];
 
 const API_RESULTS_READ_A: [u16; 10] = [401, 200, 200, 403, 403, 200, 200, 403, 403, 403];
 const PAGE_RESULTS_READ_A: [u16; 10] = [303, 200, 200, 403, 403, 200, 200, 403, 403, 403];

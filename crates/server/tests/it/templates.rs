@@ -124,6 +124,7 @@ fn sample(name: &str) -> J {
             .or_else(|| crate::archive::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::policies::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::jobs_admin::template_sample(other, XSS, &errs, &field_errs))
+            .or_else(|| crate::evaluation_reports::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }

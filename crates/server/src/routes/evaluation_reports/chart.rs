@@ -120,7 +120,7 @@ pub fn score_histogram(d: &ReportData) -> String {
             c(by - dec(6))
         );
         let effect = match band.effect {
-            NextCap::Factor(f) => format!("系数 ×{}", num(f)),
+            NextCap::Factor(f) => format!("系数 ×{}", super::data::factor(f)),
             NextCap::Suspended => "暂停签约".to_string(),
         };
         let _ = write!(
@@ -129,7 +129,11 @@ pub fn score_histogram(d: &ReportData) -> String {
             h - bottom + 20,
             esc(&format!("{label}分")),
             h - bottom + 40,
-            if band.effect == NextCap::Suspended { RED } else { GREY },
+            if band.effect == NextCap::Suspended {
+                RED
+            } else {
+                GREY
+            },
             esc(&effect)
         );
     }
@@ -152,7 +156,8 @@ pub fn component_strips(d: &ReportData) -> String {
     let w = 640i64;
     let h = top + row_h * 4 + 40;
     let axis_w = dec(w - left - right);
-    let x = |v: Decimal| dec(left) + axis_w * v.clamp(Decimal::ZERO, Decimal::ONE_HUNDRED) / dec(100);
+    let x =
+        |v: Decimal| dec(left) + axis_w * v.clamp(Decimal::ZERO, Decimal::ONE_HUNDRED) / dec(100);
 
     let mut s = String::new();
     let _ = write!(
@@ -268,7 +273,10 @@ pub(crate) mod tests {
         let mut titles = Vec::new();
         let mut in_title = false;
         loop {
-            match r.read_event().unwrap_or_else(|e| panic!("bad XML: {e}\n{svg}")) {
+            match r
+                .read_event()
+                .unwrap_or_else(|e| panic!("bad XML: {e}\n{svg}"))
+            {
                 Event::Start(e) => {
                     depth += 1;
                     in_title = e.name().as_ref() == b"title";
@@ -312,7 +320,13 @@ pub(crate) mod tests {
         let d = sample();
         let svg = score_histogram(&d);
         let titles = well_formed(&svg);
-        for t in ["<61分：1 家", "61–70.9分：1 家", "71–80.9分：0 家", "81–90.9分：2 家", "≥91分：1 家"] {
+        for t in [
+            "<61分：1 家",
+            "61–70.9分：1 家",
+            "71–80.9分：0 家",
+            "81–90.9分：2 家",
+            "≥91分：1 家",
+        ] {
             assert!(titles.iter().any(|x| x == t), "{t} in {titles:?}");
         }
         assert!(svg.contains("&lt;61分"));
@@ -328,9 +342,9 @@ pub(crate) mod tests {
         assert!(svg.contains("广州&lt;珠江&gt;&amp;技能培训中心"));
         assert!(!svg.contains("<珠江>"));
         assert!(
-            titles
-                .iter()
-                .any(|t| t.starts_with("广州") && t.contains("珠江") && t.ends_with("80（调整后）")),
+            titles.iter().any(|t| t.starts_with("广州")
+                && t.contains("珠江")
+                && t.ends_with("80（调整后）")),
             "{titles:?}"
         );
         // 5 confirmed institutions × 4 components

@@ -84,7 +84,7 @@ impl NextCap {
 
     pub fn label_zh(self) -> String {
         match self {
-            NextCap::Factor(f) => num(f),
+            NextCap::Factor(f) => factor(f),
             NextCap::Suspended => "暂停签约".to_string(),
         }
     }
@@ -411,6 +411,16 @@ fn mean(values: impl Iterator<Item = Decimal>) -> Option<Decimal> {
     })
 }
 
+/// A cap factor as the guideline writes it, with at least one decimal ("1.0", "1.1").
+pub fn factor(f: Decimal) -> String {
+    let f = f.normalize();
+    if f.scale() == 0 {
+        format!("{f}.0")
+    } else {
+        f.to_string()
+    }
+}
+
 /// A decimal as the report prints it: exact, without trailing zeros ("93.875", "85", "1.1").
 pub fn num(d: Decimal) -> String {
     d.normalize().to_string()
@@ -443,7 +453,8 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> ReportData {
         let p = policy();
         let mut adjusted = comps(dec!(100), dec!(85), dec!(90), dec!(60));
-        adjusted[3] = Component::adjusted(dec!(60), dec!(80), "问卷回收率不足30%，按现场抽查结果调整");
+        adjusted[3] =
+            Component::adjusted(dec!(60), dec!(80), "问卷回收率不足30%，按现场抽查结果调整");
         let rows = vec![
             ReportRow::confirmed(
                 "广州市海珠区示范职业培训学校",
@@ -491,11 +502,18 @@ pub(crate) mod tests {
         assert_eq!(NextCap::for_score(&p, s("60")), NextCap::Suspended);
         assert_eq!(NextCap::for_score(&p, s("60.5")), NextCap::Suspended);
         assert_eq!(NextCap::for_score(&p, s("61")), NextCap::Factor(dec!(0.9)));
-        assert_eq!(NextCap::for_score(&p, s("70.9")), NextCap::Factor(dec!(0.9)));
+        assert_eq!(
+            NextCap::for_score(&p, s("70.9")),
+            NextCap::Factor(dec!(0.9))
+        );
         assert_eq!(NextCap::for_score(&p, s("71")), NextCap::Factor(dec!(1.0)));
-        assert_eq!(NextCap::for_score(&p, s("90.5")), NextCap::Factor(dec!(1.1)));
+        assert_eq!(
+            NextCap::for_score(&p, s("90.5")),
+            NextCap::Factor(dec!(1.1))
+        );
         assert_eq!(NextCap::for_score(&p, s("91")), NextCap::Factor(dec!(1.2)));
-        assert_eq!(NextCap::Factor(dec!(1.0)).label_zh(), "1");
+        assert_eq!(NextCap::Factor(dec!(1.0)).label_zh(), "1.0");
+        assert_eq!(NextCap::Factor(dec!(1.20)).label_zh(), "1.2");
         assert_eq!(NextCap::Suspended.label_zh(), "暂停签约");
     }
 
@@ -545,10 +563,7 @@ pub(crate) mod tests {
         assert_eq!(adj.len(), 1);
         assert_eq!(adj[0].component, "学员满意度");
         assert_eq!((adj[0].computed, adj[0].adjusted), (dec!(60), dec!(80)));
-        assert_eq!(
-            d.component_headers()[0],
-            "任务完成情况（40%）".to_string()
-        );
+        assert_eq!(d.component_headers()[0], "任务完成情况（40%）".to_string());
     }
 
     #[test]

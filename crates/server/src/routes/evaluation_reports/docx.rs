@@ -25,7 +25,7 @@ const TABLE_SIZE: usize = 18;
 
 /// Column widths in twentieths of a point; they add up to the A4 text width with the margins
 /// below (11906 − 2 × 1247).
-const GRID: [usize; 9] = [520, 2300, 1000, 1000, 1000, 1000, 860, 800, 932];
+const GRID: [usize; 9] = [480, 2600, 950, 950, 950, 950, 800, 800, 932];
 
 fn fonts(latin: &str, zh: &str) -> RunFonts {
     RunFonts::new()
@@ -149,11 +149,16 @@ fn bands_table(d: &ReportData) -> Table {
     ])];
     for b in d.bands.iter().rev() {
         let effect = match b.effect {
-            NextCap::Factor(f) => format!("C × {}", num(f)),
+            NextCap::Factor(f) => format!("C × {}", super::data::factor(f)),
             NextCap::Suspended => "暂停签约分配指标".to_string(),
         };
         rows.push(TableRow::new(vec![
-            cell(&format!("{}分", b.label), w[0], false, AlignmentType::Center),
+            cell(
+                &format!("{}分", b.label),
+                w[0],
+                false,
+                AlignmentType::Center,
+            ),
             cell(&effect, w[1], false, AlignmentType::Center),
         ]));
     }
@@ -280,10 +285,7 @@ mod tests {
     pub(crate) fn part(bytes: &[u8], name: &str) -> String {
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
         let mut xml = String::new();
-        zip.by_name(name)
-            .unwrap()
-            .read_to_string(&mut xml)
-            .unwrap();
+        zip.by_name(name).unwrap().read_to_string(&mut xml).unwrap();
         xml
     }
 

@@ -71,7 +71,9 @@ fn build(d: &ReportData) -> Result<Vec<u8>, XlsxError> {
     header(
         ws,
         &result_headers(d),
-        &[6.0, 34.0, 14.0, 12.0, 14.0, 12.0, 10.0, 12.0, 14.0, 8.0, 18.0],
+        &[
+            6.0, 34.0, 14.0, 12.0, 14.0, 12.0, 10.0, 12.0, 14.0, 8.0, 18.0,
+        ],
     )?;
     for (i, r) in d.rows.iter().enumerate() {
         let row = (i + 1) as u32;
@@ -84,7 +86,13 @@ fn build(d: &ReportData) -> Result<Vec<u8>, XlsxError> {
         }
         match (r.state, r.score) {
             (RowState::Confirmed, Some(s)) => write(ws, row, 6, &Cell::Num(s.value()), &num_fmt)?,
-            _ => write(ws, row, 6, &Cell::Text(RowState::Open.label_zh().into()), &num_fmt)?,
+            _ => write(
+                ws,
+                row,
+                6,
+                &Cell::Text(RowState::Open.label_zh().into()),
+                &num_fmt,
+            )?,
         }
         if let Some(c) = r.on_time_completed {
             ws.write_number_with_format(row, 7, f64::from(c), &int_fmt)?;
@@ -110,17 +118,15 @@ fn build(d: &ReportData) -> Result<Vec<u8>, XlsxError> {
     ws.write_string(
         note_row,
         0,
-        format!(
-            "{} {}：{}",
-            d.district,
-            d.round_label,
-            d.summary_text()
-        ),
+        format!("{} {}：{}", d.district, d.round_label, d.summary_text()),
     )?;
     ws.write_string(
         note_row + 1,
         0,
-        format!("生成日期 {}；现行政策版本 {}", d.generated_on, d.policy_version),
+        format!(
+            "生成日期 {}；现行政策版本 {}",
+            d.generated_on, d.policy_version
+        ),
     )?;
 
     let ws = wb.add_worksheet();
@@ -190,7 +196,10 @@ mod tests {
         let adj = sheet(&bytes, ADJUSTMENTS_SHEET);
         assert_eq!(adj.len(), 2);
         assert_eq!(adj[1][1], Data::String("学员满意度".into()));
-        assert_eq!((adj[1][2].clone(), adj[1][3].clone()), (Data::Float(60.0), Data::Float(80.0)));
+        assert_eq!(
+            (adj[1][2].clone(), adj[1][3].clone()),
+            (Data::Float(60.0), Data::Float(80.0))
+        );
         if let Ok(dir) = std::env::var("PEIXUN_REPORT_OUT") {
             std::fs::write(format!("{dir}/evaluation-report.xlsx"), &bytes).unwrap();
         }
