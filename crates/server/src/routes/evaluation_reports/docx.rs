@@ -59,8 +59,15 @@ fn para(text: &str) -> Paragraph {
         .line_spacing(LineSpacing::new().after(120).line(360))
 }
 
+/// A table cell; a `\n` in `text` is a line break.
 fn cell(text: &str, width: usize, bold: bool, align: AlignmentType) -> TableCell {
-    let mut run = Run::new().add_text(text).size(TABLE_SIZE);
+    let mut run = Run::new().size(TABLE_SIZE);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            run = run.add_break(docx_rs::BreakType::TextWrapping);
+        }
+        run = run.add_text(line);
+    }
     if bold {
         run = run.bold();
     }
@@ -75,10 +82,11 @@ fn results_table(d: &ReportData) -> Table {
     let headers: Vec<String> = [
         "序号".to_string(),
         "培训机构".to_string(),
-        comp[0].clone(),
-        comp[1].clone(),
-        comp[2].clone(),
-        comp[3].clone(),
+        // "任务完成情况\n(40%)": the weight on its own line, half-width brackets to fit.
+        comp[0].replacen('（', "\n(", 1).replacen('）', ")", 1),
+        comp[1].replacen('（', "\n(", 1).replacen('）', ")", 1),
+        comp[2].replacen('（', "\n(", 1).replacen('）', ")", 1),
+        comp[3].replacen('（', "\n(", 1).replacen('）', ")", 1),
         "综合得分".to_string(),
         "按时完成班次（C）".to_string(),
         "下次签约班次上限系数".to_string(),
@@ -261,7 +269,8 @@ pub fn render(d: &ReportData) -> Result<Vec<u8>, String> {
             Paragraph::new()
                 .add_run(body_run("区培训中心（盖章）"))
                 .align(AlignmentType::Right)
-                .line_spacing(LineSpacing::new().before(720).after(120)),
+                .keep_next(true)
+                .line_spacing(LineSpacing::new().before(480).after(120)),
         )
         .add_paragraph(
             Paragraph::new()
@@ -303,7 +312,8 @@ mod tests {
             "广州市海珠区示范职业培训学校",
             "86.2",
             "93.875",
-            "任务完成情况（40%）",
+            "任务完成情况",
+            "(40%)",
             "下次签约班次上限系数",
             "暂停签约",
             "评估中",
