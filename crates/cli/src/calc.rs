@@ -13,16 +13,19 @@ use clap::{ArgGroup, Args, Subcommand};
 use peixun_domain::calendar::Calendar;
 use peixun_domain::cap::{CapBasis, CapInput, Score, compute_cap};
 use peixun_domain::credit_code::CreditCode;
+use peixun_domain::evaluation::{EvaluationInput, SatisfactionInput, evaluate};
 use peixun_domain::ids::PersonId;
 use peixun_domain::policy::Policy;
 use peixun_store::calendar::YearChange;
+use rust_decimal::Decimal;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 
 #[derive(Subcommand)]
 pub enum CalcCommand {
-    /// 规则计算 (rules): `cap`.
+    /// 规则计算 (rules): `cap`, `evaluation`.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
@@ -43,6 +46,43 @@ pub enum CalcCommand {
 pub enum RulesCommand {
     /// 签约班次上限 (R-CAP-1…7): prints the decision with its trail as JSON.
     Cap(CapArgs),
+    /// 绩效评估 (R-EVA-1): prints the four components, the score and the trail as JSON.
+    Evaluation(EvaluationArgs),
+}
+
+/// The records of one agreement, as counts (R-EVA-1).
+#[derive(Args)]
+pub struct EvaluationArgs {
+    /// 批复班次数（不含因机构以外原因取消的）
+    #[arg(long, value_name = "N")]
+    approved: u32,
+    /// 按时完成班次数（超期不计）
+    #[arg(long, value_name = "N")]
+    on_time: u32,
+    /// 签约班次上限
+    #[arg(long, value_name = "N")]
+    cap: u32,
+    /// 一般问题数
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    general_findings: u32,
+    /// 严重问题数
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    serious_findings: u32,
+    /// 逾期整改数（整改期限后才闭环）
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    late_rectifications: u32,
+    /// 每个已完成班次的档案完整率（%），可重复
+    #[arg(long = "archive", value_name = "PCT", value_parser = parse_decimal)]
+    archives: Vec<Decimal>,
+    /// 总体评价平均分（1–5）
+    #[arg(long, value_name = "X", value_parser = parse_decimal)]
+    satisfaction_mean: Decimal,
+    /// 回答人数（与 --trainees 一起给出时计算回收率）
+    #[arg(long, value_name = "N", requires = "trainees")]
+    responses: Option<u32>,
+    /// 学员人数
+    #[arg(long, value_name = "N", requires = "responses")]
+    trainees: Option<u32>,
 }
 
 /// Either `--first --requested N` (first agreement) or `--prev-completed C --score S`.
@@ -297,6 +337,10 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
     })
 }
 
+fn parse_decimal(s: &str) -> Result<Decimal, String> {
+    Decimal::from_str(s.trim()).map_err(|_| format!("“{s}”不是数字 / \"{s}\" is not a number"))
+}
+
 fn parse_score(s: &str) -> Result<Score, String> {
     s.parse::<Score>().map_err(|e| e.to_string())
 }
@@ -323,6 +367,9 @@ pub fn run(cmd: CalcCommand) -> ExitCode {
         CalcCommand::Rules {
             command: RulesCommand::Cap(args),
         } => run_cap(args, &policy),
+        CalcCommand::Rules {
+            command: RulesCommand::Evaluation(args),
+        } => run_evaluation(args, &policy),
         CalcCommand::Calendar { command } => {
             let with =
                 |db: &CalendarDb, f: &dyn Fn(&Calendar, &Policy) -> ExitCode| match calendar_from(
@@ -412,6 +459,34 @@ fn run_cap(args: CapArgs, policy: &Policy) -> ExitCode {
     };
     match compute_cap(&input, policy) {
         Ok(decision) => match serde_json::to_string_pretty(&decision) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Err(e) => fail(e),
+    }
+}
+
+fn run_evaluation(args: EvaluationArgs, policy: &Policy) -> ExitCode {
+    let input = EvaluationInput {
+        cap: args.cap,
+        approved: args.approved,
+        on_time: args.on_time,
+        inspections: None,
+        general_findings: args.general_findings,
+        serious_findings: args.serious_findings,
+        late_rectifications: args.late_rectifications,
+        archives: args.archives,
+        satisfaction: SatisfactionInput::Mean {
+            mean: args.satisfaction_mean,
+            responses: args.responses,
+            trainees: args.trainees,
+        },
+    };
+    match evaluate(&input, &[], policy) {
+        Ok(result) => match serde_json::to_string_pretty(&result) {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS

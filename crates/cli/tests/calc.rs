@@ -215,6 +215,94 @@ fn r_cap_cli_rejects_bad_arguments() {
 
 // ---- calendar ----
 
+// ---- rules evaluation ----
+
+fn evaluation_json(args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["rules", "evaluation"];
+    full.extend_from_slice(args);
+    serde_json::from_str(&ok(&full)).expect("evaluation prints JSON")
+}
+
+const SPEC_EVALUATION: &[&str] = &[
+    "--approved",
+    "5",
+    "--on-time",
+    "4",
+    "--cap",
+    "6",
+    "--general-findings",
+    "1",
+    "--late-rectifications",
+    "1",
+    "--archive",
+    "96",
+    "--archive",
+    "90",
+    "--archive",
+    "100",
+    "--archive",
+    "89.5",
+    "--satisfaction-mean",
+    "4.6",
+];
+
+/// SPEC.md §5 evaluation: task 81, supervision 85, archives 93.875, satisfaction 90 → 86.175 →
+/// 86.2; the next cap with C = 4 is 4 × 1.1 = 4.4 → 4 (`rules cap` with the same C and S).
+#[test]
+fn r_eva_1_spec_example_via_cli() {
+    let v = evaluation_json(SPEC_EVALUATION);
+    assert_eq!(v["score"], "86.2");
+    assert_eq!(v["unrounded"], "86.175");
+    let computed: Vec<&str> = v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["computed"].as_str().unwrap())
+        .collect();
+    assert_eq!(computed, ["81", "85", "93.875", "90"]);
+    assert_eq!(v["band"]["factor"], "1.1");
+    assert!(v["trail"].as_array().unwrap().len() > 10);
+    let score = v["score"].as_str().unwrap();
+    let cap = cap_json(&[
+        "--planned",
+        "40",
+        "--prev-planned",
+        "40",
+        "--prev-completed",
+        "4",
+        "--score",
+        score,
+    ]);
+    assert_eq!(cap["unrounded"], "4.4");
+    assert_eq!(cap["cap"], 4);
+}
+
+#[test]
+fn r_eva_1_cli_flags_low_response_rate_and_rejects_bad_input() {
+    let mut a = SPEC_EVALUATION.to_vec();
+    a.extend_from_slice(&["--responses", "5", "--trainees", "24"]);
+    let v = evaluation_json(&a);
+    assert!(
+        v["components"][3]["flag"]
+            .as_str()
+            .unwrap()
+            .contains("低于 30%")
+    );
+    // Same exit codes as `rules cap`: 2 for bad arguments and rules that cannot apply.
+    let full = |edit: &dyn Fn(&mut Vec<&'static str>)| {
+        let mut a = vec!["rules", "evaluation"];
+        a.extend_from_slice(SPEC_EVALUATION);
+        edit(&mut a);
+        a
+    };
+    let e = fails(&full(&|a| a[5] = "6"), 2);
+    assert!(e.contains("按时完成班次数"), "{e}");
+    let e = fails(&full(&|a| *a.last_mut().unwrap() = "5.5"), 2);
+    assert!(e.contains("满意度平均分"), "{e}");
+    fails(&["rules", "evaluation", "--approved", "5"], 2);
+    fails(&full(&|a| a.extend_from_slice(&["--responses", "5"])), 2);
+}
+
 #[test]
 fn r_fil_3_deadline_via_cli() {
     assert_eq!(

@@ -212,6 +212,9 @@ pub enum TrailKind {
     Clamp,
     Result,
     Override,
+    /// Where C and S came from (the previous agreement and its evaluation, or a hand-entered
+    /// record); added by the store.
+    Source,
 }
 
 /// One line of a cap's calculation trail (R-CAP-7).

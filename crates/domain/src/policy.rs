@@ -82,6 +82,47 @@ pub struct Policy {
     /// district document.
     #[serde(default = "default_min_trainee_age")]
     pub min_trainee_age: u32,
+    /// R-EVA-1: the numbers of the default evaluation formulas. (Versions stored before this
+    /// field existed read as SPEC.md's defaults.)
+    #[serde(default)]
+    pub evaluation_formula: EvaluationFormula,
+}
+
+/// R-EVA-1: every number of the default evaluation formulas (SPEC.md §3.7), as policy values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvaluationFormula {
+    /// Task completion: share of on-time completed / approved. Default 0.7.
+    pub on_time_share: Decimal,
+    /// Task completion: share of min(1, approved / cap). Default 0.3.
+    pub volume_share: Decimal,
+    /// Supervision: points off per general finding (一般问题). Default 5.
+    pub general_finding_deduction: Decimal,
+    /// Supervision: points off per serious finding (严重问题). Default 15.
+    pub serious_finding_deduction: Decimal,
+    /// Supervision: points off per rectification closed after its due date. Default 10.
+    pub late_rectification_deduction: Decimal,
+    /// Satisfaction: the lowest and highest overall rating. Default 1 and 5.
+    pub rating_min: u32,
+    pub rating_max: u32,
+    /// Satisfaction: below this response rate (responses / trainees) the component is flagged
+    /// for the centre to confirm or adjust. Default 0.3.
+    pub min_response_rate: Decimal,
+}
+
+impl Default for EvaluationFormula {
+    fn default() -> Self {
+        EvaluationFormula {
+            on_time_share: Decimal::new(7, 1),
+            volume_share: Decimal::new(3, 1),
+            general_finding_deduction: Decimal::from(5),
+            serious_finding_deduction: Decimal::from(15),
+            late_rectification_deduction: Decimal::from(10),
+            rating_min: 1,
+            rating_max: 5,
+            min_response_rate: Decimal::new(3, 1),
+        }
+    }
 }
 
 fn default_min_trainee_age() -> u32 {
@@ -153,6 +194,7 @@ impl Policy {
             },
             certificate_district_code: "440105".to_string(),
             min_trainee_age: 16,
+            evaluation_formula: EvaluationFormula::default(),
         }
     }
 
@@ -230,6 +272,24 @@ impl Policy {
                     "{}/{}/{}/{}",
                     w.task_completion, w.supervision, w.archives, w.satisfaction
                 ),
+            ),
+            row(
+                "evaluation_formula",
+                "绩效评估公式 按时/规模/一般/严重/逾期整改/评分区间/最低回收率（R-EVA-1）",
+                {
+                    let f = &self.evaluation_formula;
+                    format!(
+                        "{}/{}/{}/{}/{}/{}–{}/{}",
+                        f.on_time_share,
+                        f.volume_share,
+                        f.general_finding_deduction,
+                        f.serious_finding_deduction,
+                        f.late_rectification_deduction,
+                        f.rating_min,
+                        f.rating_max,
+                        f.min_response_rate
+                    )
+                },
             ),
             row(
                 "min_trainee_age",
@@ -385,6 +445,51 @@ impl Policy {
                 ),
             ));
         }
+        let f = &self.evaluation_formula;
+        let shares = f.on_time_share + f.volume_share;
+        if f.on_time_share < Decimal::ZERO
+            || f.volume_share < Decimal::ZERO
+            || shares != Decimal::ONE
+        {
+            return Err(bad(
+                "evaluation_formula",
+                format!("任务完成情况的按时与规模占比须非负且之和为1，当前为 {shares}"),
+                format!(
+                    "on-time and volume shares must be non-negative and sum to 1, got {shares}"
+                ),
+            ));
+        }
+        if [
+            f.general_finding_deduction,
+            f.serious_finding_deduction,
+            f.late_rectification_deduction,
+        ]
+        .iter()
+        .any(|d| *d < Decimal::ZERO)
+        {
+            return Err(bad(
+                "evaluation_formula",
+                "教学督导的扣分不能为负数",
+                "supervision deductions must not be negative",
+            ));
+        }
+        if f.rating_min >= f.rating_max {
+            return Err(bad(
+                "evaluation_formula",
+                format!("满意度评分区间无效：{}–{}", f.rating_min, f.rating_max),
+                format!("invalid rating range {}–{}", f.rating_min, f.rating_max),
+            ));
+        }
+        if f.min_response_rate < Decimal::ZERO || f.min_response_rate > Decimal::ONE {
+            return Err(bad(
+                "evaluation_formula",
+                format!("最低回收率须在0至1之间，当前为 {}", f.min_response_rate),
+                format!(
+                    "minimum response rate must be 0–1, got {}",
+                    f.min_response_rate
+                ),
+            ));
+        }
         let code = &self.certificate_district_code;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad(
@@ -491,6 +596,14 @@ mod tests {
     }
 
     #[test]
+    fn r_eva_1_versions_stored_before_the_formula_read_the_spec_defaults() {
+        let mut v = serde_json::to_value(Policy::haizhu_default()).unwrap();
+        v.as_object_mut().unwrap().remove("evaluation_formula");
+        let back: Policy = serde_json::from_value(v).unwrap();
+        assert_eq!(back, Policy::haizhu_default());
+    }
+
+    #[test]
     fn r_pol_1_rows_name_every_value() {
         let p = Policy::haizhu_default();
         let rows = p.rows();
@@ -499,6 +612,7 @@ mod tests {
         assert_eq!(get("filing_lead_working_days"), "10");
         assert_eq!(get("evaluation_weights"), "40/20/20/20");
         assert_eq!(get("min_trainee_age"), "16");
-        assert_eq!(rows.len(), 14);
+        assert_eq!(get("evaluation_formula"), "0.7/0.3/5/15/10/1–5/0.3");
+        assert_eq!(rows.len(), 15);
     }
 }

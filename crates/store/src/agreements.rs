@@ -22,7 +22,8 @@ use crate::workflow_glue::{is_role, lock_round, today, wf_actor, wf_err, with_re
 use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time, map_unique};
 use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::cap::{
-    CapBasis, CapDecision, CapError, CapInput, Score, apply_override, compute_cap,
+    CapBasis, CapDecision, CapError, CapInput, Score, TrailKind, TrailStep, apply_override,
+    compute_cap,
 };
 use peixun_domain::role::Role;
 use peixun_domain::workflow::agreement::{
@@ -411,8 +412,51 @@ pub async fn list_prior_performance(
 pub enum CapSource {
     /// R-CAP-2: first agreement; the centre enters the cap.
     First,
-    /// R-CAP-3: from a recorded prior performance.
+    /// R-CAP-3 from the records: C = on-time completed classes of the previous agreement,
+    /// S = that agreement's confirmed evaluation.
+    Evaluation {
+        agreement_id: i64,
+        evaluation_id: i64,
+        round_label: String,
+        completed_on_time: u32,
+        score: Score,
+    },
+    /// R-CAP-3 from a hand-entered prior performance: only for an institution with no previous
+    /// agreement in the system.
     PriorPerformance { record: PriorPerformanceView },
+}
+
+impl CapSource {
+    /// The trail line naming where C and S came from (R-CAP-7), `None` for a first agreement.
+    pub fn trail_step(&self) -> Option<TrailStep> {
+        match self {
+            CapSource::First => None,
+            CapSource::Evaluation {
+                agreement_id,
+                evaluation_id,
+                round_label,
+                completed_on_time,
+                score,
+            } => Some(TrailStep {
+                kind: TrailKind::Source,
+                label: "C、S 来源（R-CAP-3，系统记录）".to_string(),
+                value: format!("协议 #{agreement_id} / 评估 #{evaluation_id}"),
+                note: format!(
+                    "上次协议（{round_label}，/agreements/{agreement_id}）按时完成 {completed_on_time} 个班次；\
+                     该协议绩效评估（/evaluations/{evaluation_id}）已确认得分 {score}"
+                ),
+            }),
+            CapSource::PriorPerformance { record } => Some(TrailStep {
+                kind: TrailKind::Source,
+                label: "C、S 来源（R-CAP-3，手工登记）".to_string(),
+                value: format!("前次完成情况登记 #{}", record.id),
+                note: format!(
+                    "系统中无该机构的前次协议，使用区培训中心登记的{}完成情况：按时完成 {} 个班次、得分 {}；依据：{}",
+                    record.round_label, record.completed_on_time, record.score, record.evidence
+                ),
+            }),
+        }
+    }
 }
 
 /// The cap the centre sees for an applicant before signing (R-CAP-7).
@@ -436,6 +480,14 @@ fn cap_err(e: CapError) -> StoreError {
     StoreError::validation(code, crate::checks::zh(&e.to_string()), field)
 }
 
+/// The decision with the line naming the source of C and S first in its trail (R-CAP-7).
+fn with_source(mut d: CapDecision, source: &CapSource) -> CapDecision {
+    if let Some(step) = source.trail_step() {
+        d.trail.insert(0, step);
+    }
+    d
+}
+
 /// The inputs of an institution's cap in a round (see the module doc).
 async fn cap_basis<C: ConnectionTrait>(
     db: &C,
@@ -452,6 +504,59 @@ async fn cap_basis<C: ConnectionTrait>(
     let prev = rounds::previous_round(db, r).await?;
     let planned = planned_total(r);
     let prev_planned = prev.as_ref().map(planned_total);
+    // R-CAP-3: the previous agreement (the latest of an earlier round) and its confirmed
+    // evaluation, from the records.
+    let others = agreement::Entity::find()
+        .filter(agreement::Column::InstitutionId.eq(institution_id))
+        .filter(agreement::Column::RoundId.ne(r.id))
+        .all(db)
+        .await?;
+    let key = |m: &round::Model| (m.year, m.window_start, m.id);
+    let mut previous: Option<(agreement::Model, round::Model)> = None;
+    for a in &others {
+        if let Some(ar) = round::Entity::find_by_id(a.round_id).one(db).await?
+            && key(&ar) < key(r)
+            && previous
+                .as_ref()
+                .is_none_or(|(pa, pr)| (key(pr), pa.id) < (key(&ar), a.id))
+        {
+            previous = Some((a.clone(), ar));
+        }
+    }
+    if let Some((pa, pr)) = previous {
+        let Some((evaluation_id, c, score)) =
+            crate::evaluations::confirmed_for_agreement(db, pa.id).await?
+        else {
+            return Err(StoreError::validation(
+                "CAP_PENDING_EVALUATION",
+                format!(
+                    "待评估：上次协议的绩效评估尚未确认（{}，协议 #{}），确认后才能核定签约班次上限（R-CAP-3）",
+                    pr.label, pa.id
+                ),
+                "institution_id",
+            ));
+        };
+        let input = CapInput {
+            planned,
+            prev_planned,
+            basis: CapBasis::Later {
+                prev_completed: c,
+                score,
+            },
+            major: inst.major_project_capable,
+        };
+        return Ok((
+            CapSource::Evaluation {
+                agreement_id: pa.id,
+                evaluation_id,
+                round_label: pr.label,
+                completed_on_time: c,
+                score,
+            },
+            Some(input),
+        ));
+    }
+    // No previous agreement in the system: the hand-entered prior performance, if any.
     let perf = prior_performance::Entity::find()
         .filter(prior_performance::Column::InstitutionId.eq(institution_id))
         .order_by_desc(prior_performance::Column::Id)
@@ -470,12 +575,7 @@ async fn cap_basis<C: ConnectionTrait>(
         };
         return Ok((CapSource::PriorPerformance { record: v }, Some(input)));
     }
-    let earlier = agreement::Entity::find()
-        .filter(agreement::Column::InstitutionId.eq(institution_id))
-        .filter(agreement::Column::RoundId.ne(r.id))
-        .one(db)
-        .await?;
-    if earlier.is_some() {
+    if !others.is_empty() {
         return Err(StoreError::validation(
             "CAP_NEEDS_PERFORMANCE",
             "该机构非首次签约：请先登记前次签约按时完成班次数和综合评估得分（R-CAP-3）",
@@ -534,7 +634,10 @@ pub async fn cap_preview_on(
     let decision = match input {
         Some(i) => {
             let policy = crate::policies::in_force(store.db(), on).await?;
-            Some(compute_cap(&i, &policy).map_err(cap_err)?)
+            Some(with_source(
+                compute_cap(&i, &policy).map_err(cap_err)?,
+                &source,
+            ))
         }
         None => None,
     };
@@ -682,7 +785,7 @@ pub async fn sign_agreement(
         }
         // R-POL-1: the version in force on the signing date; the decision stores its name.
         let policy = crate::policies::in_force(&txn, today(now)).await?;
-        let mut decision = compute_cap(&cap_input, &policy).map_err(cap_err)?;
+        let mut decision = with_source(compute_cap(&cap_input, &policy).map_err(cap_err)?, &source);
         if decision.computed_suspended() {
             return Err(StoreError::validation(
                 "CAP_SUSPENDED",

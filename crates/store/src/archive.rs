@@ -748,8 +748,6 @@ pub async fn incomplete_archives(
     store: &Store,
     institution: Option<i64>,
 ) -> Result<Vec<ArchiveSummary>> {
-    use crate::roster::entry;
-    use sea_orm::QuerySelect;
     let db = store.db();
     let mut q = filing::Entity::find()
         .filter(filing::Column::Status.is_in(["training_complete", "completed"]));
@@ -759,53 +757,9 @@ pub async fn incomplete_archives(
     let classes = q.all(db).await?;
     let mut out = Vec::new();
     for f in classes {
-        let Some(p) = package::Entity::find()
-            .filter(package::Column::FilingId.eq(f.id))
-            .one(db)
-            .await?
-        else {
+        let Some((present, required)) = class_counts(db, &f).await? else {
             continue;
         };
-        let rows: Vec<(i64, String, String, String)> = entry::Entity::find()
-            .select_only()
-            .column(entry::Column::Id)
-            .column(entry::Column::IdKind)
-            .column(entry::Column::Residence)
-            .column(entry::Column::Groups)
-            .filter(entry::Column::PackageId.eq(p.id))
-            .filter(entry::Column::Pending.eq(false))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let docs = doc::Entity::find()
-            .filter(doc::Column::FilingId.eq(f.id))
-            .all(db)
-            .await?;
-        let mut on_file: HashMap<Option<i64>, BTreeSet<String>> = HashMap::new();
-        for d in docs {
-            on_file.entry(d.roster_entry_id).or_default().insert(d.kind);
-        }
-        let empty = BTreeSet::new();
-        let (mut present, mut required) = (0u32, 0u32);
-        for (id, kind, res, groups) in rows {
-            let have = on_file.get(&Some(id)).unwrap_or(&empty);
-            let groups: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
-            let need = required_documents(
-                id_kind_of(&kind),
-                residence_of(&res),
-                &groups,
-                have.contains(&DocKind::SkillCertificate.code()),
-            );
-            let (p, r) = count(&need, have);
-            present += p;
-            required += r;
-        }
-        let class_have = on_file.get(&None).unwrap_or(&empty);
-        present += CLASS_ITEMS
-            .iter()
-            .filter(|k| class_have.contains(&k.code()))
-            .count() as u32;
-        required += CLASS_ITEMS.len() as u32;
         if present < required {
             out.push(ArchiveSummary {
                 class_id: f.id,
@@ -824,6 +778,76 @@ pub async fn incomplete_archives(
             .then(a.class_id.cmp(&b.class_id))
     });
     Ok(out)
+}
+
+/// R-ARC-2: documents present and required of one class (trainees' and class items), from the
+/// roster's kind, residence and groups; `None` when the class has no filing package.
+pub(crate) async fn class_counts<C: ConnectionTrait>(
+    db: &C,
+    f: &filing::Model,
+) -> Result<Option<(u32, u32)>> {
+    use crate::roster::entry;
+    use sea_orm::QuerySelect;
+    let Some(p) = package::Entity::find()
+        .filter(package::Column::FilingId.eq(f.id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let rows: Vec<(i64, String, String, String)> = entry::Entity::find()
+        .select_only()
+        .column(entry::Column::Id)
+        .column(entry::Column::IdKind)
+        .column(entry::Column::Residence)
+        .column(entry::Column::Groups)
+        .filter(entry::Column::PackageId.eq(p.id))
+        .filter(entry::Column::Pending.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let docs = doc::Entity::find()
+        .filter(doc::Column::FilingId.eq(f.id))
+        .all(db)
+        .await?;
+    let mut on_file: HashMap<Option<i64>, BTreeSet<String>> = HashMap::new();
+    for d in docs {
+        on_file.entry(d.roster_entry_id).or_default().insert(d.kind);
+    }
+    let empty = BTreeSet::new();
+    let (mut present, mut required) = (0u32, 0u32);
+    for (id, kind, res, groups) in rows {
+        let have = on_file.get(&Some(id)).unwrap_or(&empty);
+        let groups: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
+        let need = required_documents(
+            id_kind_of(&kind),
+            residence_of(&res),
+            &groups,
+            have.contains(&DocKind::SkillCertificate.code()),
+        );
+        let (p, r) = count(&need, have);
+        present += p;
+        required += r;
+    }
+    let class_have = on_file.get(&None).unwrap_or(&empty);
+    present += CLASS_ITEMS
+        .iter()
+        .filter(|k| class_have.contains(&k.code()))
+        .count() as u32;
+    required += CLASS_ITEMS.len() as u32;
+    Ok(Some((present, required)))
+}
+
+/// R-ARC-2: a class's archive completeness (%), as its archive page shows it (one decimal); 0
+/// for a class without a filing package.
+pub(crate) async fn class_completeness<C: ConnectionTrait>(
+    db: &C,
+    f: &filing::Model,
+) -> Result<Decimal> {
+    Ok(match class_counts(db, f).await? {
+        Some((present, required)) => completeness_percent(present, required),
+        None => Decimal::ZERO,
+    })
 }
 
 #[cfg(test)]

@@ -223,6 +223,7 @@ pub async fn seed_running(
         store,
         &staff,
         &InspectionInput {
+            severity: None,
             filing_id: f.id,
             inspected_on: today - Duration::days(3),
             kind: InspectionKind::OnSite,

@@ -56,6 +56,38 @@ impl InspectionKind {
     }
 }
 
+/// R-EVA-1: how serious a finding is (一般 / 严重); none when nothing was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSeverity {
+    /// 一般问题
+    General,
+    /// 严重问题
+    Serious,
+}
+
+impl FindingSeverity {
+    pub fn code(self) -> &'static str {
+        match self {
+            FindingSeverity::General => "general",
+            FindingSeverity::Serious => "serious",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            FindingSeverity::General => "一般问题",
+            FindingSeverity::Serious => "严重问题",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FindingSeverity> {
+        match s {
+            "general" => Some(FindingSeverity::General),
+            "serious" => Some(FindingSeverity::Serious),
+            _ => None,
+        }
+    }
+}
+
 pub fn status_label(code: &str) -> &'static str {
     match code {
         "no_action" => "无需整改",
@@ -77,6 +109,10 @@ pub struct InspectionInput {
     pub photos: Vec<String>,
     pub rectification_required: bool,
     pub rectification_due: Option<NaiveDate>,
+    /// R-EVA-1: the finding's severity; `None` when nothing was found. When omitted and
+    /// rectification is required, the finding counts as general (一般).
+    #[serde(default)]
+    pub severity: Option<FindingSeverity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +137,10 @@ pub struct InspectionView {
     pub closed_at: Option<DateTime<Utc>>,
     pub recorded_by: String,
     pub created_at: DateTime<Utc>,
+    /// R-EVA-1: `general` / `serious`; `None` when nothing was found.
+    pub finding_severity: Option<FindingSeverity>,
+    /// "一般问题" / "严重问题" / "未发现问题".
+    pub finding_severity_label: String,
 }
 
 fn view(m: inspection::Model, name: String) -> InspectionView {
@@ -126,6 +166,16 @@ fn view(m: inspection::Model, name: String) -> InspectionView {
         closed_at: m.closed_at,
         recorded_by: m.recorded_by,
         created_at: m.created_at,
+        finding_severity: m
+            .finding_severity
+            .as_deref()
+            .and_then(FindingSeverity::parse),
+        finding_severity_label: m
+            .finding_severity
+            .as_deref()
+            .and_then(FindingSeverity::parse)
+            .map_or("未发现问题", FindingSeverity::label_zh)
+            .to_string(),
     }
 }
 
@@ -234,6 +284,12 @@ pub async fn record_inspection(
             recorded_by: Set(actor.username.clone()),
             recorded_by_user_id: Set(actor.user_id),
             created_at: Set(now),
+            finding_severity: Set(input
+                .severity
+                .or(input
+                    .rectification_required
+                    .then_some(FindingSeverity::General))
+                .map(|s| s.code().to_string())),
             ..Default::default()
         }
         .insert(&txn)

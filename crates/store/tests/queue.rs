@@ -86,7 +86,8 @@ async fn s9_64_clients_race_for_the_last_k_slots_100_rounds(store: Store) {
     let mut insts = Vec::new();
     for i in 0..INSTITUTIONS {
         let inst = institution(&store, 100 + i as u32, false).await;
-        // Each institution signs in every round: from the second on, R-CAP-3 needs C and S.
+        // Each institution signs in every round: from the second on, R-CAP-3 takes C and S from
+        // the previous agreement's confirmed evaluation (recorded below); the first uses this.
         agreements::record_prior_performance(
             &store,
             &centre_admin(),
@@ -122,6 +123,17 @@ async fn s9_64_clients_race_for_the_last_k_slots_100_rounds(store: Store) {
             for &inst in &insts {
                 // First agreement: the most R-CAP-1 allows (round_half_up(0.5 × P)).
                 let a = signed(&store, r.id, inst, 1000).await;
+                // R-CAP-3: the next round's cap comes from this agreement's confirmed
+                // evaluation (C = 100, S = 95, as the hand-entered record said before).
+                peixun_store::evaluations::record_confirmed_for_test(
+                    &store,
+                    a,
+                    100,
+                    "95".parse().unwrap(),
+                    t0(),
+                )
+                .await
+                .unwrap();
                 let cap = agreements::get_agreement(&store, &centre_admin(), a)
                     .await
                     .unwrap()

@@ -542,6 +542,7 @@ async fn r_run_4_inspection_rectified_and_closed(store: Store) {
     let (_, inst, a) = setup(&store, 5, 10).await;
     let class = started(&store, inst, a, d(2026, 4, 1)).await;
     let input = InspectionInput {
+        severity: None,
         filing_id: class,
         inspected_on: d(2026, 4, 8),
         kind: InspectionKind::OnSite,
@@ -964,6 +965,7 @@ async fn s6_institution_b_cannot_see_or_act_on_a_s_classes_reports_inspections(s
         &store,
         &centre_staff(),
         &InspectionInput {
+            severity: None,
             filing_id: class,
             inspected_on: d(2026, 4, 2),
             kind: InspectionKind::Spot,

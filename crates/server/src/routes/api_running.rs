@@ -207,6 +207,10 @@ pub struct InspectionDtoIn {
     #[serde(default)]
     pub rectification_required: bool,
     pub rectification_due: Option<NaiveDate>,
+    /// R-EVA-1: `general` (一般) / `serious` (严重) / `none`; omitted: `general` when
+    /// rectification is required, else none.
+    #[serde(default)]
+    pub finding_severity: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -562,10 +566,22 @@ pub async fn record_inspection(
 ) -> AppResult<(StatusCode, Json<InspectionDto>)> {
     let kind = inspections::InspectionKind::parse(&b.kind)
         .ok_or_else(|| bad("INS_KIND", "检查方式须为 on_site、remote 或 spot", "kind"))?;
+    let severity = match b.finding_severity.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("none") => None,
+        Some(s) => Some(inspections::FindingSeverity::parse(s).ok_or_else(|| {
+            bad(
+                "INS_SEVERITY",
+                "问题性质须为 general（一般）、serious（严重）或 none",
+                "finding_severity",
+            )
+        })?),
+    };
     let v = inspections::record_inspection(
         &state.store,
         &user.actor(&ctx),
         &InspectionInput {
+            severity,
             filing_id: b.filing_id,
             inspected_on: b.inspected_on,
             kind,

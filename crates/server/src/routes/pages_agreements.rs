@@ -318,10 +318,20 @@ async fn render_application(
                 "first": matches!(p.source, CapSource::First),
                 "source": match &p.source {
                     CapSource::First => "首次签约：由区培训中心结合培训需求确定上限（R-CAP-2）".to_string(),
+                    CapSource::Evaluation { round_label, completed_on_time, score, .. } => format!(
+                        "非首次签约：依据上次协议（{round_label}）按时完成{completed_on_time}个班次、其已确认的绩效评估得分{score}（R-CAP-3，系统记录）"
+                    ),
                     CapSource::PriorPerformance { record } => format!(
-                        "非首次签约：依据{}按时完成{}个班次、综合评估得分{}（R-CAP-3）；依据：{}",
+                        "非首次签约（系统中无前次协议，使用手工登记）：依据{}按时完成{}个班次、综合评估得分{}（R-CAP-3）；依据：{}",
                         record.round_label, record.completed_on_time, record.score, record.evidence
                     ),
+                },
+                "links": match &p.source {
+                    CapSource::Evaluation { agreement_id, evaluation_id, .. } => json!([
+                        { "href": format!("/agreements/{agreement_id}"), "text": format!("上次协议 #{agreement_id}") },
+                        { "href": format!("/evaluations/{evaluation_id}"), "text": format!("绩效评估 #{evaluation_id}") },
+                    ]),
+                    _ => json!([]),
                 },
                 "decision": p.decision,
                 "problem": "",
@@ -331,7 +341,7 @@ async fn render_application(
                 if !is_form_error(&e) {
                     return Err(e);
                 }
-                json!({ "first": false, "source": "", "decision": null, "problem": e.body().message })
+                json!({ "first": false, "source": "", "links": [], "decision": null, "problem": e.body().message })
             }
         };
         perf = serde_json::to_value(

@@ -137,6 +137,7 @@ impl RunFixture {
             &app.store,
             &actor_of(app, Who::CentreStaff),
             &InspectionInput {
+                severity: None,
                 filing_id: class,
                 inspected_on: d(2026, 3, 2),
                 kind: InspectionKind::Spot,
@@ -584,6 +585,7 @@ async fn work_list_per_role(backend: Backend) {
         &app.store,
         &actor_of(&app, Who::CentreStaff),
         &InspectionInput {
+            severity: None,
             filing_id: near,
             inspected_on: d(2026, 4, 1),
             kind: InspectionKind::OnSite,

@@ -24,6 +24,8 @@ pub struct Model {
     pub recorded_by: String,
     pub recorded_by_user_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// R-EVA-1: `general` / `serious`; `None` when nothing was found.
+    pub finding_severity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,8 @@ pub mod m20261203_000070_attendance_marks;
 mod m20261203_000080_certificates;
 mod m20261203_000090_archive_documents;
 mod m20261203_000100_pii_at_rest;
+mod m20261203_000110_surveys;
+mod m20261203_000120_evaluations;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000080_certificates::Migration),
             Box::new(m20261203_000090_archive_documents::Migration),
             Box::new(m20261203_000100_pii_at_rest::Migration),
+            Box::new(m20261203_000110_surveys::Migration),
+            Box::new(m20261203_000120_evaluations::Migration),
         ]
     }
 }

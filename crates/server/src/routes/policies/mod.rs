@@ -220,6 +220,8 @@ pub(crate) fn proposal_from_form(form: &FormData) -> Result<PolicyProposal, Stor
         },
         certificate_district_code: form.get("certificate_district_code").trim().to_string(),
         min_trainee_age: uint(form, "min_trainee_age", &mut problems),
+        // R-EVA-1: the formula numbers are not on the form yet; a new version takes SPEC's.
+        evaluation_formula: peixun_domain::policy::EvaluationFormula::default(),
     };
     StoreError::check(problems)?;
     Ok(PolicyProposal {

@@ -303,6 +303,7 @@ pub(super) async fn class_action_with(
                     &state.store,
                     &actor,
                     &InspectionInput {
+                        severity: inspections::FindingSeverity::parse(form.get("finding_severity")),
                         filing_id: id,
                         inspected_on,
                         kind,

@@ -81,6 +81,7 @@ fn inspection_value(i: &inspections::InspectionView) -> serde_json::Value {
         "kind_label": i.kind_label,
         "findings": i.findings,
         "rectification_required": i.rectification_required,
+        "finding_severity_label": i.finding_severity_label,
         "due": i.rectification_due.map(|d| d.to_string()).unwrap_or_default(),
         "rectification_note": i.rectification_note.clone().unwrap_or_default(),
         "status": i.status,
