@@ -5,10 +5,10 @@
 
 use crate::both_backends;
 use crate::harness::{TestApp, TestResponse, Who};
-use crate::rounds::round;
+use crate::rounds::{round, signed};
 use axum::http::Method;
 use peixun_domain::workflow::round::Half;
-use peixun_store::Backend;
+use peixun_store::{Backend, evaluations};
 use serde_json::{Value as J, json};
 use std::io::Read;
 
@@ -158,7 +158,113 @@ async fn s6_institutions_get_404_for_the_round_report(backend: Backend) {
     assert_eq!(r.status, 404);
 }
 
+/// A and B signed in a round; their evaluations confirmed at 90.5 (C = 5) and 60.5 (C = 2).
+async fn evaluated_round(app: &TestApp) -> (i64, String, String) {
+    let id = round(app, Half::H1, "2026年上半年", 20, false).await;
+    let (_, ag_a) = signed(app, id, Who::InstAAdmin, 6).await;
+    let (_, ag_b) = signed(app, id, Who::InstBAdmin, 4).await;
+    for (ag, c, s) in [(ag_a, 5, "90.5"), (ag_b, 2, "60.5")] {
+        evaluations::record_confirmed_for_test(
+            &app.store,
+            ag,
+            c,
+            s.parse().unwrap(),
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+    }
+    let name = |inst: i64| async move {
+        app.api(
+            Method::GET,
+            &format!("/api/v1/institutions/{inst}"),
+            Who::CentreAdmin,
+            None,
+        )
+        .await
+        .json()["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    (id, name(app.inst_a).await, name(app.inst_b).await)
+}
+
+async fn r_eva_2_docx_and_xlsx_carry_the_confirmed_evaluations(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (id, a, b) = evaluated_round(&app).await;
+
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/rounds/{id}/evaluations/report.docx"),
+            Who::Bureau,
+            None,
+        )
+        .await;
+    assert_attachment(&r, DOCX, ".docx");
+    let doc = docx_part(&r.body, "word/document.xml");
+    for needle in [
+        a.as_str(),
+        b.as_str(),
+        "2026年上半年",
+        "共对 2 家培训机构",
+        "平均分为 75.5 分",
+        ">90.5<",
+        ">60.5<",
+        ">1.1<",
+        ">暂停签约<",
+        "其中 1 家评分低于 61 分",
+        "计算值",
+    ] {
+        assert!(doc.contains(needle), "document.xml lacks {needle}");
+    }
+
+    let r = app
+        .get(
+            &format!("/rounds/{id}/evaluations/report.xlsx"),
+            Who::CentreAdmin,
+        )
+        .await;
+    assert_attachment(&r, XLSX, ".xlsx");
+    let rows = r.xlsx_rows();
+    let row_of = |name: &str| {
+        rows.iter()
+            .find(|r| r[1] == name)
+            .unwrap_or_else(|| panic!("{name}: {rows:?}"))
+            .clone()
+    };
+    let (ra, rb) = (row_of(&a), row_of(&b));
+    // every component is the score here (set by adjustment); score, C, factor
+    assert_eq!(
+        &ra[2..9],
+        ["90.5", "90.5", "90.5", "90.5", "90.5", "5", "1.1"]
+    );
+    assert_eq!(&rb[6..9], ["60.5", "2", "暂停签约"]);
+    assert_eq!(ra[9], "已确认");
+
+    let r = app
+        .get(&format!("/rounds/{id}/evaluations/chart"), Who::City)
+        .await;
+    assert_eq!(r.status, 200);
+    let html = r.text();
+    assert_eq!(svgs_well_formed(&html), 2);
+    // two institutions × four components
+    assert_eq!(html.matches("<circle").count(), 8);
+    assert!(html.contains("81–90.9分：1 家") && html.contains("&lt;61分：1 家"));
+    assert!(html.contains(&format!("/agreements/")));
+
+    // An institution gets 404 even for the round it took part in.
+    assert_eq!(
+        app.get(&format!("/rounds/{id}/evaluations/chart"), Who::InstAAdmin)
+            .await
+            .status,
+        404
+    );
+}
+
 both_backends!(
+    r_eva_2_docx_and_xlsx_carry_the_confirmed_evaluations,
     r_eva_2_report_of_a_round_without_evaluations,
     s6_institutions_get_404_for_the_round_report,
 );

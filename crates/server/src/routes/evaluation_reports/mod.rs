@@ -21,9 +21,14 @@ use crate::pages::render;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use data::{COMPONENT_NAMES, NextCap, ReportData, ReportRow, RowState, num};
+use data::{COMPONENT_NAMES, Component, NextCap, ReportData, ReportRow, RowState, num};
 use minijinja::value::{Serde, Value};
+use peixun_domain::cap::Score;
+use peixun_domain::evaluation::ComponentKey;
+use peixun_domain::policy::Policy;
+use peixun_store::evaluations::{self, EvaluationState, EvaluationView};
 use peixun_store::rounds;
+use rust_decimal::Decimal;
 use serde_json::json;
 
 pub const DOCX_CONTENT_TYPE: &str =
@@ -37,14 +42,57 @@ pub fn register(r: Registrar) -> Registrar {
         .get("/api/v1/rounds/{id}/evaluations/report.xlsx", api_xlsx)
 }
 
-/// The round's evaluations as report rows.
+/// The round's evaluations as report rows, by institution name (R-EVA-2).
 async fn report_rows(
-    _state: &AppState,
-    _actor: &peixun_store::Actor,
-    _round_id: i64,
-    _policy: &peixun_domain::policy::Policy,
+    state: &AppState,
+    actor: &peixun_store::Actor,
+    round_id: i64,
+    policy: &Policy,
 ) -> AppResult<Vec<ReportRow>> {
-    Ok(Vec::new())
+    let views = evaluations::round_evaluations(&state.store, actor, round_id).await?;
+    Ok(views.iter().map(|v| row_of(v, policy)).collect())
+}
+
+/// One evaluation as a report row. A confirmed one carries its fixed score and the band's effect
+/// as recorded with it (its own policy version); an open one only its state.
+pub fn row_of(v: &EvaluationView, policy: &Policy) -> ReportRow {
+    let component = |key: ComponentKey| {
+        v.components
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| Component {
+                computed: c.computed,
+                adjusted: c.adjusted,
+                reason: c.adjustment_reason.clone(),
+            })
+            .unwrap_or_else(|| Component::computed(Decimal::ZERO))
+    };
+    let components: [Component; 4] = ComponentKey::ALL.map(component);
+    let score = match v.state {
+        EvaluationState::Confirmed => Score::try_from(v.score).ok(),
+        EvaluationState::Open => None,
+    };
+    let mut row = match score {
+        Some(score) => {
+            let mut r = ReportRow::confirmed(
+                &v.institution_name,
+                components,
+                score,
+                v.on_time_completed,
+                policy,
+            );
+            r.next_cap = Some(match (v.suspended, v.next_cap_factor) {
+                (true, _) => NextCap::Suspended,
+                (false, Some(f)) => NextCap::Factor(f),
+                (false, None) => NextCap::for_score(policy, score),
+            });
+            r.policy_version = Some(v.policy_version.clone());
+            r
+        }
+        None => ReportRow::open(&v.institution_name, Some(components)),
+    };
+    row.agreement_id = v.agreement_id;
+    row
 }
 
 /// Loads the report of round `id` for `user` (404 for an institution or an unknown round).
