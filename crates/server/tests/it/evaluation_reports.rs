@@ -252,7 +252,7 @@ async fn r_eva_2_docx_and_xlsx_carry_the_confirmed_evaluations(backend: Backend)
     // two institutions × four components
     assert_eq!(html.matches("<circle").count(), 8);
     assert!(html.contains("81–90.9分：1 家") && html.contains("&lt;61分：1 家"));
-    assert!(html.contains(&format!("/agreements/")));
+    assert!(html.contains("/agreements/"));
 
     // An institution gets 404 even for the round it took part in.
     assert_eq!(
