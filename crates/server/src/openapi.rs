@@ -5,7 +5,8 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, evaluations, ops, policies, surveys, trainees, violations,
+    calendar, certificates, evaluation_reports, evaluations, ops, policies, surveys, trainees,
+    violations,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -59,6 +60,8 @@ use utoipa::{Modify, OpenApi};
         violations::api::preview,
         violations::api::confirm,
         violations::api::dismiss,
+        evaluation_reports::api_docx,
+        evaluation_reports::api_xlsx,
         calendar::api::get_year,
         calendar::api::preview,
         calendar::api::import,
@@ -200,7 +203,7 @@ use utoipa::{Modify, OpenApi};
         (name = "certificates", description = "考试结果、合格证书编码与公开查验（R-CRT-1、R-CRT-2）"),
         (name = "surveys", description = "学员满意度调查：问卷、公开填写与统计（R-EVA-3）"),
         (name = "violations", description = "违法违规行为：登记、另一名负责人确认或不予认定，确认后即时中止协议、释放名额、撤销证书编码（R-VIO-1、R-VIO-2）"),
-        (name = "evaluations", description = "绩效评估：由记录计算、调整与确认（R-EVA-1），得分用于下次签约上限（R-CAP-3）"),
+        (name = "evaluations", description = "绩效评估：由记录计算、调整与确认（R-EVA-1），批次评估报告（R-EVA-2），得分用于下次签约上限（R-CAP-3）"),
         (name = "ops", description = "运行状态"),
         (name = "jobs", description = "后台任务：失效认领的释放与重新执行（系统管理员）"),
     )

@@ -53,6 +53,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/survey_round.html"),
     ),
     (
+        "evaluation_chart.html",
+        include_str!("../templates/evaluation_chart.html"),
+    ),
+    (
         "calendar_import.html",
         include_str!("../templates/calendar_import.html"),
     ),

@@ -308,10 +308,13 @@ fn eva_err(e: EvaluationError) -> StoreError {
 // ---------------------------------------------------------------------------------------------
 
 /// Whether a cancellation was for a reason outside the institution (such classes do not count
-/// as approved). Every cause today is the institution's own; a new cause must decide here.
+/// as approved). A sanction or a violation is the institution's own doing; a termination of the
+/// agreement by the centre by hand (R-AGR-1) is the centre's decision, not a fault the records
+/// show, so its cancelled classes leave the count. A new cause must decide here.
 fn cancelled_outside_institution(cause: CancelCause) -> bool {
     match cause {
         CancelCause::OverdueSanction | CancelCause::Violation => false,
+        CancelCause::AgreementTerminated => true,
     }
 }
 

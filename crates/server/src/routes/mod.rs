@@ -13,6 +13,7 @@ pub mod api_running;
 pub mod archive;
 pub mod calendar;
 pub mod certificates;
+pub mod evaluation_reports;
 pub mod evaluations;
 pub mod forms;
 pub mod jobs_admin;
@@ -967,6 +968,33 @@ pub const ROUTES: &[RouteDef] = &[
         "/evaluations/{id}/confirm",
         Access::Roles(CENTRE_ADMIN),
     ),
+    // the round's evaluation report (R-EVA-2): the centre, the bureau and the city; an
+    // institution is answered 404 by the handler (the table lets it through so that it is)
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/chart",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/report.docx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/rounds/{id}/evaluations/report.xlsx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/evaluations/report.docx",
+        Access::Roles(BUSINESS),
+    ),
+    r(
+        "GET",
+        "/api/v1/rounds/{id}/evaluations/report.xlsx",
+        Access::Roles(BUSINESS),
+    ),
     // audit (auditor)
     r("GET", "/api/v1/audit", Access::Roles(AUDITOR)),
     r("GET", "/audit", Access::Roles(AUDITOR)),
@@ -1055,6 +1083,7 @@ fn build() -> Registrar {
     let r = surveys::register(r);
     let r = violations::register(r);
     let r = evaluations::register(r);
+    let r = evaluation_reports::register(r);
     let r = jobs_admin::register(r);
     pages_admin::register(r)
 }

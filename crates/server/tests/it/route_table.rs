@@ -478,7 +478,17 @@ const TABLE: &[Row] = &[
     row("POST", "/violations/{id}/confirm", Call::Form(&[]), PAGE_CA_FORM),
     row("POST", "/violations/{id}/dismiss", Call::Form(&[("acknowledge", "1")]), PAGE_CA_FORM),
     row("GET", "/violations/{id}/evidence/{file_id}", Call::Page, [303, 404, 404, 404, 404, 404, 404, 404, 403, 403]),
+    // The round's evaluation report (R-EVA-2): the centre, the bureau and the city; an
+    // institution gets 404 (not its record).
+    row("GET", "/rounds/{id}/evaluations/chart", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/rounds/{id}/evaluations/report.docx", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/rounds/{id}/evaluations/report.xlsx", Call::Page, PAGE_EVAL_REPORT),
+    row("GET", "/api/v1/rounds/{id}/evaluations/report.docx", Call::Api, API_EVAL_REPORT),
+    row("GET", "/api/v1/rounds/{id}/evaluations/report.xlsx", Call::Api, API_EVAL_REPORT),
 ];
+
+const PAGE_EVAL_REPORT: [u16; 10] = [303, 200, 200, 200, 200, 404, 404, 404, 403, 403];
+const API_EVAL_REPORT: [u16; 10] = [401, 200, 200, 200, 200, 404, 404, 404, 403, 403];
 
 const API_RESULTS_READ_A: [u16; 10] = [401, 200, 200, 403, 403, 200, 200, 403, 403, 403];
 const PAGE_RESULTS_READ_A: [u16; 10] = [303, 200, 200, 403, 403, 200, 200, 403, 403, 403];

@@ -129,6 +129,7 @@ fn sample(name: &str) -> J {
             .or_else(|| crate::surveys::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::violations::template_sample(other, XSS, &errs, &field_errs))
             .or_else(|| crate::evaluations::template_sample(other, XSS, &errs, &field_errs))
+            .or_else(|| crate::evaluation_reports::template_sample(other, XSS, &errs, &field_errs))
             .unwrap_or_else(|| panic!("no sample context for template {other}: add one")),
     }
 }
