@@ -159,7 +159,7 @@ async fn render_detail(
                 "at": c.adjusted_at.map(local).unwrap_or_default(),
                 "flag": c.flag.clone().unwrap_or_default(),
                 "needs_decision": c.needs_decision,
-                "effective": c.effective.normalize().to_string(),
+                "effective": c.adjusted.map_or_else(|| c.computed_text.clone(), |d| d.normalize().to_string()),
             })
         })
         .collect();
