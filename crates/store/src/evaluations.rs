@@ -906,7 +906,7 @@ pub async fn policy_of(store: &Store, v: &EvaluationView) -> Result<Policy> {
     crate::policies::by_version(store.db(), &v.policy_version).await
 }
 
-/// Tests and demo seeding only: stores a confirmed evaluation of `agreement_id` with C =
+/// Demo seeding and tests: stores a confirmed evaluation of `agreement_id` with C =
 /// `on_time` and score `score` as a result entered from an earlier (paper) evaluation: each
 /// component set to the score by an adjustment, the records not read.
 #[doc(hidden)]
@@ -946,8 +946,8 @@ pub async fn record_confirmed_summary(
         .map(|k| StoredAdjustment {
             key: *k,
             value: Some(score.value()),
-            reason: "test".into(),
-            by: "test".into(),
+            reason: "系统启用前的评估结果，按纸质评估报告录入".into(),
+            by: "system".into(),
             at: now,
         })
         .collect();

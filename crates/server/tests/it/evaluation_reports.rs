@@ -164,7 +164,7 @@ async fn evaluated_round(app: &TestApp) -> (i64, String, String) {
     let (_, ag_a) = signed(app, id, Who::InstAAdmin, 6).await;
     let (_, ag_b) = signed(app, id, Who::InstBAdmin, 4).await;
     for (ag, c, s) in [(ag_a, 5, "90.5"), (ag_b, 2, "60.5")] {
-        evaluations::record_confirmed_for_test(
+        evaluations::record_confirmed_summary(
             &app.store,
             ag,
             c,
