@@ -220,7 +220,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "sheet_only": false,
             "inspections": [{ "id": 3, "inspected_on": "2026-04-08", "kind_label": "现场检查", "status_label": "待整改", "due": "2026-04-15" }],
             "survey": { "class_id": 5, "show_link": true, "url": x, "closes_on": "2026-04-17", "closes_on_is_default": true,
-                        "open": true, "can_edit_closing": true, "round_id": 1,
+                        "open": true, "can_edit_closing": true, "round_id": 1, "comments": [],
                         "stats": { "responses": 1, "trainees": 20, "rate": "5.0%", "overall": "4", "questions": [{ "key": "overall", "text": x, "answers": 1, "mean": "4" }] } },
             "form": { "on": "", "new_teacher_id": "1", "effective_on": x, "note": "", "session_date": "", "session_label": "",
                       "inspected_on": "", "kind": "spot", "findings": "", "rectification_due": "", "finding_severity": "" },

@@ -288,6 +288,13 @@ async fn r_eva_3_public_survey_over_http(backend: peixun_store::Backend) {
         !t.contains("实操课很有用"),
         "comments are not shown to the institution"
     );
+    let centre_page = app
+        .get(&format!("/classes/{}", c.id), Who::CentreStaff)
+        .await;
+    assert!(
+        centre_page.text().contains("实操课很有用"),
+        "the centre reads the comments"
+    );
     let qr = app
         .get(&format!("/classes/{}/survey/qr.svg", c.id), Who::InstAStaff)
         .await;
@@ -550,7 +557,7 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
         "survey_thanks.html" => json!({ "survey": survey }),
         "survey_section.html" => json!({
             "survey": { "class_id": 5, "show_link": true, "url": x, "closes_on": "2026-04-17",
-                "closes_on_is_default": false, "open": true, "can_edit_closing": true, "stats": stats, "round_id": 1 },
+                "closes_on_is_default": false, "open": true, "can_edit_closing": true, "stats": stats, "round_id": 1, "comments": [x] },
             "field_errors": field_errs,
         }),
         "survey_round.html" => json!({

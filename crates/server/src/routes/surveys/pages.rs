@@ -270,6 +270,12 @@ pub(crate) async fn class_section(
         Err(e) => return Err(e.into()),
     };
     let show_link = user.role.is_centre() || user.role.is_institution();
+    // The trainees' comments: the centre only, without dates or order of arrival.
+    let comments = if user.role.is_centre() {
+        surveys::class_comments(&state.store, actor, class_id).await?
+    } else {
+        Vec::new()
+    };
     let origin = state
         .config
         .public_origin
@@ -286,6 +292,7 @@ pub(crate) async fn class_section(
         "can_edit_closing": user.role.is_centre(),
         "stats": stats_value(&v.stats),
         "round_id": v.round_id,
+        "comments": comments,
     })))
 }
 
