@@ -5,7 +5,7 @@
 
 use crate::both_backends;
 use crate::harness::{TestApp, TestResponse, Who};
-use crate::rounds::{round, signed};
+use crate::rounds::{round, signed_only};
 use axum::http::Method;
 use peixun_domain::workflow::round::Half;
 use peixun_store::{Backend, evaluations};
@@ -161,8 +161,8 @@ async fn s6_institutions_get_404_for_the_round_report(backend: Backend) {
 /// A and B signed in a round; their evaluations confirmed at 90.5 (C = 5) and 60.5 (C = 2).
 async fn evaluated_round(app: &TestApp) -> (i64, String, String) {
     let id = round(app, Half::H1, "2026年上半年", 20, false).await;
-    let (_, ag_a) = signed(app, id, Who::InstAAdmin, 6).await;
-    let (_, ag_b) = signed(app, id, Who::InstBAdmin, 4).await;
+    let (_, ag_a) = signed_only(app, id, Who::InstAAdmin, 6).await;
+    let (_, ag_b) = signed_only(app, id, Who::InstBAdmin, 4).await;
     for (ag, c, s) in [(ag_a, 5, "90.5"), (ag_b, 2, "60.5")] {
         evaluations::record_confirmed_summary(
             &app.store,
