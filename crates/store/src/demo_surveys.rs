@@ -65,7 +65,13 @@ pub async fn seed_surveys(store: &Store, now: DateTime<Utc>) -> Result<()> {
         .into_iter()
         .filter(|f| surveys::counts_for_evaluation(&parse_class_state(&f.state)))
         .collect();
+    // A class another demo seeder already gave answers to (the evaluation's) keeps them.
+    let ids: Vec<i64> = classes.iter().map(|f| f.id).collect();
+    let answered = surveys::response_counts(store.db(), &ids).await?;
     for f in classes {
+        if answered.get(&f.id).copied().unwrap_or(0) > 0 {
+            continue;
+        }
         let v = surveys::class_survey(store, &system, f.id, now).await?;
         // Answers arrive on the class's last days, before the survey closes.
         let day = (v.closes_on - Duration::days(5)).max(f.start_date);
