@@ -315,13 +315,24 @@ pub struct NewUserDto {
     /// Required for institution roles, refused for the others.
     #[serde(default)]
     pub institution_id: Option<i64>,
+    /// Why the account is created (optional, ≤ 500 characters; audited).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: String,
 }
 
+/// The new account (no usable password yet) and the first half of its one-time password.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserCreated {
     pub user: UserDto,
-    /// Shown once; the user must change it at first login.
-    pub one_time_password: String,
+    pub credential: crate::routes::credentials::api::CredentialHalf,
+}
+
+/// Why a password is reset (required, 2–500 characters; audited).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetPasswordDto {
+    #[schema(min_length = 2, max_length = 500)]
+    pub reason: String,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -469,11 +480,4 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetActiveRequest {
     pub active: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PasswordReset {
-    pub user: UserDto,
-    /// Shown once; the user must change it at the next login.
-    pub one_time_password: String,
 }

@@ -5,8 +5,8 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, evaluation_reports, evaluations, ops, policies, surveys, trainees,
-    violations,
+    calendar, certificates, credentials, evaluation_reports, evaluations, ops, policies, surveys,
+    trainees, violations,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -38,6 +38,10 @@ use utoipa::{Modify, OpenApi};
         api_admin::create_user,
         api_admin::set_active,
         api_admin::reset_password,
+        credentials::api::list,
+        credentials::api::get,
+        credentials::api::confirm,
+        credentials::api::cancel,
         api_admin::search_audit,
         calendar::api::list_years,
         certificates::api::get_results,

@@ -48,6 +48,9 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/violations", "违法违规"));
             items.push(("/evaluations", "绩效评估"));
             items.push(("/policies", "政策参数"));
+            if role == Role::CentreAdmin {
+                items.push(("/credential-requests", "账号凭据确认"));
+            }
             items.push(("/bulletin", "公示"));
         }
         Role::InstitutionAdmin | Role::InstitutionStaff => {
@@ -60,10 +63,14 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/inspections", "检查整改"));
             items.push(("/evaluations", "绩效评估"));
             items.push(("/inbox", "消息"));
+            if role == Role::InstitutionAdmin {
+                items.push(("/credential-requests", "账号凭据确认"));
+            }
             items.push(("/bulletin", "公示"));
         }
         Role::Sysadmin => {
             items.push(("/users", "用户管理"));
+            items.push(("/credential-requests", "账号凭据申请"));
             items.push(("/calendar", "节假日安排"));
             items.push(("/policies", "政策参数"));
             items.push(("/admin/jobs", "后台任务"));

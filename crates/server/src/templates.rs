@@ -113,8 +113,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/user_form.html"),
     ),
     (
-        "user_password_shown.html",
-        include_str!("../templates/user_password_shown.html"),
+        "credential_half.html",
+        include_str!("../templates/credential_half.html"),
+    ),
+    (
+        "credential_requests.html",
+        include_str!("../templates/credential_requests.html"),
+    ),
+    (
+        "credential_reset.html",
+        include_str!("../templates/credential_reset.html"),
     ),
     (
         "audit_list.html",

@@ -179,6 +179,18 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
+    if phc == crate::credentials::NO_PASSWORD {
+        // No password issued yet: the same work as a wrong password (S2).
+        let _ = verify_phc(password, dummy_hash());
+        return false;
+    }
+    if let Some(halves) = phc.strip_prefix(crate::credentials::SPLIT_PREFIX) {
+        return crate::credentials::verify_halves(password, halves, verify_phc);
+    }
+    verify_phc(password, phc)
+}
+
+fn verify_phc(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(parsed) => argon2()
             .verify_password(password.as_bytes(), &parsed)
@@ -238,7 +250,7 @@ fn parse_role(s: &str) -> Result<Role> {
     })
 }
 
-async fn view<C: ConnectionTrait>(db: &C, m: user::Model) -> Result<UserView> {
+pub(crate) async fn view<C: ConnectionTrait>(db: &C, m: user::Model) -> Result<UserView> {
     let institution_name = match m.institution_id {
         Some(id) => institution::Entity::find_by_id(id)
             .one(db)
@@ -261,7 +273,7 @@ async fn view<C: ConnectionTrait>(db: &C, m: user::Model) -> Result<UserView> {
 }
 
 /// The audit snapshot of an account (never the hash).
-fn snapshot(m: &user::Model) -> serde_json::Value {
+pub(crate) fn snapshot(m: &user::Model) -> serde_json::Value {
     serde_json::json!({
         "username": m.username,
         "display_name": m.display_name,
@@ -308,6 +320,19 @@ pub fn new_user_problems(
     institution_id: Option<i64>,
     password: &str,
 ) -> Vec<FieldProblem> {
+    let mut p = account_problems(username, display_name, role, institution_id);
+    p.extend(password_problems(username, password, "password"));
+    p
+}
+
+/// [`new_user_problems`] without the password: an account whose password is issued later by two
+/// people (`credentials`).
+pub fn account_problems(
+    username: &str,
+    display_name: &str,
+    role: Option<Role>,
+    institution_id: Option<i64>,
+) -> Vec<FieldProblem> {
     let mut p = Problems::default();
     p.take(check_username(username));
     if display_name.trim().chars().count() > 64 {
@@ -332,7 +357,6 @@ pub fn new_user_problems(
         )),
         _ => {}
     }
-    p.extend(password_problems(username, password, "password"));
     p.into_vec()
 }
 
@@ -362,12 +386,28 @@ pub async fn create_user(
     };
     // Hash outside the write transaction: the SQLite write lock is not held while hashing.
     let hash = hash_password_off_thread(&new.password).await?;
-    let now = db_time(now);
-
     let txn = store.begin_write().await?;
+    let m = insert_user(&txn, actor, &new, username, display_name, hash, now).await?;
+    let v = view(&txn, m).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Insert a checked account with `password_hash` inside the caller's write transaction: the
+/// institution must exist and the username be free; audited as `user.create`.
+pub(crate) async fn insert_user(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    new: &NewUser,
+    username: String,
+    display_name: String,
+    hash: String,
+    now: DateTime<Utc>,
+) -> Result<user::Model> {
+    let now = db_time(now);
     if let Some(inst) = new.institution_id
         && institution::Entity::find_by_id(inst)
-            .one(&txn)
+            .one(txn)
             .await?
             .is_none()
     {
@@ -379,7 +419,7 @@ pub async fn create_user(
     }
     if user::Entity::find()
         .filter(user::Column::Username.eq(&username))
-        .one(&txn)
+        .one(txn)
         .await?
         .is_some()
     {
@@ -405,11 +445,11 @@ pub async fn create_user(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| map_unique(e, "USERNAME_TAKEN", "该用户名已被使用", "username"))?;
     audit::append(
-        &txn,
+        txn,
         actor,
         "user.create",
         "user",
@@ -419,9 +459,7 @@ pub async fn create_user(
         now,
     )
     .await?;
-    let v = view(&txn, m).await?;
-    txn.commit().await?;
-    Ok(v)
+    Ok(m)
 }
 
 /// Log in. Unknown user and wrong password give the same error and take the same time. Five
@@ -621,7 +659,7 @@ pub async fn change_password(
 }
 
 /// Delete the sessions of `user_id` (but `keep`) inside the caller's write transaction.
-async fn end_sessions(
+pub(crate) async fn end_sessions(
     txn: &sea_orm::DatabaseTransaction,
     user_id: i64,
     keep: Option<i64>,
@@ -673,50 +711,6 @@ pub async fn set_user_active(
         } else {
             "user.deactivate"
         },
-        "user",
-        Some(user_id.to_string()),
-        Some(old),
-        Some(snapshot(&m)),
-        now,
-    )
-    .await?;
-    let v = view(&txn, m).await?;
-    txn.commit().await?;
-    Ok(v)
-}
-
-/// Set a new (one-time) password (sysadmin): the user must change it at next login; clears a
-/// lockout and ends the user's sessions in the same transaction.
-pub async fn reset_password(
-    store: &Store,
-    actor: &Actor,
-    user_id: i64,
-    new_password: &str,
-    now: DateTime<Utc>,
-) -> Result<UserView> {
-    require_user_admin(actor)?;
-    let now = db_time(now);
-    let u = user::Entity::find_by_id(user_id)
-        .one(store.db())
-        .await?
-        .ok_or(StoreError::NotFound { entity: "user" })?;
-    check_password_rules(&u.username, new_password)?;
-    let hash = hash_password_off_thread(new_password).await?;
-    let txn = store.begin_write().await?;
-    let old = snapshot(&u);
-    let mut am: user::ActiveModel = u.into();
-    am.password_hash = Set(hash);
-    am.must_change_password = Set(true);
-    am.failed_logins = Set(0);
-    am.locked_until = Set(None);
-    am.password_changed_at = Set(now);
-    am.updated_at = Set(now);
-    let m = am.update(&txn).await?;
-    end_sessions(&txn, user_id, None).await?;
-    audit::append(
-        &txn,
-        actor,
-        "user.password_reset",
         "user",
         Some(user_id.to_string()),
         Some(old),

@@ -34,6 +34,7 @@ pub mod bulletin;
 pub mod calendar;
 pub mod certificates;
 mod checks;
+pub mod credentials;
 pub mod demo;
 pub mod demo_archive;
 pub mod demo_certificates;

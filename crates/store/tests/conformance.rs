@@ -60,7 +60,7 @@ on_both_backends!(
     s7_sysadmin_and_auditor_see_no_teachers,
     s10_every_write_adds_exactly_one_audit_row,
     s11_verify_detects_an_altered_row,
-    s11_verify_detects_a_deleted_row,
+    s11_verify_detects_a_deleted_middle_row,
     s11_trigger_refuses_update_and_delete,
     s11_concurrent_writes_keep_the_chain,
     demo_seed_valid_and_not_duplicated,
@@ -1448,7 +1448,7 @@ async fn s11_verify_detects_an_altered_row(store: Store) {
     assert!(b.reason.contains("altered"), "{}", b.reason);
 }
 
-async fn s11_verify_detects_a_deleted_row(store: Store) {
+async fn s11_verify_detects_a_deleted_middle_row(store: Store) {
     write_some(&store, 5).await;
     tamper_sql(&store, "DELETE FROM audit_log WHERE id = 2").await;
     let b = audit::verify(&store).await.unwrap().unwrap_err();

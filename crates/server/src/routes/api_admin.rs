@@ -6,13 +6,14 @@ use crate::AppState;
 use crate::api_types::*;
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult, ErrorBody};
-use crate::startup::one_time_password;
+use crate::routes::credentials::api::CredentialHalf;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use peixun_domain::role::Role;
-use peixun_store::accounts::{self, NewUser};
+use peixun_store::accounts;
 use peixun_store::audit;
+use peixun_store::credentials::{self, Issued, NewAccount};
 use peixun_store::{FieldProblem, StoreError};
 
 pub fn register(r: Registrar) -> Registrar {
@@ -43,10 +44,12 @@ pub async fn list_users(
     }))
 }
 
-/// Create an account with a one-time password (returned once; must be changed at first login).
+/// Create an account (sysadmin). It has no usable password yet: the answer holds the first half
+/// of its one-time password (shown once); a centre_admin confirms the request and receives the
+/// second half (S7, two-person issue).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users",
     request_body = NewUserDto,
-    responses((status = 201, body = UserCreated), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = UserCreated), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -54,7 +57,7 @@ pub async fn create_user(
     ctx: RequestCtx,
     ApiJson(input): ApiJson<NewUserDto>,
 ) -> AppResult<(StatusCode, Json<UserCreated>)> {
-    let (created, password) = new_user(
+    let issued = new_user(
         &state,
         &user,
         &ctx,
@@ -62,18 +65,20 @@ pub async fn create_user(
         &input.display_name,
         &input.role,
         input.institution_id,
+        &input.reason,
     )
     .await?;
     Ok((
         StatusCode::CREATED,
         Json(UserCreated {
-            user: created.into(),
-            one_time_password: password,
+            user: issued.request.user.clone().into(),
+            credential: CredentialHalf::first(issued),
         }),
     ))
 }
 
 /// Shared by the API and the users page.
+#[allow(clippy::too_many_arguments)]
 pub async fn new_user(
     state: &AppState,
     user: &CurrentUser,
@@ -82,35 +87,33 @@ pub async fn new_user(
     display_name: &str,
     role: &str,
     institution_id: Option<i64>,
-) -> AppResult<(accounts::UserView, String)> {
-    let password = one_time_password();
+    reason: &str,
+) -> AppResult<Issued> {
     let Ok(role) = role.trim().parse::<Role>() else {
         // Report the missing role with every other problem of the form at once (R-VAL-1).
         let mut problems = vec![FieldProblem::new("ROLE_INVALID", "请选择角色", "role")];
-        problems.extend(accounts::new_user_problems(
+        problems.extend(accounts::account_problems(
             username,
             display_name,
             None,
             institution_id,
-            &password,
         ));
         return Err(StoreError::from_problems(problems).into());
     };
-    let created = accounts::create_user(
+    let issued = credentials::request_new_account(
         &state.store,
         &user.actor(ctx),
-        NewUser {
+        NewAccount {
             username: username.to_string(),
             display_name: display_name.to_string(),
             role,
             institution_id,
-            password: password.clone(),
-            must_change_password: true,
         },
+        reason,
         state.clock.now(),
     )
     .await?;
-    Ok((created, password))
+    Ok(issued)
 }
 
 /// Search the audit log (auditor only), newest first.
@@ -159,39 +162,28 @@ pub async fn set_active(
     Ok(Json(u.into()))
 }
 
-/// Give an account a new one-time password (shown once); its sessions end.
+/// Request a new password for an account (sysadmin, with a reason). Nothing changes until a
+/// centre_admin (or the institution's admin, for its staff) confirms; the answer holds the
+/// first half of the one-time password, shown once (S7, two-person issue).
 #[utoipa::path(post, path = "/api/v1/users/{id}/reset-password", tag = "users",
     params(("id" = i64, Path)),
-    responses((status = 200, body = PasswordReset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    request_body = ResetPasswordDto,
+    responses((status = 200, body = CredentialHalf), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reset_password(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: RequestCtx,
     ApiPath(id): ApiPath<i64>,
-) -> AppResult<Json<PasswordReset>> {
-    let (u, password) = do_reset_password(&state, &user, &ctx, id).await?;
-    Ok(Json(PasswordReset {
-        user: u.into(),
-        one_time_password: password,
-    }))
-}
-
-/// Shared by the page and the API.
-pub async fn do_reset_password(
-    state: &AppState,
-    user: &CurrentUser,
-    ctx: &RequestCtx,
-    id: i64,
-) -> AppResult<(accounts::UserView, String)> {
-    let password = one_time_password();
-    let u = accounts::reset_password(
+    ApiJson(req): ApiJson<ResetPasswordDto>,
+) -> AppResult<Json<CredentialHalf>> {
+    let issued = credentials::request_reset(
         &state.store,
-        &user.actor(ctx),
+        &user.actor(&ctx),
         id,
-        &password,
+        &req.reason,
         state.clock.now(),
     )
     .await?;
-    Ok((u, password))
+    Ok(Json(CredentialHalf::first(issued)))
 }

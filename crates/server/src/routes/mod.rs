@@ -13,6 +13,7 @@ pub mod api_running;
 pub mod archive;
 pub mod calendar;
 pub mod certificates;
+pub mod credentials;
 pub mod evaluation_reports;
 pub mod evaluations;
 pub mod forms;
@@ -82,6 +83,10 @@ pub const BUSINESS: &[Role] = &[
 /// Teachers: the centre manages all, an institution its own.
 pub const TEACHER_WRITE: &[Role] = &[CentreAdmin, CentreStaff, InstitutionAdmin, InstitutionStaff];
 pub const SYSADMIN: &[Role] = &[Sysadmin];
+/// Credential requests (S7): sysadmins see and withdraw theirs, confirmers see and decide.
+pub const CREDENTIAL_REQUESTS: &[Role] = &[Sysadmin, CentreAdmin, InstitutionAdmin];
+/// Who may confirm a credential request (the store checks which ones).
+pub const CREDENTIAL_CONFIRM: &[Role] = &[CentreAdmin, InstitutionAdmin];
 /// Plans, rounds, caps and agreements (R-PLAN-*, R-CAP-*, R-AGR-1): the centre admin decides.
 pub const CENTRE_ADMIN: &[Role] = &[CentreAdmin];
 /// The bureau co-approves the year plan (R-PLAN-1).
@@ -230,10 +235,48 @@ pub const ROUTES: &[RouteDef] = &[
     r("GET", "/users/new", Access::Roles(SYSADMIN)),
     r("POST", "/users/new", Access::Roles(SYSADMIN)),
     r("POST", "/users/{id}/active", Access::Roles(SYSADMIN)),
+    r("GET", "/users/{id}/reset-password", Access::Roles(SYSADMIN)),
     r(
         "POST",
         "/users/{id}/reset-password",
         Access::Roles(SYSADMIN),
+    ),
+    // two-person credential issue (S7): sysadmins request, a centre_admin (or the
+    // institution's admin, for its staff) confirms; the store decides per request
+    r(
+        "GET",
+        "/api/v1/credential-requests",
+        Access::Roles(CREDENTIAL_REQUESTS),
+    ),
+    r(
+        "GET",
+        "/api/v1/credential-requests/{id}",
+        Access::Roles(CREDENTIAL_REQUESTS),
+    ),
+    r(
+        "POST",
+        "/api/v1/credential-requests/{id}/confirm",
+        Access::Roles(CREDENTIAL_CONFIRM),
+    ),
+    r(
+        "POST",
+        "/api/v1/credential-requests/{id}/cancel",
+        Access::Roles(CREDENTIAL_REQUESTS),
+    ),
+    r(
+        "GET",
+        "/credential-requests",
+        Access::Roles(CREDENTIAL_REQUESTS),
+    ),
+    r(
+        "POST",
+        "/credential-requests/{id}/confirm",
+        Access::Roles(CREDENTIAL_CONFIRM),
+    ),
+    r(
+        "POST",
+        "/credential-requests/{id}/cancel",
+        Access::Roles(CREDENTIAL_REQUESTS),
     ),
     // plans and rounds (R-PLAN-1..4), applications, caps and agreements (R-CAP-*, R-AGR-1),
     // the quota queue (R-FIL-6), the public bulletin, the cap calculator and the inbox (API)
@@ -1085,6 +1128,7 @@ fn build() -> Registrar {
     let r = evaluations::register(r);
     let r = evaluation_reports::register(r);
     let r = jobs_admin::register(r);
+    let r = credentials::register(r);
     pages_admin::register(r)
 }
 

@@ -1,7 +1,8 @@
 //! Pages: users (sysadmin) and the audit log (auditor).
 
 use super::Registrar;
-use super::api_admin::{do_reset_password, new_user};
+use super::api_admin::new_user;
+use super::credentials::pages::show_half;
 use super::forms::{audit_filter, page_request};
 use crate::AppState;
 use crate::api_types::{AuditQuery, UserQuery};
@@ -19,7 +20,7 @@ use minijinja::value::Value;
 use peixun_domain::role::Role;
 use peixun_store::accounts::{self, UserView};
 use peixun_store::audit::{self, AuditEntry};
-use peixun_store::{PageRequest, institutions};
+use peixun_store::{PageRequest, credentials, institutions};
 
 pub fn register(r: Registrar) -> Registrar {
     r.get("/users", users_list)
@@ -27,13 +28,20 @@ pub fn register(r: Registrar) -> Registrar {
         .get("/users/new", user_new_form)
         .post("/users/new", user_create)
         .post("/users/{id}/active", user_set_active)
-        .post("/users/{id}/reset-password", user_reset_password)
         .get("/audit", audit_list)
         .get("/audit/export.xlsx", audit_export)
 }
 
-fn user_value(u: &UserView) -> Value {
+fn user_value(u: &UserView, states: &credentials::AccountStates) -> Value {
+    let credential = if states.pending.contains(&u.id) {
+        "凭据待确认"
+    } else if states.no_password.contains(&u.id) {
+        "尚无密码"
+    } else {
+        ""
+    };
     context! {
+        credential,
         id => u.id,
         username => u.username.clone(),
         display_name => u.display_name.clone(),
@@ -59,8 +67,12 @@ async fn users_list(
     let (items, pager_v, errors) = match q.filter() {
         Ok(filter) => {
             let res = accounts::list_users(&state.store, &user.actor(&ctx), &filter, &page).await?;
+            let states = credentials::account_states(&state.store, state.clock.now()).await?;
             (
-                res.items.iter().map(user_value).collect::<Vec<_>>(),
+                res.items
+                    .iter()
+                    .map(|u| user_value(u, &states))
+                    .collect::<Vec<_>>(),
                 pager(
                     "/users",
                     &params,
@@ -185,6 +197,7 @@ async fn render_user_form(
                 display_name => form.get("display_name"),
                 role => form.get("role"),
                 institution_id => form.get("institution_id"),
+                reason => form.get("reason"),
             },
             errors => errors.0,
             field_errors => errors.1,
@@ -226,15 +239,14 @@ async fn user_create(
                 form.get("display_name"),
                 form.get("role"),
                 iid,
+                form.get("reason"),
             )
             .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok((created, password)) => {
-            show_password(&state, &user, &created.username, &password, "用户已创建")
-        }
+        Ok(issued) => show_half(&state, &user, &issued, 1, "/users"),
         Err(e) if is_form_error(&e) => {
             let errors = form_errors(&e, |f| f.to_string());
             let mut resp = render_user_form(&state, &user, &ctx, &form, errors).await?;
@@ -243,23 +255,6 @@ async fn user_create(
         }
         Err(e) => Err(e),
     }
-}
-
-fn show_password(
-    state: &AppState,
-    user: &CurrentUser,
-    username: &str,
-    password: &str,
-    title: &str,
-) -> AppResult<Response> {
-    render(
-        state,
-        Some(user),
-        "/users",
-        "user_password_shown.html",
-        title,
-        context! { username, password },
-    )
 }
 
 async fn user_set_active(
@@ -279,17 +274,6 @@ async fn user_set_active(
     )
     .await?;
     Ok(Redirect::to("/users?saved=user").into_response())
-}
-
-async fn user_reset_password(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ctx: RequestCtx,
-    ApiPath(id): ApiPath<i64>,
-    CsrfForm(_): CsrfForm,
-) -> AppResult<Response> {
-    let (u, password) = do_reset_password(&state, &user, &ctx, id).await?;
-    show_password(&state, &user, &u.username, &password, "密码已重置")
 }
 
 // ---- audit ----------------------------------------------------------------------------------

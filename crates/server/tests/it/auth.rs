@@ -307,11 +307,28 @@ async fn s1_one_time_password_must_be_changed_first() {
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
-    let otp = created.json()["one_time_password"]
+    let first = created.json()["credential"]["half"]
         .as_str()
         .unwrap()
         .to_string();
+    let request = created.json()["credential"]["request"]["id"]
+        .as_i64()
+        .unwrap();
     drop(sys);
+    // S7: the sysadmin's half alone opens nothing; a centre_admin confirms for the second.
+    assert_eq!(api_login(&app, "new_centre", &first).await.status, 401);
+    let confirmed = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/credential-requests/{request}/confirm"),
+            Who::CentreAdmin,
+            None,
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text());
+    let second = confirmed.json()["half"].as_str().unwrap().to_string();
+    assert_eq!(api_login(&app, "new_centre", &second).await.status, 401);
+    let otp = format!("{first}-{second}");
     let login = api_login(&app, "new_centre", &otp).await;
     assert_eq!(login.status, 200);
     let token = login.json()["token"].as_str().unwrap().to_string();
@@ -404,11 +421,37 @@ async fn s3_reset_and_deactivation_end_the_users_sessions() {
         .post_form(
             &format!("/users/{}/reset-password", app.spare_user),
             Who::Sysadmin,
+            &[("reason", "用户忘记密码，已电话核实")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("前半段"));
+    // Requested, not yet confirmed: nothing about the account has changed (S7).
+    assert_eq!(app.send(me(&t)).await.status, 200);
+    let pending = peixun_store::credentials::list_requests(
+        &app.store,
+        &peixun_store::Actor::from_user(
+            &peixun_store::accounts::get_user(&app.store, app.user_id(Who::CentreAdmin))
+                .await
+                .unwrap(),
+            None,
+            None,
+        ),
+        true,
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pending.len(), 1);
+    let r = app
+        .post_form(
+            &format!("/credential-requests/{}/confirm", pending[0].id),
+            Who::CentreAdmin,
             &[],
         )
         .await;
-    assert_eq!(r.status, 200);
-    assert!(r.text().contains("一次性密码"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("后半段"));
     assert_eq!(app.send(me(&t)).await.status, 401);
     // The account must now change its password.
     let u = peixun_store::accounts::get_user(&app.store, app.spare_user)

@@ -9,6 +9,7 @@ mod auth;
 mod bulletin;
 mod calendar;
 mod certificates;
+mod credentials;
 mod evaluation_reports;
 mod evaluations;
 mod exports;

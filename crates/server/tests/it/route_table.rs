@@ -166,13 +166,22 @@ const TABLE: &[Row] = &[
     row("GET", "/api/v1/users", Call::Api, API_SYSADMIN),
     row("POST", "/api/v1/users", Call::ApiBody(r#"{"username":"","role":"nope"}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     row("POST", "/api/v1/users/{id}/active", Call::ApiBody(r#"{"active":true}"#), API_SYSADMIN),
-    row("POST", "/api/v1/users/{id}/reset-password", Call::Api, API_SYSADMIN),
+    row("POST", "/api/v1/users/{id}/reset-password", Call::ApiBody(r#"{"reason":""}"#), [401, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
+    // Two-person credential issue (S7); `{id}` is a request that does not exist.
+    row("GET", "/api/v1/credential-requests", Call::Api, [401, 200, 403, 403, 403, 200, 403, 200, 403, 200]),
+    row("GET", "/api/v1/credential-requests/{id}", Call::Api, [401, 404, 403, 403, 403, 404, 403, 404, 403, 404]),
+    row("POST", "/api/v1/credential-requests/{id}/confirm", Call::ApiBody("{}"), [401, 404, 403, 403, 403, 404, 403, 404, 403, 403]),
+    row("POST", "/api/v1/credential-requests/{id}/cancel", Call::ApiBody("{}"), [401, 404, 403, 403, 403, 404, 403, 404, 403, 404]),
+    row("GET", "/credential-requests", Call::Page, [303, 200, 403, 403, 403, 200, 403, 200, 403, 200]),
+    row("POST", "/credential-requests/{id}/confirm", Call::Form(&[]), [303, 404, 403, 403, 403, 404, 403, 404, 403, 403]),
+    row("POST", "/credential-requests/{id}/cancel", Call::Form(&[]), [303, 404, 403, 403, 403, 404, 403, 404, 403, 404]),
+    row("GET", "/users/{id}/reset-password", Call::Page, PAGE_SYSADMIN),
     row("GET", "/users", Call::Page, PAGE_SYSADMIN),
     row("GET", "/users/export.xlsx", Call::Page, PAGE_SYSADMIN),
     row("GET", "/users/new", Call::Page, PAGE_SYSADMIN),
     row("POST", "/users/new", Call::Form(&[("username", "")]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     row("POST", "/users/{id}/active", Call::Form(&[("active", "1")]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 303]),
-    row("POST", "/users/{id}/reset-password", Call::Form(&[]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 200]),
+    row("POST", "/users/{id}/reset-password", Call::Form(&[]), [303, 403, 403, 403, 403, 403, 403, 403, 403, 422]),
     // plans and rounds, caps and agreements, the quota queue, bulletin, calculator, inbox (API)
     row("GET", "/api/v1/plans", Call::Api, API_PLAN_READ),
     row("POST", "/api/v1/plans", Call::ApiBody(BAD_PLAN), API_CA_WRITE),
@@ -549,6 +558,9 @@ fn concrete(
         return path
             .replace("{id}", &violation.to_string())
             .replace("{file_id}", &"0".repeat(32));
+    }
+    if path.contains("/credential-requests/{id}") {
+        return path.replace("{id}", "999999");
     }
     // Policy versions: the built-in version (id 1); compare it with itself.
     if path.ends_with("/policies/compare") {
