@@ -9,9 +9,12 @@
 //!   of each institution that owes the month's report (R-RUN-3) and has not sent it.
 //! * `overdue_sweep` — period = the Asia/Shanghai date: mark classes past their last day
 //!   overdue, raise the sanction at the 4th (R-OVD-1/2).
+//! * `file_sweep` — period = the Asia/Shanghai date: remove uploads no record points to any more
+//!   (replaced documents, removed photos), after a day's grace (S15).
 
 use crate::clock::Clock;
-use peixun_store::{Store, overdue, reports};
+use peixun_store::files::FileStore;
+use peixun_store::{Store, file_sweep, overdue, reports};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +37,7 @@ pub fn holder_name() -> String {
 
 /// One pass over every job (what the runner does each [`TICK`]). Errors are logged, never
 /// fatal: the next tick tries again (a claimed period is not re-run; see `jobs::stale_runs`).
-pub async fn tick(store: &Store, clock: &dyn Clock, holder: &str) {
+pub async fn tick(store: &Store, files: Option<&FileStore>, clock: &dyn Clock, holder: &str) {
     let now = clock.now();
     match reports::reminder_tick(store, holder, now).await {
         Ok(sent) => {
@@ -54,11 +57,24 @@ pub async fn tick(store: &Store, clock: &dyn Clock, holder: &str) {
         Ok(None) => {}
         Err(e) => tracing::warn!(job = overdue::SWEEP_JOB, error = %e, "job failed"),
     }
+    if let Some(files) = files {
+        match file_sweep::sweep_tick(store, files, holder, now).await {
+            Ok(Some(r)) => tracing::info!(
+                job = file_sweep::FILE_SWEEP_JOB,
+                removed = r.removed.len(),
+                kept = r.kept,
+                "file sweep done"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(job = file_sweep::FILE_SWEEP_JOB, error = %e, "job failed"),
+        }
+    }
 }
 
 /// Start the runner: a tokio task ticking now and then every [`TICK`] until the process ends.
 pub fn spawn(
     store: Store,
+    files: FileStore,
     clock: Arc<dyn Clock>,
     anchor: Option<AuditAnchor>,
 ) -> tokio::task::JoinHandle<()> {
@@ -68,7 +84,7 @@ pub fn spawn(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            tick(&store, clock.as_ref(), &holder).await;
+            tick(&store, Some(&files), clock.as_ref(), &holder).await;
             if let Some(a) = &anchor {
                 a.write(&store, clock.now()).await;
             }

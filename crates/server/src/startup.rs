@@ -276,7 +276,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             data_dir: opts.data_dir.clone(),
             key,
         });
-    crate::jobs::spawn(state.store.clone(), state.clock.clone(), anchor.clone());
+    crate::jobs::spawn(
+        state.store.clone(),
+        state.files.clone(),
+        state.clock.clone(),
+        anchor.clone(),
+    );
     let (store, clock) = (state.store.clone(), state.clock.clone());
     let app = Application::build(state, opts.addr).await?;
     let addr = app.local_addr()?;

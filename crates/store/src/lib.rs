@@ -45,6 +45,7 @@ pub mod demo_surveys;
 pub mod demo_violations;
 pub mod entity;
 pub mod evaluations;
+pub mod file_sweep;
 pub mod files;
 pub mod filing_package;
 pub mod filings;

@@ -78,7 +78,7 @@ async fn stale_claim_page_release_and_runner_picks_it_up(backend: Backend) {
 
     // The runner does not take a stale claim over by itself.
     let clock: std::sync::Arc<dyn peixun_server::clock::Clock> = app.clock.clone();
-    peixun_server::jobs::tick(&app.store, clock.as_ref(), "srv-2").await;
+    peixun_server::jobs::tick(&app.store, None, clock.as_ref(), "srv-2").await;
     let run = jobs::run(&app.store, overdue::SWEEP_JOB, "2026-11-26")
         .await
         .unwrap()
@@ -99,7 +99,7 @@ async fn stale_claim_page_release_and_runner_picks_it_up(backend: Backend) {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].username, "sysadmin");
     assert_eq!(rows[0].role.as_deref(), Some("sysadmin"));
-    peixun_server::jobs::tick(&app.store, clock.as_ref(), "srv-2").await;
+    peixun_server::jobs::tick(&app.store, None, clock.as_ref(), "srv-2").await;
     let run = jobs::run(&app.store, overdue::SWEEP_JOB, "2026-11-26")
         .await
         .unwrap()
@@ -129,7 +129,7 @@ async fn rerun_period_sends_through_the_job_code(backend: Backend) {
     signed(&app, r, Who::InstAAdmin, 5).await;
     app.set_clock(shanghai(2026, 3, 24, 8));
     let clock: std::sync::Arc<dyn peixun_server::clock::Clock> = app.clock.clone();
-    peixun_server::jobs::tick(&app.store, clock.as_ref(), "srv-1").await;
+    peixun_server::jobs::tick(&app.store, None, clock.as_ref(), "srv-1").await;
     let inbox = || async {
         app.get_api("/api/v1/inbox", Who::InstAStaff)
             .await

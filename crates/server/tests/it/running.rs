@@ -662,8 +662,14 @@ async fn jobs_tick_two_runners_send_once(backend: Backend) {
     let clock: std::sync::Arc<dyn peixun_server::clock::Clock> = app.clock.clone();
     let (s1, s2) = (app.store.clone(), app.store.clone());
     let (c1, c2) = (clock.clone(), clock.clone());
-    let a = tokio::spawn(async move { peixun_server::jobs::tick(&s1, c1.as_ref(), "srv-1").await });
-    let b = tokio::spawn(async move { peixun_server::jobs::tick(&s2, c2.as_ref(), "srv-2").await });
+    let a =
+        tokio::spawn(
+            async move { peixun_server::jobs::tick(&s1, None, c1.as_ref(), "srv-1").await },
+        );
+    let b =
+        tokio::spawn(
+            async move { peixun_server::jobs::tick(&s2, None, c2.as_ref(), "srv-2").await },
+        );
     a.await.unwrap();
     b.await.unwrap();
     let msgs = app.get_api("/api/v1/inbox", Who::InstAStaff).await.text();
