@@ -787,6 +787,28 @@ pub struct AccountStates {
     pub no_password: std::collections::HashSet<i64>,
 }
 
+/// Demo: the sysadmin has asked for a new password for `inst_a_staff`; `inst_a_admin` and
+/// `centre_admin` find it waiting at `/credential-requests`. (Its first half is not shown
+/// anywhere; the demo password keeps working until someone confirms.)
+pub async fn seed_demo_request(store: &Store, now: DateTime<Utc>) -> Result<()> {
+    let (Some(sys), Some(target)) = (
+        accounts::find_user_by_username(store, "sysadmin").await?,
+        accounts::find_user_by_username(store, "inst_a_staff").await?,
+    ) else {
+        return Ok(());
+    };
+    let actor = Actor::from_user(&sys, None, None);
+    request_reset(
+        store,
+        &actor,
+        target.id,
+        "经办人更换手机后忘记密码，已由机构负责人电话核实身份",
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -372,6 +372,8 @@ pub async fn seed_demo(
     crate::demo_violations::seed_violations(store, files, key, &ids, now).await?;
     // Last: answers for the classes that ran (R-EVA-3).
     crate::demo_surveys::seed_surveys(store, now).await?;
+    // A password reset waiting for its second person (S7).
+    crate::credentials::seed_demo_request(store, now).await?;
     Ok(info(true))
 }
 

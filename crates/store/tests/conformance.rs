@@ -11,7 +11,7 @@ use peixun_store::institutions::{
     self, InstitutionFilter, InstitutionInput, InstitutionStatus, Qualification,
 };
 use peixun_store::teachers::{self, TeacherInput, TeacherQualification};
-use peixun_store::{Actor, Backend, PageRequest, Store, StoreError, demo, sessions};
+use peixun_store::{Actor, Backend, PageRequest, Store, StoreError, credentials, demo, sessions};
 use sea_orm::ConnectionTrait;
 
 macro_rules! on_both_backends {
@@ -180,6 +180,25 @@ async fn actor(store: &Store, username: &str, role: Role, inst: Option<i64>) -> 
         Some("10.0.0.1".into()),
         None,
     )
+}
+
+/// S7: a sysadmin's reset confirmed by a centre_admin (made here once per test database);
+/// returns the two-part one-time password.
+async fn two_person_reset(store: &Store, admin: &Actor, user_id: i64) -> String {
+    let confirmer = match accounts::find_user_by_username(store, "confirmer")
+        .await
+        .unwrap()
+    {
+        Some(u) => Actor::from_user(&u, None, None),
+        None => actor(store, "confirmer", Role::CentreAdmin, None).await,
+    };
+    let first = credentials::request_reset(store, admin, user_id, "忘记密码，已核实身份", t0())
+        .await
+        .unwrap();
+    let second = credentials::confirm(store, &confirmer, first.request.id, t0())
+        .await
+        .unwrap();
+    format!("{}-{}", first.half, second.half)
 }
 
 async fn audit_rows(store: &Store) -> u64 {
@@ -451,15 +470,14 @@ async fn s7_only_sysadmin_manages_accounts(store: Store) {
         .await
         .unwrap();
     // Reset: one-time password, must change.
-    let r = accounts::reset_password(&store, &admin, u.id, "Reset#Password99", t0())
-        .await
-        .unwrap();
+    let otp = two_person_reset(&store, &admin, u.id).await;
+    let r = accounts::get_user(&store, u.id).await.unwrap();
     assert!(r.must_change_password);
-    let e = accounts::reset_password(&store, &centre, u.id, "Reset#Password98", t0())
+    let e = credentials::request_reset(&store, &centre, u.id, "忘记密码", t0())
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Forbidden { .. }));
-    accounts::authenticate(&store, "cc3", "Reset#Password99", None, t0())
+    accounts::authenticate(&store, "cc3", &otp, None, t0())
         .await
         .unwrap();
     let page = accounts::list_users(
@@ -1348,10 +1366,20 @@ async fn s10_every_write_adds_exactly_one_audit_row(store: Store) {
         .await
         .unwrap();
     step("deactivate", 1, audit_rows(&store).await);
-    accounts::reset_password(&store, &admin, u.id, "Reset#Pass20266", t0())
+    let confirmer = actor(&store, "confirmer", Role::CentreAdmin, None).await;
+    step("confirmer created", 1, audit_rows(&store).await);
+    let first = credentials::request_reset(&store, &admin, u.id, "忘记密码", t0())
         .await
         .unwrap();
-    step("reset password", 1, audit_rows(&store).await);
+    step("reset requested", 1, audit_rows(&store).await);
+    credentials::confirm(&store, &confirmer, first.request.id, t0())
+        .await
+        .unwrap();
+    step(
+        "reset confirmed, password reset",
+        2,
+        audit_rows(&store).await,
+    );
     // A refused write adds nothing.
     let _ = institutions::create_institution(&store, &me, &inst_input(5), t0()).await;
     step("refused", 0, audit_rows(&store).await);
@@ -1973,14 +2001,12 @@ async fn s3_password_change_reset_and_deactivation_end_sessions_in_their_transac
     assert_eq!(session_count(&store, u.id).await, 0);
     // Reset by the sysadmin ends every session of the user (and no one else's).
     let t = sessions::create_session(&store, u.id, t0()).await.unwrap();
-    let e = accounts::reset_password(&store, &admin, u.id, "weak", t0())
+    let e = credentials::request_reset(&store, &admin, u.id, "", t0())
         .await
         .unwrap_err();
-    assert_eq!(code_of(&e), "PASSWORD_WEAK");
+    assert_eq!(code_of(&e), "REASON_REQUIRED");
     assert!(live(&store, &t).await, "a refused reset ends nothing");
-    accounts::reset_password(&store, &admin, u.id, "Reset#Password99", t0())
-        .await
-        .unwrap();
+    two_person_reset(&store, &admin, u.id).await;
     assert!(!live(&store, &t).await);
     assert_eq!(session_count(&store, u.id).await, 0);
     // Deactivation likewise; activation ends nothing.
