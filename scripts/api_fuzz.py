@@ -259,6 +259,7 @@ def main():
                         "--workers", nworkers if attempt == 1 else "1", "--checks", ",".join(CHECKS),
                         "--no-color", "--phases", phases, "--suppress-health-check", "all",
                         "--request-timeout", "30", "--output-truncate", "true", "--continue-on-failure",
+                        "--generation-database", "none",
                         "--report", "ndjson", "--report-ndjson-path", str(ndjson)] + headers
                 out_path = work / f"{name}.{attempt}.out"
                 with open(out_path, "w") as out:

@@ -278,15 +278,22 @@ impl CommonErrors {
                     .get(name)
                     .is_some_and(|s| names(s, schemas, depth + 1));
             }
-            let own = v.get("properties").and_then(|p| p.as_object()).is_some_and(|p| {
-                p.keys().any(|k| k.ends_with("_id") || k.ends_with("_ids"))
-                    || p.values().any(|p| names(p, schemas, depth + 1))
-            });
-            own || ["items", "allOf", "oneOf", "anyOf"].iter().any(|k| match v.get(*k) {
-                Some(serde_json::Value::Array(xs)) => xs.iter().any(|x| names(x, schemas, depth + 1)),
-                Some(x) => names(x, schemas, depth + 1),
-                None => false,
-            })
+            let own = v
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .is_some_and(|p| {
+                    p.keys().any(|k| k.ends_with("_id") || k.ends_with("_ids"))
+                        || p.values().any(|p| names(p, schemas, depth + 1))
+                });
+            own || ["items", "allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| match v.get(*k) {
+                    Some(serde_json::Value::Array(xs)) => {
+                        xs.iter().any(|x| names(x, schemas, depth + 1))
+                    }
+                    Some(x) => names(x, schemas, depth + 1),
+                    None => false,
+                })
         }
         let Some(body) = &op.request_body else {
             return false;
