@@ -3,7 +3,7 @@
 //! request and checks the answer against the served document.
 
 use crate::both_backends;
-use crate::harness::{TestApp, Who};
+use crate::harness::{TestApp, Who, citizen_id};
 use axum::http::Method;
 use peixun_store::Backend;
 use serde_json::{Value, json};
@@ -212,7 +212,54 @@ async fn s18_file_types_and_roster_refusal_match_the_document(backend: Backend) 
     assert_eq!(required, ["code", "message"]);
 }
 
+/// Changing a teacher's ID number to one the institution already has answered 409
+/// (TEACHER_DUPLICATE), documented neither on the update nor on the create (found by a longer run:
+/// PEIXUN_FUZZ_EXAMPLES=40, seed 7).
+async fn s18_duplicate_teacher_id_number_is_a_documented_409(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let doc = document(&app).await;
+    let existing = citizen_id("44010519800101123"); // the harness's teacher of institution A
+    let other = citizen_id("44010519900202234");
+    let inst_a = app.inst_a;
+    let create = |id_number: &str| json!({"name": "何淑贞", "id_number": id_number, "phone": "13926001234", "active": true});
+
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/institutions/{inst_a}/teachers"),
+            Who::InstAAdmin,
+            Some(create(&existing)),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["code"], "TEACHER_DUPLICATE");
+    assert_documented(&doc, "POST", "/api/v1/institutions/{id}/teachers", 409);
+
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/institutions/{inst_a}/teachers"),
+            Who::InstAAdmin,
+            Some(create(&other)),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let r = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/teachers/{id}"),
+            Who::InstAAdmin,
+            Some(create(&existing)),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["field"], "id_number");
+    assert_documented(&doc, "PUT", "/api/v1/teachers/{id}", 409);
+}
+
 both_backends!(
+    s18_duplicate_teacher_id_number_is_a_documented_409,
     s18_list_answers_are_documented_as_arrays,
     s18_every_signed_in_operation_documents_its_401,
     s18_refusals_by_the_access_check_and_extractors_are_documented,
