@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # API fuzzing (SECURITY.md S18): schemathesis against the OpenAPI document of a demo server, as
 # each role. Needs the built binary ($PEIXUN_BIN, default $CARGO_TARGET_DIR/debug/peixun).
-#   bash scripts/api_fuzz.sh                       # ≈ 6 examples per operation and role
+#   bash scripts/api_fuzz.sh                       # 4 random examples per operation and role
 #   PEIXUN_FUZZ_EXAMPLES=50 bash scripts/api_fuzz.sh
 # Makes (once) a venv with a pinned schemathesis: /var/cache/peixun-venv, or under the target dir.
 set -euo pipefail
