@@ -8,7 +8,10 @@ use crate::routes::{
     calendar, certificates, credentials, evaluation_reports, evaluations, ops, policies, surveys,
     trainees, violations,
 };
+use peixun_domain::role::Role;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -178,7 +181,7 @@ use utoipa::{Modify, OpenApi};
         evaluations::api::confirm,
     ),
     components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "登录与会话"),
         (name = "institutions", description = "培训机构目录"),
@@ -224,5 +227,154 @@ impl Modify for BearerAuth {
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
             );
         }
+    }
+}
+
+/// The error answers every route can give because of how it is reached, not what it does
+/// (SECURITY.md S18: the document states every status code the server sends), added to each
+/// operation that does not already describe them:
+/// - a signed-in route: 401 (no or an expired token) and 403 (the role may not use it, a password
+///   change is due, or a cookie write without `X-CSRF-Token`) — [`crate::auth`]'s access check;
+/// - a path parameter: 404 (a malformed or unknown id — [`crate::error::ApiPath`]); a JSON body
+///   that names another record (`…_id`): 404 when it does not exist or is out of scope;
+/// - a query parameter or a body: 422 (a malformed or out-of-range value —
+///   [`crate::error::ApiQuery`], [`crate::error::ApiJson`]);
+/// - a body: 413 (larger than [`crate::BODY_LIMIT`]).
+///
+/// It also names, as `x-roles`, the roles that may call each signed-in operation.
+struct CommonErrors;
+
+impl CommonErrors {
+    fn add(op: &mut Operation, status: &str, description: &str) {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                        )
+                        .build(),
+                )
+            });
+    }
+
+    fn has_param(op: &Operation, place: ParameterIn) -> bool {
+        op.parameters.iter().flatten().any(|p| match p {
+            RefOr::T(p) => p.parameter_in == place,
+            RefOr::Ref(_) => false,
+        })
+    }
+
+    /// Whether the operation's JSON body names another record by id (`…_id`, `…_ids`): an
+    /// unknown or out-of-scope one is answered 404 (S6: out of scope reads as not there).
+    fn body_names_a_record(op: &Operation, schemas: &serde_json::Value) -> bool {
+        fn names(v: &serde_json::Value, schemas: &serde_json::Value, depth: u8) -> bool {
+            if depth > 4 {
+                return false;
+            }
+            if let Some(r) = v.get("$ref").and_then(|r| r.as_str()) {
+                let name = r.rsplit('/').next().unwrap_or_default();
+                return schemas
+                    .get(name)
+                    .is_some_and(|s| names(s, schemas, depth + 1));
+            }
+            let own = v
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .is_some_and(|p| {
+                    p.keys().any(|k| k.ends_with("_id") || k.ends_with("_ids"))
+                        || p.values().any(|p| names(p, schemas, depth + 1))
+                });
+            own || ["items", "allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| match v.get(*k) {
+                    Some(serde_json::Value::Array(xs)) => {
+                        xs.iter().any(|x| names(x, schemas, depth + 1))
+                    }
+                    Some(x) => names(x, schemas, depth + 1),
+                    None => false,
+                })
+        }
+        let Some(body) = &op.request_body else {
+            return false;
+        };
+        let body = serde_json::to_value(body).unwrap_or_default();
+        body.get("content")
+            .and_then(|c| c.get("application/json"))
+            .and_then(|c| c.get("schema"))
+            .is_some_and(|s| names(s, schemas, 0))
+    }
+
+    fn complete(op: &mut Operation, schemas: &serde_json::Value) {
+        let signed_in = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        let has_body = op.request_body.is_some();
+        if Self::body_names_a_record(op, schemas) {
+            Self::add(op, "404", "提交内容所指的记录不存在或不在本人范围内");
+        }
+        if signed_in {
+            Self::add(op, "401", "未登录或令牌无效、已过期");
+            Self::add(
+                op,
+                "403",
+                "角色无权使用此接口、记录不在本人范围内，或须先修改密码",
+            );
+        }
+        if Self::has_param(op, ParameterIn::Path) {
+            Self::add(op, "404", "记录不存在或编号格式不正确");
+        }
+        if has_body || Self::has_param(op, ParameterIn::Query) {
+            Self::add(op, "422", "参数或提交内容不正确（指明字段与规则）");
+        }
+        if has_body {
+            Self::add(op, "413", "提交的内容过大");
+        }
+    }
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let schemas = openapi
+            .components
+            .as_ref()
+            .map(|c| serde_json::to_value(&c.schemas).unwrap_or_default())
+            .unwrap_or_default();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in [
+                ("GET", &mut item.get),
+                ("PUT", &mut item.put),
+                ("POST", &mut item.post),
+                ("DELETE", &mut item.delete),
+                ("PATCH", &mut item.patch),
+            ] {
+                if let Some(op) = op.as_mut() {
+                    Self::complete(op, &schemas);
+                    Self::roles(op, method, path);
+                }
+            }
+        }
+    }
+}
+
+impl CommonErrors {
+    /// `x-roles`: the role codes the route table lets call the operation (S5), from the same
+    /// table the access check uses; absent on public operations.
+    fn roles(op: &mut Operation, method: &str, path: &str) {
+        let Some(access) = crate::routes::access_for(method, path) else {
+            return;
+        };
+        if access == crate::routes::Access::Public {
+            return;
+        }
+        let roles: Vec<&str> = Role::ALL
+            .iter()
+            .filter(|r| access.allows(**r))
+            .map(|r| r.code())
+            .collect();
+        let ext = op.extensions.get_or_insert_with(Default::default);
+        ext.insert("x-roles".to_string(), serde_json::json!(roles));
     }
 }

@@ -80,6 +80,14 @@ pub fn register(r: Registrar) -> Registrar {
 // ---- JSON shapes ----------------------------------------------------------------------------
 
 macro_rules! dto {
+    // A list is documented as an array of objects (S18: the document matches the answers).
+    ($name:ident, Vec<$inner:ty>, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = Vec<Object>)]
+        pub struct $name(pub Vec<$inner>);
+    };
     ($name:ident, $inner:ty, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Serialize, ToSchema)]
@@ -202,12 +210,15 @@ pub struct RequestQuery {
 }
 
 /// A refusal with every problem (R-VAL-1): the package's problems, or the roster's bad rows
-/// (`row_number`, `column`, `code`, `message`).
+/// (`row_number`, `column`, `code`, `message`). Other bad input (e.g. a package without a start
+/// date) is answered with the ordinary error body: `code`, `message`, `field`, `errors`, and no
+/// `problems`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemsBody {
     pub code: String,
     pub message: String,
-    #[schema(value_type = Vec<Object>)]
+    /// Present when the refusal lists the package's problems or the roster's rows.
+    #[schema(value_type = Vec<Object>, required = false)]
     pub problems: serde_json::Value,
 }
 
@@ -279,7 +290,7 @@ pub async fn list_packages(
 /// 新建开班备案材料（草稿），须为本机构的委托培训协议。
 #[utoipa::path(post, path = "/api/v1/packages", tag = "packages",
     request_body = NewPackageDto,
-    responses((status = 201, body = PackageDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = PackageDto), (status = 403, body = ErrorBody), (status = 404, description = "协议不存在或不属于本机构", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_package(
     State(state): State<AppState>,
@@ -411,7 +422,13 @@ pub async fn upload_file(
 /// 下载材料（附件方式，nosniff，沙箱 CSP；S6：只有可查看该备案的用户）。
 #[utoipa::path(get, path = "/api/v1/packages/{id}/files/{kind}", tag = "packages",
     params(("id" = i64, Path), ("kind" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "文件内容，类型为上传时识别的类型（S16）", content(
+        (Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (Vec<u8> = "application/zip"), (Vec<u8> = "text/csv"),
+        (Vec<u8> = "application/octet-stream"))),
+    (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn download_file(
     State(state): State<AppState>,
@@ -747,7 +764,13 @@ pub async fn request_notes(
 
 #[utoipa::path(get, path = "/api/v1/requests/{id}/evidence/{kind}", tag = "requests",
     params(("id" = i64, Path), ("kind" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "文件内容，类型为上传时识别的类型（S16）", content(
+        (Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (Vec<u8> = "application/zip"), (Vec<u8> = "text/csv"),
+        (Vec<u8> = "application/octet-stream"))),
+    (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn download_evidence(
     State(state): State<AppState>,

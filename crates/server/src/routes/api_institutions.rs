@@ -135,7 +135,7 @@ pub async fn list_teachers(
 #[utoipa::path(post, path = "/api/v1/institutions/{id}/teachers", tag = "teachers",
     params(("id" = i64, Path)),
     request_body = TeacherInputDto,
-    responses((status = 201, body = TeacherDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = TeacherDto), (status = 403, body = ErrorBody), (status = 409, description = "本机构已登记该身份证号码的教师", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_teacher(
     State(state): State<AppState>,
@@ -158,7 +158,7 @@ pub async fn create_teacher(
 #[utoipa::path(put, path = "/api/v1/teachers/{id}", tag = "teachers",
     params(("id" = i64, Path)),
     request_body = TeacherInputDto,
-    responses((status = 200, body = TeacherDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = TeacherDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "本机构已登记该身份证号码的教师", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_teacher(
     State(state): State<AppState>,

@@ -72,6 +72,14 @@ pub fn register(r: Registrar) -> Registrar {
 // the rustdoc of peixun_store.
 
 macro_rules! view_dto {
+    // A list is documented as an array of objects (S18: the document matches the answers).
+    ($name:ident, Vec<$inner:ty>, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = Vec<Object>)]
+        pub struct $name(pub Vec<$inner>);
+    };
     ($name:ident, $inner:ty, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Serialize, ToSchema)]
@@ -770,7 +778,7 @@ pub async fn cap_preview(
 /// 签订委托培训协议 (R-AGR-1)：按核定上限，可调整并说明理由 (R-CAP-8)；暂停签约的机构不能签约。
 #[utoipa::path(post, path = "/api/v1/agreements", tag = "agreements",
     request_body = SignDto,
-    responses((status = 201, body = AgreementDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = AgreementDto), (status = 404, description = "申报不存在", body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn sign(
     State(state): State<AppState>,

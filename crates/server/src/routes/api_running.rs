@@ -63,6 +63,14 @@ pub fn register(r: Registrar) -> Registrar {
 // ---- JSON shapes ----------------------------------------------------------------------------
 
 macro_rules! view_dto {
+    // A list is documented as an array of objects (S18: the document matches the answers).
+    ($name:ident, Vec<$inner:ty>, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = Vec<Object>)]
+        pub struct $name(pub Vec<$inner>);
+    };
     ($name:ident, $inner:ty, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Serialize, ToSchema)]

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod api_fuzz_regressions;
 mod archive;
 mod auth;
 mod bulletin;

@@ -178,7 +178,13 @@ pub async fn mark_archived(
 /// 下载一份档案材料（附件方式，nosniff，沙箱 CSP；S6）。
 #[utoipa::path(get, path = "/api/v1/archive-documents/{id}", tag = "archive",
     params(("id" = i64, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "文件内容，类型为上传时识别的类型（S16）", content(
+        (Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (Vec<u8> = "application/zip"), (Vec<u8> = "text/csv"),
+        (Vec<u8> = "application/octet-stream"))),
+    (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn download_document(
     State(state): State<AppState>,

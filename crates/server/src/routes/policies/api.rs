@@ -31,7 +31,7 @@ pub struct PolicyDto(pub StoredPolicy);
 /// 政策参数版本列表（按生效日期由近及远）。
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(transparent)]
-#[schema(value_type = Object)]
+#[schema(value_type = Vec<Object>)]
 pub struct PolicyListDto(pub Vec<StoredPolicy>);
 
 /// 提出新版本：全部参数（含 version、effective_from）及所依据的文件。
