@@ -5,8 +5,8 @@ use crate::error::ErrorBody;
 use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
-    calendar, certificates, evaluation_reports, evaluations, ops, policies, surveys, trainees,
-    violations,
+    calendar, certificates, evaluation_reports, evaluations, ops, policies, surveys, totp,
+    trainees, violations,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +24,11 @@ use utoipa::{Modify, OpenApi};
         api_auth::logout,
         api_auth::me,
         api_auth::change_password,
+        totp::api::verify,
+        totp::api::status,
+        totp::api::enrol,
+        totp::api::confirm,
+        totp::api::disable,
         api_institutions::list,
         api_institutions::get_one,
         api_institutions::create,
@@ -173,7 +178,7 @@ use utoipa::{Modify, OpenApi};
         evaluations::api::recompute,
         evaluations::api::confirm,
     ),
-    components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
+    components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenResponse, MeResponse)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "登录与会话"),

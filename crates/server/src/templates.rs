@@ -12,6 +12,12 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("password.html", include_str!("../templates/password.html")),
+    ("login_totp.html", include_str!("../templates/login_totp.html")),
+    ("account_totp.html", include_str!("../templates/account_totp.html")),
+    (
+        "account_totp_codes.html",
+        include_str!("../templates/account_totp_codes.html"),
+    ),
     ("home.html", include_str!("../templates/home.html")),
     ("calendar.html", include_str!("../templates/calendar.html")),
     ("archive.html", include_str!("../templates/archive.html")),
