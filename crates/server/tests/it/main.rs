@@ -28,5 +28,6 @@ mod security;
 mod startup;
 mod surveys;
 mod templates;
+mod totp;
 mod trainees;
 mod violations;
