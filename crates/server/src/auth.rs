@@ -174,8 +174,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         match peixun_store::sessions::lookup_session(&state.store, &token, now).await {
             Ok(Some(info)) => {
                 let totp_enrolment_required = if info.user.role.requires_second_factor() {
-                    match peixun_store::totp::enrolment_required(&state.store, info.user.id).await
-                    {
+                    match peixun_store::totp::enrolment_required(&state.store, info.user.id).await {
                         Ok(b) => b,
                         Err(e) => return AppError::from(e).into_response(),
                     }
@@ -264,8 +263,8 @@ pub async fn authorize(req: Request, next: Next) -> Response {
                         field: None,
                         errors: Vec::new(),
                     };
-                    let mut resp =
-                        (axum::http::StatusCode::FORBIDDEN, axum::Json(body.clone())).into_response();
+                    let mut resp = (axum::http::StatusCode::FORBIDDEN, axum::Json(body.clone()))
+                        .into_response();
                     resp.extensions_mut().insert(body);
                     return resp;
                 }

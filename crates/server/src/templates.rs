@@ -12,8 +12,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("password.html", include_str!("../templates/password.html")),
-    ("login_totp.html", include_str!("../templates/login_totp.html")),
-    ("account_totp.html", include_str!("../templates/account_totp.html")),
+    (
+        "login_totp.html",
+        include_str!("../templates/login_totp.html"),
+    ),
+    (
+        "account_totp.html",
+        include_str!("../templates/account_totp.html"),
+    ),
     (
         "account_totp_codes.html",
         include_str!("../templates/account_totp_codes.html"),

@@ -221,7 +221,11 @@ pub(crate) fn check_code(
 
 /// Record `step` as the last accepted one, unless another request got there first (then
 /// `false`: the code was replayed).
-pub(crate) async fn claim_step<C: ConnectionTrait>(db: &C, user_id: i64, step: i64) -> Result<bool> {
+pub(crate) async fn claim_step<C: ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    step: i64,
+) -> Result<bool> {
     let r = totp_row::Entity::update_many()
         .col_expr(totp_row::Column::LastStep, Expr::value(step))
         .filter(totp_row::Column::UserId.eq(user_id))
@@ -249,7 +253,10 @@ fn encrypt(store: &Store, secret_b32: &str) -> Result<String> {
 }
 
 pub(crate) fn decrypt(store: &Store, stored: &str) -> Result<String> {
-    Ok(store.keys()?.data.decrypt_field(Field::TotpSecret, stored)?)
+    Ok(store
+        .keys()?
+        .data
+        .decrypt_field(Field::TotpSecret, stored)?)
 }
 
 /// A recovery code as typed: lower case, without spaces and hyphens.

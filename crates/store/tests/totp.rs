@@ -133,8 +133,15 @@ async fn s4_enrol_and_confirm(store: Store) {
     let e = totp::begin_enrolment(&store, &me(&u), u.id, PW, None, step(0))
         .await
         .unwrap();
-    assert!(e.otpauth_url.starts_with("otpauth://totp/"), "{}", e.otpauth_url);
-    assert!(e.otpauth_url.contains(&format!("secret={}", e.secret_base32)));
+    assert!(
+        e.otpauth_url.starts_with("otpauth://totp/"),
+        "{}",
+        e.otpauth_url
+    );
+    assert!(
+        e.otpauth_url
+            .contains(&format!("secret={}", e.secret_base32))
+    );
     assert!(e.otpauth_url.contains("issuer=peixun"), "{}", e.otpauth_url);
     assert_eq!(
         totp::status(&store, u.id).await.unwrap().state,
@@ -158,7 +165,9 @@ async fn s4_enrol_and_confirm(store: Store) {
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "TOTP_CODE_WRONG");
-    assert!(matches!(&err, StoreError::Validation { field: Some(f), message, .. } if f == "code" && message.contains("验证码") && message.contains("S4")));
+    assert!(
+        matches!(&err, StoreError::Validation { field: Some(f), message, .. } if f == "code" && message.contains("验证码") && message.contains("S4"))
+    );
     assert_eq!(
         totp::status(&store, u.id).await.unwrap().state,
         TotpState::Pending
@@ -225,13 +234,17 @@ async fn s4_login_wrong_and_replayed_codes(store: Store) {
     else {
         panic!("second factor")
     };
-    let ch = login::start_challenge(&store, u.id, step(10)).await.unwrap();
+    let ch = login::start_challenge(&store, u.id, step(10))
+        .await
+        .unwrap();
     let late = step(10) + Duration::minutes(5) + Duration::seconds(1);
     let err = login::verify_login(&store, &ch, &code_at(&secret, late), None, late)
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "AUTH_FAILED");
-    let ch = login::start_challenge(&store, u.id, step(30)).await.unwrap();
+    let ch = login::start_challenge(&store, u.id, step(30))
+        .await
+        .unwrap();
     login::verify_login(&store, &ch, &code_at(&secret, step(30)), None, step(30))
         .await
         .unwrap();
@@ -240,7 +253,10 @@ async fn s4_login_wrong_and_replayed_codes(store: Store) {
         .unwrap_err();
     assert_eq!(code_of(&err), "AUTH_FAILED");
     let a = actions(&store, u.id).await;
-    assert!(a.iter().filter(|x| *x == "totp.failed").count() >= 3, "{a:?}");
+    assert!(
+        a.iter().filter(|x| *x == "totp.failed").count() >= 3,
+        "{a:?}"
+    );
     assert!(a.iter().any(|x| x == "auth.login"), "{a:?}");
 }
 
@@ -301,7 +317,10 @@ async fn s4_secret_not_stored_in_clear(store: Store) {
         .db()
         .query_one_raw(Statement::from_string(
             backend,
-            format!("SELECT secret, pending_secret, state FROM user_totp WHERE user_id = {}", u.id),
+            format!(
+                "SELECT secret, pending_secret, state FROM user_totp WHERE user_id = {}",
+                u.id
+            ),
         ))
         .await
         .unwrap()
@@ -317,7 +336,10 @@ async fn s4_secret_not_stored_in_clear(store: Store) {
         .db()
         .query_all_raw(Statement::from_string(
             backend,
-            format!("SELECT code_hash FROM totp_recovery_codes WHERE user_id = {}", u.id),
+            format!(
+                "SELECT code_hash FROM totp_recovery_codes WHERE user_id = {}",
+                u.id
+            ),
         ))
         .await
         .unwrap()
@@ -374,10 +396,15 @@ async fn s4_lockout_after_five_wrong_codes(store: Store) {
     let err = login::verify_login(&store, &ch, &good, None, at)
         .await
         .unwrap_err();
-    assert_eq!(code_of(&err), "AUTH_FAILED", "the challenge went with the lock");
-    let err = accounts::authenticate_password(&store, "staff1", PW, None, at + Duration::minutes(14))
-        .await
-        .unwrap_err();
+    assert_eq!(
+        code_of(&err),
+        "AUTH_FAILED",
+        "the challenge went with the lock"
+    );
+    let err =
+        accounts::authenticate_password(&store, "staff1", PW, None, at + Duration::minutes(14))
+            .await
+            .unwrap_err();
     assert_eq!(code_of(&err), "LOCKED");
     let later = at + Duration::minutes(15) + Duration::seconds(1);
     login_with(&store, "staff1", &code_at(&secret, later), later)
@@ -385,7 +412,11 @@ async fn s4_lockout_after_five_wrong_codes(store: Store) {
         .expect("after the lockout");
     let a = actions(&store, u.id).await;
     assert_eq!(a.iter().filter(|x| *x == "totp.failed").count(), 5, "{a:?}");
-    assert_eq!(a.iter().filter(|x| *x == "auth.lockout").count(), 1, "{a:?}");
+    assert_eq!(
+        a.iter().filter(|x| *x == "auth.lockout").count(),
+        1,
+        "{a:?}"
+    );
 }
 
 async fn s4_disable_replace_and_clear(store: Store) {
@@ -412,23 +443,43 @@ async fn s4_disable_replace_and_clear(store: Store) {
     // the old one keeps working until the new one is confirmed.
     let u = user(&store, "ca1", Role::CentreAdmin, None).await;
     let (secret, _) = enrol(&store, &u).await;
-    let err = totp::disable(&store, &me(&u), u.id, PW, &code_at(&secret, step(2)), step(2))
-        .await
-        .unwrap_err();
+    let err = totp::disable(
+        &store,
+        &me(&u),
+        u.id,
+        PW,
+        &code_at(&secret, step(2)),
+        step(2),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(code_of(&err), "TOTP_REQUIRED");
     let err = totp::begin_enrolment(&store, &me(&u), u.id, PW, None, step(3))
         .await
         .unwrap_err();
     assert_eq!(code_of(&err), "TOTP_CODE_WRONG");
-    let e = totp::begin_enrolment(&store, &me(&u), u.id, PW, Some(&code_at(&secret, step(3))), step(3))
-        .await
-        .unwrap();
+    let e = totp::begin_enrolment(
+        &store,
+        &me(&u),
+        u.id,
+        PW,
+        Some(&code_at(&secret, step(3))),
+        step(3),
+    )
+    .await
+    .unwrap();
     assert_ne!(e.secret_base32, secret);
     let s = totp::status(&store, u.id).await.unwrap();
     assert!(s.replacing && s.state == TotpState::Enabled);
-    totp::confirm(&store, &me(&u), u.id, &code_at(&e.secret_base32, step(5)), step(5))
-        .await
-        .unwrap();
+    totp::confirm(
+        &store,
+        &me(&u),
+        u.id,
+        &code_at(&e.secret_base32, step(5)),
+        step(5),
+    )
+    .await
+    .unwrap();
     login_with(&store, "ca1", &code_at(&e.secret_base32, step(9)), step(9))
         .await
         .expect("the new authenticator");
@@ -450,7 +501,12 @@ async fn s4_disable_replace_and_clear(store: Store) {
     assert!(matches!(out, PasswordOutcome::LoggedIn(_)));
     let a = actions(&store, u.id).await;
     assert!(a.iter().any(|x| x == "totp.clear"), "{a:?}");
-    assert!(actions(&store, iu.id).await.iter().any(|x| x == "totp.disable"));
+    assert!(
+        actions(&store, iu.id)
+            .await
+            .iter()
+            .any(|x| x == "totp.disable")
+    );
 }
 
 async fn s4_demo_exemption(store: Store) {

@@ -105,9 +105,9 @@ pub async fn do_login(
         PasswordOutcome::LoggedIn(user) => {
             LoginStep::Session(sessions::create_session(&state.store, user.id, now).await?)
         }
-        PasswordOutcome::SecondFactor(user) => LoginStep::SecondFactor(
-            totp::login::start_challenge(&state.store, user.id, now).await?,
-        ),
+        PasswordOutcome::SecondFactor(user) => {
+            LoginStep::SecondFactor(totp::login::start_challenge(&state.store, user.id, now).await?)
+        }
     })
 }
 

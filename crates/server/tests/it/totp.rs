@@ -63,15 +63,9 @@ async fn enrol(app: &TestApp, u: &UserView) -> String {
     let e = totp::begin_enrolment(&app.store, &me, u.id, PASSWORD, None, now)
         .await
         .unwrap();
-    totp::confirm(
-        &app.store,
-        &me,
-        u.id,
-        &code_at(&e.secret_base32, now),
-        now,
-    )
-    .await
-    .unwrap();
+    totp::confirm(&app.store, &me, u.id, &code_at(&e.secret_base32, now), now)
+        .await
+        .unwrap();
     app.set_clock(now + Duration::seconds(60));
     e.secret_base32
 }
@@ -155,13 +149,19 @@ async fn s4_page_login_has_a_second_step(backend: Backend) {
         cookies(&r)
     );
     let challenge = cookie_value(&r, "peixun_login_2fa").expect("challenge cookie");
-    assert!(cookies(&r).iter().any(|c| c.starts_with("peixun_login_2fa=")
-        && c.contains("Path=/login")
-        && c.contains("HttpOnly")
-        && c.contains("Max-Age=300")));
+    assert!(
+        cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("peixun_login_2fa=")
+                && c.contains("Path=/login")
+                && c.contains("HttpOnly")
+                && c.contains("Max-Age=300"))
+    );
 
     // Without the challenge the second step sends back to the login.
-    let r = app.get("/login/totp?next=/institutions", Who::Anonymous).await;
+    let r = app
+        .get("/login/totp?next=/institutions", Who::Anonymous)
+        .await;
     assert_eq!(r.status, 303);
     assert!(r.header("location").starts_with("/login?next="));
     let page = get_with(
@@ -188,7 +188,10 @@ async fn s4_page_login_has_a_second_step(backend: Backend) {
     .await;
     assert_eq!(bad.status, 401, "{}", bad.text());
     let html = bad.text();
-    assert!(html.contains("验证码不正确") && html.contains("S4"), "{html}");
+    assert!(
+        html.contains("验证码不正确") && html.contains("S4"),
+        "{html}"
+    );
     assert!(cookie_value(&bad, "peixun_session").is_none());
 
     let ok = form(
@@ -204,7 +207,11 @@ async fn s4_page_login_has_a_second_step(backend: Backend) {
     assert_eq!(ok.status, 303, "{}", ok.text());
     assert_eq!(ok.header("location"), "/institutions");
     let session = cookie_value(&ok, "peixun_session").expect("session cookie");
-    assert!(cookies(&ok).iter().any(|c| c.starts_with("peixun_login_2fa=;")));
+    assert!(
+        cookies(&ok)
+            .iter()
+            .any(|c| c.starts_with("peixun_login_2fa=;"))
+    );
     let page = get_with(&app, "/institutions", &format!("peixun_session={session}")).await;
     assert_eq!(page.status, 200);
 
@@ -286,7 +293,14 @@ async fn s4_api_login_with_challenge_and_verify(backend: Backend) {
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["username"], "aud_totp");
     assert_eq!(me.json()["totp_enrolment_required"], false);
-    let st = api_as(&app, Method::GET, "/api/v1/auth/totp/status", Some(&token), None).await;
+    let st = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/auth/totp/status",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(st.json()["state"], "enabled");
     assert_eq!(st.json()["recovery_codes_left"], 10);
     // The challenge was used up.
@@ -305,7 +319,9 @@ async fn s4_api_login_with_challenge_and_verify(backend: Backend) {
         Method::POST,
         "/api/v1/auth/totp/disable",
         Some(&token),
-        Some(json!({ "password": PASSWORD, "code": code_at(&secret, now + Duration::seconds(60)) })),
+        Some(
+            json!({ "password": PASSWORD, "code": code_at(&secret, now + Duration::seconds(60)) }),
+        ),
     )
     .await;
     assert_eq!(off.status, 422);
@@ -327,7 +343,14 @@ async fn s4_required_user_is_gated_to_enrolment(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.text());
     let token = r.json()["token"].as_str().unwrap().to_string();
     // …that reaches only the enrolment.
-    let list = api_as(&app, Method::GET, "/api/v1/institutions", Some(&token), None).await;
+    let list = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/institutions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(list.status, 403);
     assert_eq!(list.json()["code"], "TOTP_ENROLMENT_REQUIRED");
     let me = api_as(&app, Method::GET, "/api/v1/me", Some(&token), None).await;
@@ -341,7 +364,11 @@ async fn s4_required_user_is_gated_to_enrolment(backend: Backend) {
     }
     let page = get_with(&app, "/account/totp", &cookie).await;
     assert_eq!(page.status, 200);
-    assert!(page.text().contains("必须使用动态验证码"), "{}", page.text());
+    assert!(
+        page.text().contains("必须使用动态验证码"),
+        "{}",
+        page.text()
+    );
 
     // Enrol through the API: the secret, its otpauth URL and a QR code.
     let bad = api_as(
@@ -373,7 +400,14 @@ async fn s4_required_user_is_gated_to_enrolment(backend: Backend) {
     let page = get_with(&app, "/account/totp", &cookie).await;
     assert!(page.text().contains(&secret));
     assert!(page.text().contains("<img src=\"data:image"), "the QR code");
-    let still = api_as(&app, Method::GET, "/api/v1/institutions", Some(&token), None).await;
+    let still = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/institutions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(still.status, 403, "pending is not enrolled");
 
     let now = app.clock_now();
@@ -398,7 +432,14 @@ async fn s4_required_user_is_gated_to_enrolment(backend: Backend) {
     .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.json()["recovery_codes"].as_array().unwrap().len(), 10);
-    let list = api_as(&app, Method::GET, "/api/v1/institutions", Some(&token), None).await;
+    let list = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/institutions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(list.status, 200, "enrolled: the gate opens");
     // From now on the password alone gives no token.
     let r = api_as(
@@ -465,7 +506,10 @@ async fn s4_enrolment_through_the_pages(backend: Backend) {
         &app,
         "/account/totp/confirm",
         &cookie,
-        format!("csrf_token={csrf}&code={}", code_at(&secret, app.clock_now())),
+        format!(
+            "csrf_token={csrf}&code={}",
+            code_at(&secret, app.clock_now())
+        ),
     )
     .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
@@ -481,9 +525,15 @@ async fn s4_enrolment_through_the_pages(backend: Backend) {
 async fn s4_demo_exempt_user_logs_in_with_password_only(backend: Backend) {
     let app = TestApp::new(backend).await;
     let u = new_user(&app, "demo_ca", Role::CentreAdmin).await;
-    totp::set_exempt(&app.store, &Actor::system("demo-seed"), u.id, true, app.clock_now())
-        .await
-        .unwrap();
+    totp::set_exempt(
+        &app.store,
+        &Actor::system("demo-seed"),
+        u.id,
+        true,
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
     let r = api_as(
         &app,
         Method::POST,
@@ -495,13 +545,27 @@ async fn s4_demo_exempt_user_logs_in_with_password_only(backend: Backend) {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["second_factor_required"], false);
     let token = r.json()["token"].as_str().unwrap().to_string();
-    let list = api_as(&app, Method::GET, "/api/v1/institutions", Some(&token), None).await;
+    let list = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/institutions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(list.status, 200);
     let cookie = format!("peixun_session={token}");
     assert_eq!(get_with(&app, "/", &cookie).await.status, 200);
     let page = get_with(&app, "/account/totp", &cookie).await;
     assert!(page.text().contains("演示账号"), "{}", page.text());
-    let st = api_as(&app, Method::GET, "/api/v1/auth/totp/status", Some(&token), None).await;
+    let st = api_as(
+        &app,
+        Method::GET,
+        "/api/v1/auth/totp/status",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(st.json()["exempt"], true);
     assert_eq!(st.json()["required"], false);
 }

@@ -15,9 +15,7 @@ use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 /// How long the second step of a login may take.
@@ -195,7 +193,9 @@ async fn check_in(
             "user",
             Some(u.id.to_string()),
             None,
-            Some(serde_json::json!({ "locked_until": audit::canonical_time(until), "step": "totp" })),
+            Some(
+                serde_json::json!({ "locked_until": audit::canonical_time(until), "step": "totp" }),
+            ),
             now,
         )
         .await?;

@@ -88,7 +88,9 @@ async fn login_totp_page(
     }
     let next = safe_next(q.next.as_deref());
     if challenge_of(&headers).is_none() {
-        return Ok(Redirect::to(&format!("/login?next={}", crate::auth::urlencode(&next))).into_response());
+        return Ok(
+            Redirect::to(&format!("/login?next={}", crate::auth::urlencode(&next))).into_response(),
+        );
     }
     login_totp_response(&state, &next, no_errors(), StatusCode::OK)
 }
@@ -124,7 +126,9 @@ async fn login_totp_submit(
         Err(e @ (AppError::AuthFailed | AppError::TooManyRequests)) => {
             let status = e.status();
             let e = match e {
-                AppError::AuthFailed => AppError::validation("TOTP_FAILED", CODE_FAILED, Some("code")),
+                AppError::AuthFailed => {
+                    AppError::validation("TOTP_FAILED", CODE_FAILED, Some("code"))
+                }
                 other => other,
             };
             let errors = form_errors(&e, |_| "code".into());
