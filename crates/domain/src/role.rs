@@ -81,11 +81,18 @@ impl Role {
         !matches!(self, Role::Sysadmin | Role::Auditor)
     }
 
-    /// Staff roles that must use a second factor once TOTP exists (SECURITY.md S4).
-    pub fn needs_second_factor(self) -> bool {
+    /// The roles that must sign in with a second factor (TOTP, SECURITY.md S4): the centre, the
+    /// bureau, the city, the sysadmin and the auditor. The one list of them; institution roles
+    /// may enrol voluntarily.
+    pub fn requires_second_factor(self) -> bool {
         matches!(
             self,
-            Role::CentreAdmin | Role::CentreStaff | Role::Bureau | Role::Sysadmin | Role::Auditor
+            Role::CentreAdmin
+                | Role::CentreStaff
+                | Role::Bureau
+                | Role::City
+                | Role::Sysadmin
+                | Role::Auditor
         )
     }
 }
@@ -127,5 +134,24 @@ mod tests {
         assert!(!Role::Sysadmin.is_business());
         assert!(!Role::Auditor.is_business());
         assert!(Role::CentreStaff.is_business());
+    }
+
+    #[test]
+    fn s4_second_factor_roles() {
+        let required: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.requires_second_factor())
+            .collect();
+        assert_eq!(
+            required,
+            vec![
+                Role::CentreAdmin,
+                Role::CentreStaff,
+                Role::Bureau,
+                Role::City,
+                Role::Auditor,
+                Role::Sysadmin
+            ]
+        );
     }
 }

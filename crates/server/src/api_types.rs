@@ -22,6 +22,21 @@ pub struct TokenResponse {
     pub token: String,
 }
 
+/// The answer to a login: a `token`, or — for an account with TOTP enabled (S4) — no token but
+/// `second_factor_required: true` and a `challenge` for `POST /api/v1/auth/totp/verify`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`. Absent while a second factor is required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub second_factor_required: bool,
+    /// For `POST /api/v1/auth/totp/verify`; valid for `challenge_expires_in` seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_expires_in: Option<u64>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub id: i64,
@@ -33,6 +48,8 @@ pub struct MeResponse {
     pub institution_id: Option<i64>,
     pub institution_name: Option<String>,
     pub must_change_password: bool,
+    /// The account must set up a TOTP authenticator before anything else (S4).
+    pub totp_enrolment_required: bool,
     /// For cookie-authenticated API writes: send as `X-CSRF-Token`.
     pub csrf_token: String,
 }
@@ -333,6 +350,10 @@ pub struct UserCreated {
 pub struct ResetPasswordDto {
     #[schema(min_length = 2, max_length = 500)]
     pub reason: String,
+    /// Also clear the account's authenticator (TOTP) when confirmed: a lost phone with no
+    /// recovery code left.
+    #[serde(default)]
+    pub clear_authenticator: bool,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -31,6 +31,9 @@ pub struct CurrentUser {
     pub token: String,
     pub csrf_token: String,
     pub via: Via,
+    /// The role requires TOTP (S4), the account is not exempt and has no enabled
+    /// authenticator: it may reach only the enrolment routes until it enrols.
+    pub totp_enrolment_required: bool,
 }
 
 impl CurrentUser {
@@ -170,12 +173,21 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         let now = state.clock.now();
         match peixun_store::sessions::lookup_session(&state.store, &token, now).await {
             Ok(Some(info)) => {
+                let totp_enrolment_required = if info.user.role.requires_second_factor() {
+                    match peixun_store::totp::enrolment_required(&state.store, info.user.id).await {
+                        Ok(b) => b,
+                        Err(e) => return AppError::from(e).into_response(),
+                    }
+                } else {
+                    false
+                };
                 req.extensions_mut().insert(CurrentUser {
                     role: info.user.role,
                     user: info.user,
                     token,
                     csrf_token: info.csrf_token,
                     via,
+                    totp_enrolment_required,
                 });
             }
             Ok(None) => {}
@@ -186,7 +198,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 }
 
 /// Deny by default: the route must be in the table and the caller's role allowed by it (S5).
-/// Also sends a user who must change their password to the password page, and checks the
+/// Also sends a user who must change their password to the password page, a user who must
+/// enrol a TOTP authenticator to the enrolment page (S4; both gates let through only the
+/// `Session` routes: sign out, password, TOTP enrolment, `me`), and checks the
 /// `X-CSRF-Token` header on cookie-authenticated API writes.
 pub async fn authorize(req: Request, next: Next) -> Response {
     let Some(path) = req
@@ -239,6 +253,22 @@ pub async fn authorize(req: Request, next: Next) -> Response {
                     return AppError::Forbidden("password change required".into()).into_response();
                 }
                 return Redirect::to("/account/password").into_response();
+            }
+            if u.totp_enrolment_required && !access.allowed_before_password_change() {
+                if is_api {
+                    tracing::info!("second factor enrolment required");
+                    let body = crate::ErrorBody {
+                        code: "TOTP_ENROLMENT_REQUIRED".into(),
+                        message: "您的角色须先设置动态验证码（S4）：POST /api/v1/auth/totp/enrol，再 POST /api/v1/auth/totp/confirm".into(),
+                        field: None,
+                        errors: Vec::new(),
+                    };
+                    let mut resp = (axum::http::StatusCode::FORBIDDEN, axum::Json(body.clone()))
+                        .into_response();
+                    resp.extensions_mut().insert(body);
+                    return resp;
+                }
+                return Redirect::to("/account/totp").into_response();
             }
             if is_api
                 && u.via == Via::Cookie

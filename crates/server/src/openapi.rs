@@ -6,7 +6,7 @@ use crate::routes::jobs_admin::api as jobs_admin_api;
 use crate::routes::{
     api_admin, api_auth, api_filing_package, api_institutions, api_rounds, api_running, archive,
     calendar, certificates, credentials, evaluation_reports, evaluations, ops, policies, surveys,
-    trainees, violations,
+    totp, trainees, violations,
 };
 use peixun_domain::role::Role;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -27,6 +27,11 @@ use utoipa::{Modify, OpenApi};
         api_auth::logout,
         api_auth::me,
         api_auth::change_password,
+        totp::api::verify,
+        totp::api::status,
+        totp::api::enrol,
+        totp::api::confirm,
+        totp::api::disable,
         api_institutions::list,
         api_institutions::get_one,
         api_institutions::create,
@@ -180,7 +185,7 @@ use utoipa::{Modify, OpenApi};
         evaluations::api::recompute,
         evaluations::api::confirm,
     ),
-    components(schemas(ErrorBody, LoginRequest, TokenResponse, MeResponse)),
+    components(schemas(ErrorBody, LoginRequest, LoginResponse, TokenResponse, MeResponse)),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "登录与会话"),

@@ -462,9 +462,25 @@ pub(crate) async fn insert_user(
     Ok(m)
 }
 
-/// Log in. Unknown user and wrong password give the same error and take the same time. Five
-/// consecutive failures lock the account for 15 minutes (S2). Failures, successes and lockouts
-/// are audited.
+/// Whether `password` is the account's (on the blocking pool). For re-authentication before a
+/// sensitive change of one's own account (S4 enrolment).
+pub(crate) async fn verify_password_of(u: &user::Model, password: &str) -> bool {
+    verify_password_off_thread(password, Some(&u.password_hash)).await
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordOutcome {
+    /// Logged in (`auth.login` audited).
+    LoggedIn(UserView),
+    /// The account has TOTP enabled: the login is complete only after the second step
+    /// ([`crate::totp::login`]). `auth.password_ok` audited; the failure count is kept, so
+    /// that a known password does not reset the count of wrong codes (S2, S4).
+    SecondFactor(UserView),
+}
+
+/// Log in with a password alone. An account with TOTP enabled is refused here
+/// (`SECOND_FACTOR_REQUIRED`): use [`authenticate_password`] and the second step.
 pub async fn authenticate(
     store: &Store,
     username: &str,
@@ -472,6 +488,26 @@ pub async fn authenticate(
     ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<UserView> {
+    match authenticate_password(store, username, password, ip, now).await? {
+        PasswordOutcome::LoggedIn(u) => Ok(u),
+        PasswordOutcome::SecondFactor(_) => Err(StoreError::Validation {
+            code: "SECOND_FACTOR_REQUIRED",
+            message: "该账号须输入动态验证码（S4）".into(),
+            field: None,
+        }),
+    }
+}
+
+/// The password step of a login. Unknown user and wrong password give the same error and take
+/// the same time. Five consecutive failures lock the account for 15 minutes (S2). Failures,
+/// successes and lockouts are audited.
+pub async fn authenticate_password(
+    store: &Store,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<PasswordOutcome> {
     let now = db_time(now);
     let username = username.trim();
     let found = user::Entity::find()
@@ -574,6 +610,27 @@ pub async fn authenticate(
         txn.commit().await?;
         return Err(auth_failed());
     }
+    if crate::totp::enabled_in(&txn, u.id).await? {
+        // Step one of two: keep the failure count (wrong codes add to it), clear an expired lock.
+        let mut am: user::ActiveModel = u.clone().into();
+        am.failed_logins = Set(prior);
+        am.locked_until = Set(None);
+        let m = am.update(&txn).await?;
+        audit::append(
+            &txn,
+            &actor,
+            "auth.password_ok",
+            "user",
+            Some(m.id.to_string()),
+            None,
+            Some(serde_json::json!({ "second_factor": "totp" })),
+            now,
+        )
+        .await?;
+        let v = view(&txn, m).await?;
+        txn.commit().await?;
+        return Ok(PasswordOutcome::SecondFactor(v));
+    }
     let mut am: user::ActiveModel = u.clone().into();
     am.failed_logins = Set(0);
     am.locked_until = Set(None);
@@ -592,7 +649,7 @@ pub async fn authenticate(
     .await?;
     let v = view(&txn, m).await?;
     txn.commit().await?;
-    Ok(v)
+    Ok(PasswordOutcome::LoggedIn(v))
 }
 
 /// A user changes their own password (the old one is required). Clears `must_change_password`.

@@ -41,11 +41,13 @@ pub struct AtRestReport {
     pub files: u64,
     /// Files recorded in the database whose content is missing (nothing to encrypt).
     pub files_missing: u64,
+    /// TOTP secrets re-encrypted (S4; a rotation only: they are never written in clear).
+    pub totp_secrets: u64,
 }
 
 impl AtRestReport {
     pub fn changed(&self) -> u64 {
-        self.trainees + self.teachers + self.files
+        self.trainees + self.teachers + self.files + self.totp_secrets
     }
 }
 
@@ -212,11 +214,16 @@ async fn convert(store: &Store, keys: &Keys, fs: &FileStore, pass: Pass) -> Resu
     let trainees = trainees(store, keys, pass).await?;
     let teachers = teachers(store, keys, pass).await?;
     let (files, files_missing) = files(store, fs, pass).await?;
+    let totp_secrets = match pass {
+        Pass::Legacy => 0,
+        Pass::NotCurrent => crate::totp::rotate_secrets(store, &keys.data).await?,
+    };
     Ok(AtRestReport {
         trainees,
         teachers,
         files,
         files_missing,
+        totp_secrets,
     })
 }
 
@@ -265,6 +272,8 @@ pub async fn check_keys(store: &Store, keys: &DataKeys) -> Result<()> {
         "SELECT DISTINCT substr(id_number, 4, 8) AS k FROM roster_entries WHERE id_number LIKE 'v1:%'",
         "SELECT DISTINCT substr(id_number, 4, 8) AS k FROM teachers WHERE id_number LIKE 'v1:%'",
         "SELECT DISTINCT key_id AS k FROM files WHERE key_id IS NOT NULL",
+        "SELECT DISTINCT substr(secret, 4, 8) AS k FROM user_totp WHERE secret LIKE 'v1:%'",
+        "SELECT DISTINCT substr(pending_secret, 4, 8) AS k FROM user_totp WHERE pending_secret LIKE 'v1:%'",
     ] {
         for row in store
             .db()

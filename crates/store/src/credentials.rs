@@ -80,6 +80,9 @@ pub enum RequestKind {
     Create,
     /// 重置密码 — a new password for an existing account.
     Reset,
+    /// 重置密码并清除动态验证码 — a new password, and the account's authenticator (S4) cleared:
+    /// a lost phone with no recovery code left. The owner enrols again at the next login.
+    ResetAuthenticator,
 }
 
 impl RequestKind {
@@ -87,12 +90,14 @@ impl RequestKind {
         match self {
             RequestKind::Create => "create",
             RequestKind::Reset => "reset",
+            RequestKind::ResetAuthenticator => "reset_totp",
         }
     }
     pub fn label(self) -> &'static str {
         match self {
             RequestKind::Create => "新建账号",
             RequestKind::Reset => "重置密码",
+            RequestKind::ResetAuthenticator => "重置密码并清除动态验证码",
         }
     }
 }
@@ -288,10 +293,10 @@ async fn to_view<C: ConnectionTrait>(
     };
     Ok(CredentialRequest {
         id: m.id,
-        kind: if m.kind == "create" {
-            RequestKind::Create
-        } else {
-            RequestKind::Reset
+        kind: match m.kind.as_str() {
+            "create" => RequestKind::Create,
+            "reset_totp" => RequestKind::ResetAuthenticator,
+            _ => RequestKind::Reset,
         },
         state: state_of(&m, now),
         reason: m.reason.clone(),
@@ -462,6 +467,19 @@ pub async fn request_reset(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
+    request_reset_with(store, actor, user_id, reason, false, now).await
+}
+
+/// [`request_reset`]; with `clear_authenticator` the confirmation also clears the account's
+/// authenticator (TOTP, S4) — for a lost phone with no recovery code left.
+pub async fn request_reset_with(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    reason: &str,
+    clear_authenticator: bool,
+    now: DateTime<Utc>,
+) -> Result<Issued> {
     let requested_by = require_sysadmin(actor)?;
     if requested_by == user_id {
         return Err(StoreError::validation(
@@ -480,6 +498,8 @@ pub async fn request_reset(
     let half_hash = hash_half(&half).await?;
     let kind = if target.password_hash == NO_PASSWORD {
         RequestKind::Create
+    } else if clear_authenticator {
+        RequestKind::ResetAuthenticator
     } else {
         RequestKind::Reset
     };
@@ -599,6 +619,9 @@ pub async fn confirm(store: &Store, actor: &Actor, id: i64, now: DateTime<Utc>) 
     am.updated_at = Set(now);
     let target = am.update(&txn).await?;
     accounts::end_sessions(&txn, target.id, None).await?;
+    if m.kind == RequestKind::ResetAuthenticator.code() {
+        crate::totp::clear_in_txn(&txn, actor, target.id, now).await?;
+    }
     let mut rm: request_row::ActiveModel = m.into();
     rm.state = Set("confirmed".into());
     rm.first_half_hash = Set(None);

@@ -345,7 +345,7 @@ pub async fn seed_demo(
         {
             continue;
         }
-        accounts::create_user(
+        let u = accounts::create_user(
             store,
             &actor,
             NewUser {
@@ -359,6 +359,9 @@ pub async fn seed_demo(
             now,
         )
         .await?;
+        // S4: the demo stays usable with the shared password alone; only demo accounts are
+        // exempt, and only this seeder marks them (the account page says so).
+        crate::totp::set_exempt(store, &actor, u.id, true, now).await?;
     }
     let sink = DemoSink { files, key };
     seed_rounds(store, &sink, &ids, now).await?;

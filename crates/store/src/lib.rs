@@ -75,6 +75,7 @@ pub mod surveys;
 pub mod teachers;
 pub mod termination;
 pub mod testing;
+pub mod totp;
 pub mod violations;
 pub mod violations_confirm;
 mod workflow_glue;

@@ -91,6 +91,8 @@ pub enum Field {
     TraineeIdNumber,
     /// `teachers.id_number` — 教师身份证号码.
     TeacherIdNumber,
+    /// `user_totp.secret` / `user_totp.pending_secret` — the TOTP shared secret (S4), base32.
+    TotpSecret,
 }
 
 impl Field {
@@ -98,6 +100,7 @@ impl Field {
         match self {
             Field::TraineeIdNumber => b"peixun/v1/roster_entries.id_number/trainee",
             Field::TeacherIdNumber => b"peixun/v1/teachers.id_number/teacher",
+            Field::TotpSecret => b"peixun/v1/user_totp.secret/user",
         }
     }
 }

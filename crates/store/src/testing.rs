@@ -155,6 +155,21 @@ pub async fn postgres_fresh() -> (Store, TestDbGuard) {
     (store, guard)
 }
 
+/// Mark every account in the database exempt from the TOTP requirement (S4) without an audit
+/// entry: for test harnesses whose users stand for their roles. Test builds only; the product's
+/// one writer of the flag is the demo seeder ([`crate::totp::set_exempt`]).
+#[cfg(feature = "testing")]
+pub async fn exempt_all_users_from_totp(store: &Store) -> crate::Result<u64> {
+    use crate::entity::user;
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+    Ok(user::Entity::update_many()
+        .col_expr(user::Column::TotpExempt, Expr::value(true))
+        .exec(store.write_db())
+        .await?
+        .rows_affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -407,10 +407,56 @@ async fn s14_rotation_reencrypts_everything_and_old_data_still_reads(
     let (pkg, ids, inst, teacher_id) = class(&store, &fs, 14).await;
     let old_id = store.keys().unwrap().data.current_id().to_string();
     let files_n = column(&store, "SELECT id FROM files", "id").await.len() as u64;
+    // S4: a TOTP secret (here a pending one) is under the data key too.
+    let admin = peixun_store::accounts::create_user(
+        &store,
+        &sys(),
+        peixun_store::accounts::NewUser {
+            username: "rot_admin".into(),
+            display_name: "rot_admin".into(),
+            role: Role::Sysadmin,
+            institution_id: None,
+            password: "Haizhu#Rotate2026".into(),
+            must_change_password: false,
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let admin_actor = Actor::from_user(&admin, None, None);
+    let totp_secret = peixun_store::totp::begin_enrolment(
+        &store,
+        &admin_actor,
+        admin.id,
+        "Haizhu#Rotate2026",
+        None,
+        t0(),
+    )
+    .await
+    .unwrap()
+    .secret_base32;
 
     let r = at_rest::rotate_data_key(&store, &dir.0, &sys(), t0())
         .await
         .unwrap();
+    assert_eq!(r.counts.totp_secrets, 1);
+    let stored = column(
+        &store,
+        "SELECT pending_secret FROM user_totp",
+        "pending_secret",
+    )
+    .await;
+    assert!(
+        stored[0]
+            .as_deref()
+            .is_some_and(|s| s.starts_with(&format!("v1:{}:", r.new_key_id))),
+        "{stored:?}"
+    );
+    let after = peixun_store::totp::pending_enrolment(&store, &admin_actor, admin.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.secret_base32, totp_secret);
     assert_eq!(r.old_key_id, old_id);
     assert_ne!(r.new_key_id, old_id);
     assert!(!r.resumed);

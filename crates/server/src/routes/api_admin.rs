@@ -177,11 +177,12 @@ pub async fn reset_password(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ResetPasswordDto>,
 ) -> AppResult<Json<CredentialHalf>> {
-    let issued = credentials::request_reset(
+    let issued = credentials::request_reset_with(
         &state.store,
         &user.actor(&ctx),
         id,
         &req.reason,
+        req.clear_authenticator,
         state.clock.now(),
     )
     .await?;

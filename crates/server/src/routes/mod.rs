@@ -31,6 +31,7 @@ pub mod policies;
 pub mod rounds_forms;
 pub mod running;
 pub mod surveys;
+pub mod totp;
 pub mod trainees;
 pub mod violations;
 
@@ -139,6 +140,19 @@ pub const ROUTES: &[RouteDef] = &[
     r("POST", "/api/v1/auth/logout", Access::Session),
     r("GET", "/api/v1/me", Access::Session),
     r("POST", "/api/v1/auth/password", Access::Session),
+    // TOTP second factor (S4): the second step of a login, and the account's own enrolment —
+    // `Session`, so that an account that must enrol reaches them before anything else.
+    r("GET", "/login/totp", Access::Public),
+    r("POST", "/login/totp", Access::Public),
+    r("POST", "/api/v1/auth/totp/verify", Access::Public),
+    r("GET", "/account/totp", Access::Session),
+    r("POST", "/account/totp/enrol", Access::Session),
+    r("POST", "/account/totp/confirm", Access::Session),
+    r("POST", "/account/totp/disable", Access::Session),
+    r("GET", "/api/v1/auth/totp/status", Access::Session),
+    r("POST", "/api/v1/auth/totp/enrol", Access::Session),
+    r("POST", "/api/v1/auth/totp/confirm", Access::Session),
+    r("POST", "/api/v1/auth/totp/disable", Access::Session),
     // home
     r("GET", "/", Access::AnyUser),
     // institutions (API)
@@ -1106,6 +1120,7 @@ fn build() -> Registrar {
     let r = ops::register(r);
     let r = pages_auth::register(r);
     let r = api_auth::register(r);
+    let r = totp::register(r);
     let r = api_institutions::register(r);
     let r = pages_institutions::register(r);
     let r = api_admin::register(r);

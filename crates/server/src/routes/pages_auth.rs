@@ -1,7 +1,7 @@
 //! Sign in and out, change password, the home page per role.
 
 use super::Registrar;
-use super::api_auth::{do_change_password, do_login};
+use super::api_auth::{LoginStep, do_change_password, do_login};
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx, safe_next};
 use crate::error::{AppError, AppResult};
@@ -86,7 +86,26 @@ async fn login_submit(
     let username = form.get("username").trim().to_string();
     let next = safe_next(Some(form.get("next")));
     match do_login(&state, &ctx, &username, form.get("password")).await {
-        Ok(token) => {
+        Ok(LoginStep::SecondFactor(challenge)) => {
+            // S4: the password was right; the code comes next, within five minutes.
+            let mut resp = Redirect::to(&format!(
+                "/login/totp?next={}",
+                crate::auth::urlencode(&next)
+            ))
+            .into_response();
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                security::cookie(
+                    super::totp::CHALLENGE_COOKIE,
+                    &challenge,
+                    "/login",
+                    state.config.secure_cookies,
+                    Some(peixun_store::totp::login::CHALLENGE_TTL.num_seconds()),
+                ),
+            );
+            Ok(resp)
+        }
+        Ok(LoginStep::Session(token)) => {
             // A session this browser already had ends here (S3: a new id at every login).
             if let Some(p) = previous {
                 sessions::delete_session(&state.store, &p.token).await?;

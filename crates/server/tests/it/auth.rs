@@ -401,6 +401,17 @@ async fn s1_one_time_password_must_be_changed_first() {
                 .unwrap(),
         )
         .await;
+    // Past the password gate; a centre account must next set up TOTP (S4), then it is in.
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), "/account/totp");
+    let r = app
+        .send(
+            Request::get("/account/totp")
+                .header(header::COOKIE, format!("peixun_session={new_token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, 200);
 }
 

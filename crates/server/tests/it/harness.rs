@@ -198,6 +198,14 @@ pub struct TestApp {
     _guard: TestDbGuard,
 }
 
+/// Mark every account so far exempt from TOTP (a test-only write; the product's only writer
+/// of the flag is the demo seeder, `peixun_store::totp::set_exempt`).
+pub async fn exempt_from_totp(store: &Store) {
+    peixun_store::testing::exempt_all_users_from_totp(store)
+        .await
+        .expect("exempt the harness users from TOTP");
+}
+
 impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
         Self::with_demo(backend, false).await
@@ -295,6 +303,10 @@ impl TestApp {
         )
         .await
         .expect("spare user");
+        // The harness's users stand for their roles (the S5 table, every feature test): they
+        // are exempt from the TOTP enrolment gate, as demo accounts are. The gate and the second
+        // step have their own tests (totp.rs) with accounts that are not.
+        exempt_from_totp(&store).await;
         let dyn_clock: Arc<dyn peixun_server::Clock> = clock.clone();
         let state =
             AppState::new(store.clone(), dyn_clock, demo, AppConfig::default()).expect("app state");

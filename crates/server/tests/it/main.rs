@@ -30,5 +30,6 @@ mod security;
 mod startup;
 mod surveys;
 mod templates;
+mod totp;
 mod trainees;
 mod violations;

@@ -124,6 +124,20 @@ const TABLE: &[Row] = &[
     row("POST", "/api/v1/auth/logout", Call::LogoutApi, [401, 204, 204, 204, 204, 204, 204, 204, 204, 204]),
     row("GET", "/api/v1/me", Call::Api, API_ANY_USER),
     row("POST", "/api/v1/auth/password", Call::ApiBody(r#"{"current_password":"wrong","new_password":"x"}"#), [401, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    // TOTP (S4). The harness's users are exempt and not enrolled: the second step has no
+    // challenge (GET goes back to /login, or home when signed in), the forms and bodies fail
+    // validation (wrong password, nothing pending, nothing to turn off).
+    row("GET", "/login/totp", Call::Page, [303; 10]),
+    row("POST", "/login/totp", Call::Form(&[("code", "000000")]), [403; 10]),
+    row("POST", "/api/v1/auth/totp/verify", Call::ApiBody(r#"{"challenge":"x","code":"000000"}"#), [401; 10]),
+    row("GET", "/account/totp", Call::Page, PAGE_ANY_USER),
+    row("POST", "/account/totp/enrol", Call::Form(&[("password", "wrong-password")]), [303, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("POST", "/account/totp/confirm", Call::Form(&[("code", "000000")]), [303, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("POST", "/account/totp/disable", Call::Form(&[("password", "wrong-password"), ("code", "000000")]), [303, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("GET", "/api/v1/auth/totp/status", Call::Api, API_ANY_USER),
+    row("POST", "/api/v1/auth/totp/enrol", Call::ApiBody(r#"{"password":"wrong-password"}"#), [401, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("POST", "/api/v1/auth/totp/confirm", Call::ApiBody(r#"{"code":"000000"}"#), [401, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
+    row("POST", "/api/v1/auth/totp/disable", Call::ApiBody(r#"{"password":"wrong-password","code":"000000"}"#), [401, 422, 422, 422, 422, 422, 422, 422, 422, 422]),
     row("GET", "/", Call::Page, PAGE_ANY_USER),
     row("GET", "/api/v1/institutions", Call::Api, API_BUSINESS_LIST),
     row("POST", "/api/v1/institutions", Call::ApiBody(BAD_INSTITUTION), API_CENTRE_WRITE),

@@ -63,6 +63,16 @@ fn sample(name: &str) -> J {
             json!({ "login_csrf": "t", "next": "/", "username": XSS, "errors": errs, "field_errors": field_errs })
         }
         "password.html" => json!({ "forced": true, "errors": errs, "field_errors": field_errs }),
+        "login_totp.html" => {
+            json!({ "login_csrf": "t", "next": XSS, "errors": errs, "field_errors": field_errs })
+        }
+        "account_totp.html" => json!({
+            "state": "enabled", "required": false, "exempt": true, "role_requires": false,
+            "enabled_at": "2026-03-02 10:00", "replacing": true, "recovery_codes_left": 2,
+            "pending": { "secret": XSS, "qr": "data:image/svg+xml,%3Csvg%3E" }, "issuer": XSS,
+            "flash": XSS, "errors": errs, "field_errors": field_errs,
+        }),
+        "account_totp_codes.html" => json!({ "codes": [XSS, "abcd-efgh-jkmn-pqrs"] }),
         "home.html" => {
             json!({ "kind": "institution", "stats": { "teachers": 2, "violations": [{ "id": 4, "kind_label": XSS, "decided_at": "2026-04-02 10:00" }] }, "institution": institution(),
                     "work": crate::running::sample_work(XSS), "calendar_missing": 2027, "can_load_calendar": true })

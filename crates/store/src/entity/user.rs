@@ -19,6 +19,8 @@ pub struct Model {
     pub password_changed_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Demo accounts only (`serve --demo`): may sign in without TOTP (S4).
+    pub totp_exempt: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

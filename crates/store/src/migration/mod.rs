@@ -20,6 +20,7 @@ mod m20261203_000100_pii_at_rest;
 mod m20261203_000110_surveys;
 mod m20261203_000120_evaluations;
 mod m20261203_000130_violations;
+mod m20261203_000140_totp;
 mod m20261203_000150_credential_requests;
 
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000110_surveys::Migration),
             Box::new(m20261203_000120_evaluations::Migration),
             Box::new(m20261203_000130_violations::Migration),
+            Box::new(m20261203_000140_totp::Migration),
             Box::new(m20261203_000150_credential_requests::Migration),
         ]
     }

@@ -161,7 +161,10 @@ async fn render_reset(
             display_name => target.display_name,
             role_label => target.role.label_zh(),
             own => target.id == user.user.id,
-            form => context! { reason => form.get("reason") },
+            form => context! {
+                reason => form.get("reason"),
+                clear_authenticator => form.get("clear_authenticator") == "1",
+            },
             errors => errors.0,
             field_errors => errors.1,
         },
@@ -183,11 +186,12 @@ async fn reset_form(
     ApiPath(id): ApiPath<i64>,
     CsrfForm(form): CsrfForm,
 ) -> AppResult<Response> {
-    match credentials::request_reset(
+    match credentials::request_reset_with(
         &state.store,
         &user.actor(&ctx),
         id,
         form.get("reason"),
+        form.get("clear_authenticator") == "1",
         state.clock.now(),
     )
     .await
