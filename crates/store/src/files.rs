@@ -433,12 +433,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 fn write_atomically(root: &Path, tmp_name: &str, dest: &Path, data: &[u8]) -> Result<()> {
+    // S15: every folder of the file store is the service account's alone (0700), like the
+    // data folder around it — whatever the umask.
     let tmp_dir = root.join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| io_err("create tmp folder", e))?;
+    crate::private_fs::create_private_dir(&tmp_dir)?;
     let dir = dest
         .parent()
         .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: no parent".into())))?;
-    std::fs::create_dir_all(dir).map_err(|e| io_err("create folder", e))?;
+    crate::private_fs::create_private_dir(dir)?;
     let tmp = tmp_dir.join(tmp_name);
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();

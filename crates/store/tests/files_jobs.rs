@@ -162,6 +162,44 @@ fn validation_code(e: StoreError) -> (&'static str, Option<String>, String) {
 // ---------------------------------------------------------------------------------------------
 // files (S16)
 
+/// S15: the data folder contract (0700 folders, 0600 files) holds inside the file store: the
+/// shard folders and `tmp/` an upload creates are 0700 even under a permissive umask (0022).
+#[cfg(unix)]
+#[tokio::test]
+async fn s15_upload_folders_are_0700_and_files_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = DataDir::new();
+    let fs = FileStore::local(&dir.0);
+    let stored = fs
+        .put_bytes(PDF, "计划.pdf", &[FileType::Pdf], 1 << 20)
+        .await
+        .unwrap();
+    let root = dir.0.join("files");
+    let (a, b) = (&stored.id[0..2], &stored.id[2..4]);
+    for folder in [
+        root.clone(),
+        root.join("tmp"),
+        root.join(a),
+        root.join(a).join(b),
+    ] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+    assert_eq!(mode(&root.join(a).join(b).join(&stored.id)), 0o600);
+    // A second upload into folders that exist already changes nothing.
+    fs.put_bytes(PDF, "再一份.pdf", &[FileType::Pdf], 1 << 20)
+        .await
+        .unwrap();
+    for f in files_under(&root) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+        let mut d = f.parent().unwrap().to_path_buf();
+        while d != dir.0 {
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+            d = d.parent().unwrap().to_path_buf();
+        }
+    }
+}
+
 async fn s16_put_record_open_round_trip(store: Store, _g: &TestDbGuard) {
     let dir = DataDir::new();
     let fs = FileStore::local(&dir.0);
