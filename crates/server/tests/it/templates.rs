@@ -112,16 +112,25 @@ fn sample(name: &str) -> J {
         }),
         "users_list.html" => {
             json!({ "items": [{ "id": 2, "username": XSS, "display_name": XSS, "role_label": "市职培中心",
-            "institution_label": "—", "active": true, "must_change_password": true }], "pager": pager(),
+            "institution_label": "—", "active": true, "must_change_password": true, "credential": "凭据待确认" }], "pager": pager(),
             "roles": [{ "code": "city", "label": "市职培中心" }], "filter": { "q": XSS, "role": "city" },
             "export_href": "/users/export.xlsx", "errors": [], "field_errors": {} })
         }
         "user_form.html" => {
             json!({ "roles": [{ "code": "city", "label": "市职培中心" }], "institutions": [{ "id": 7, "name": XSS }],
-            "form": { "username": XSS, "display_name": "", "role": "city", "institution_id": "7" },
+            "form": { "username": XSS, "display_name": "", "role": "city", "institution_id": "7", "reason": XSS },
             "errors": errs, "field_errors": field_errs })
         }
-        "user_password_shown.html" => json!({ "username": XSS, "password": "Abcd-Efgh-2345" }),
+        "credential_half.html" => json!({ "half_no": 1, "half": "Abcd-Ef2h", "username": XSS,
+            "display_name": XSS, "kind_label": "重置密码", "expires_at": "2026-03-05 10:00:00", "back": "/users" }),
+        "credential_requests.html" => json!({ "all": false, "is_sysadmin": false, "items": [{ "id": 3,
+            "username": XSS, "display_name": XSS, "role_label": "培训机构经办人", "institution": XSS,
+            "kind_label": "重置密码", "state": "pending", "state_label": "待确认", "reason": XSS,
+            "requested_by": "sysadmin", "requested_at": "2026-03-02 10:00:00", "expires_at": "2026-03-05 10:00:00",
+            "decided_by": "", "decided_at": "", "can_confirm": true, "can_cancel": true }] }),
+        "credential_reset.html" => json!({ "id": 4, "username": XSS, "display_name": XSS,
+            "role_label": "区培训中心经办人", "own": false, "form": { "reason": XSS, "clear_authenticator": true },
+            "errors": errs, "field_errors": field_errs }),
         "audit_list.html" => {
             json!({ "items": [{ "id": 1, "at": "2026-03-02 10:00:00", "username": XSS, "role": "审计管理员",
             "ip": "127.0.0.1", "action": "auth.login", "target": "user #1", "change": XSS }],
