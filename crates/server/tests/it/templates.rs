@@ -123,11 +123,13 @@ fn sample(name: &str) -> J {
         }
         "credential_half.html" => json!({ "half_no": 1, "half": "Abcd-Ef2h", "username": XSS,
             "display_name": XSS, "kind_label": "重置密码", "expires_at": "2026-03-05 10:00:00", "back": "/users" }),
-        "credential_requests.html" => json!({ "all": false, "is_sysadmin": false, "items": [{ "id": 3,
+        "credential_requests.html" => {
+            json!({ "all": false, "is_sysadmin": false, "items": [{ "id": 3,
             "username": XSS, "display_name": XSS, "role_label": "培训机构经办人", "institution": XSS,
             "kind_label": "重置密码", "state": "pending", "state_label": "待确认", "reason": XSS,
             "requested_by": "sysadmin", "requested_at": "2026-03-02 10:00:00", "expires_at": "2026-03-05 10:00:00",
-            "decided_by": "", "decided_at": "", "can_confirm": true, "can_cancel": true }] }),
+            "decided_by": "", "decided_at": "", "can_confirm": true, "can_cancel": true }] })
+        }
         "credential_reset.html" => json!({ "id": 4, "username": XSS, "display_name": XSS,
             "role_label": "区培训中心经办人", "own": false, "form": { "reason": XSS, "clear_authenticator": true },
             "errors": errs, "field_errors": field_errs }),
