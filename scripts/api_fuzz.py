@@ -91,14 +91,22 @@ def login(base, username, password=PASSWORD):
     return body["token"]
 
 
-def make_account(base, sysadmin_token, username):
-    """A centre_staff account made by the sysadmin: (id, one-time password)."""
+def make_account(base, tokens, username):
+    """An institution clerk's account, issued by two people as the application requires (S7): the
+    sysadmin creates it and gets the first half of the one-time password, centre_admin confirms
+    and gets the second. Returns (id, one-time password)."""
     status, made = http(base, "POST", "/api/v1/users",
                         {"username": username, "display_name": "模糊测试临时账户",
-                         "role": "centre_staff"}, token=sysadmin_token)
+                         "role": "institution_staff", "institution_id": 1},
+                        token=tokens["sysadmin"])
     if status != 201:
         raise SystemExit(f"api_fuzz: could not create the account {username}: {status} {made}")
-    return made["user"]["id"], made["one_time_password"]
+    request = made["credential"]["request"]["id"]
+    status, confirmed = http(base, "POST", f"/api/v1/credential-requests/{request}/confirm", None,
+                             token=tokens["centre_admin"])
+    if status != 200:
+        raise SystemExit(f"api_fuzz: could not confirm the account {username}: {status} {confirmed}")
+    return made["user"]["id"], f"{made['credential']['half']}-{confirmed['half']}"
 
 
 def wait_healthy(base, proc, seconds=300):
@@ -213,7 +221,7 @@ def main():
         ids = {r: m["id"] for r, m in me.items()}
         not_auth = lambda m, path, op: not re.match(AUTH_ROUTES, path)  # noqa: E731
         # A throwaway account: the target of the sysadmin's account routes (deactivate, reset).
-        throwaway_id, _ = make_account(base, tokens["sysadmin"], "fuzz_target")
+        throwaway_id, _ = make_account(base, tokens, "fuzz_target")
         protect = ",".join(str(i) for i in ids.values())
 
         signed_in = lambda m, path, op: "x-roles" in op  # noqa: E731
@@ -252,7 +260,7 @@ def main():
                 if who == "fuzz_auth":
                     # Last: login/logout/password as an account made now (its token may end).
                     user = f"fuzz_auth{attempt}"
-                    _, password = make_account(base, tokens["sysadmin"], user)
+                    _, password = make_account(base, tokens, user)
                     headers = ["-H", f"Authorization: Bearer {login(base, user, password)}"]
                 ndjson = work / f"{name}.{attempt}.ndjson"
                 # Methods a route does not have (405) are tried in one signed-in run, centre_admin's
