@@ -45,6 +45,8 @@ pub enum KeysCommand {
 pub enum BenchCommand {
     /// 名额排队压测（R-FIL-6）：并发提交开班备案，报告每秒提交数。默认在临时 SQLite 文件上运行
     Queue(BenchQueueArgs),
+    /// HTTP 压测：在已有数据库上启动服务，以演示账号测量用户常用的读取页面与最小接口（并列比较）
+    Http(crate::bench_http::BenchHttpArgs),
 }
 
 #[derive(Args)]
@@ -166,6 +168,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::Backup(a) => backup(a).await,
             AdminCommand::Restore(a) => restore(a).await,
             AdminCommand::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
+            AdminCommand::Bench(BenchCommand::Http(a)) => crate::bench_http::run(a).await,
             AdminCommand::Keys(KeysCommand::Rotate(db)) => keys_rotate(db).await,
         }
     })

@@ -1,6 +1,7 @@
 //! The `peixun` binary: a thin shell over the library crates.
 
 mod admin;
+mod bench_http;
 mod calc;
 
 use clap::{Parser, Subcommand};

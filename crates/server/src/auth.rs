@@ -171,30 +171,55 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     if let Some((token, via)) = found {
         let now = state.clock.now();
-        match peixun_store::sessions::lookup_session(&state.store, &token, now).await {
-            Ok(Some(info)) => {
-                let totp_enrolment_required = if info.user.role.requires_second_factor() {
-                    match peixun_store::totp::enrolment_required(&state.store, info.user.id).await {
-                        Ok(b) => b,
-                        Err(e) => return AppError::from(e).into_response(),
-                    }
-                } else {
-                    false
-                };
-                req.extensions_mut().insert(CurrentUser {
-                    role: info.user.role,
-                    user: info.user,
-                    token,
-                    csrf_token: info.csrf_token,
-                    via,
-                    totp_enrolment_required,
-                });
-            }
-            Ok(None) => {}
-            Err(e) => return AppError::from(e).into_response(),
+        let checked = match state.sessions.get(&token, now) {
+            Some(c) => Some(c),
+            None => match check_session(&state, &token, now).await {
+                Ok(c) => c,
+                Err(e) => return e.into_response(),
+            },
+        };
+        if let Some(c) = checked {
+            req.extensions_mut().insert(CurrentUser {
+                role: c.info.user.role,
+                user: c.info.user,
+                token,
+                csrf_token: c.info.csrf_token,
+                via,
+                totp_enrolment_required: c.totp_enrolment_required,
+            });
         }
     }
-    next.run(req).await
+    // A write may have ended a session or changed an account: its transaction has committed
+    // when the handler returns, so the session checks cached before it are dropped now
+    // (crate::session_cache).
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let resp = next.run(req).await;
+    if writes {
+        state.sessions.invalidate();
+    }
+    resp
+}
+
+/// The session check from the database (the session, its account, and whether the account
+/// must still enrol a second factor), remembered in [`AppState::sessions`].
+async fn check_session(
+    state: &AppState,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<crate::session_cache::Checked>, AppError> {
+    let generation = state.sessions.generation();
+    let Some(info) = peixun_store::sessions::lookup_session(&state.store, token, now).await? else {
+        state.sessions.remove(token);
+        return Ok(None);
+    };
+    let totp_enrolment_required = info.user.role.requires_second_factor()
+        && peixun_store::totp::enrolment_required(&state.store, info.user.id).await?;
+    let checked = crate::session_cache::Checked {
+        info,
+        totp_enrolment_required,
+    };
+    state.sessions.put(token, generation, checked.clone());
+    Ok(Some(checked))
 }
 
 /// Deny by default: the route must be in the table and the caller's role allowed by it (S5).

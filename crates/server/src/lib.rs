@@ -19,6 +19,7 @@ pub mod pages;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;
+pub mod session_cache;
 pub mod startup;
 mod store_map;
 pub mod templates;
@@ -73,6 +74,9 @@ pub struct AppState {
     pub survey_ip_limiter: Arc<rate_limit::RateLimiter>,
     /// Survey answers per survey link: twice the per-address limits.
     pub survey_token_limiter: Arc<rate_limit::RateLimiter>,
+    /// Session checks of the last moments ([`session_cache`]; every write in this process
+    /// drops them).
+    pub sessions: Arc<session_cache::SessionCache>,
 }
 
 impl AppState {
@@ -109,6 +113,7 @@ impl AppState {
             verify_limiter,
             survey_ip_limiter,
             survey_token_limiter,
+            sessions: Arc::new(session_cache::SessionCache::from_env()),
             store,
             clock,
             demo,

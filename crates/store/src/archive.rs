@@ -19,10 +19,13 @@
 //! * **Bulk .zip** ([`import_zip`]) and **download** ([`build_archive_zip`]) are in
 //!   [`transfer`].
 
+mod progress;
 mod transfer;
 
 /// The largest bulk .zip accepted.
 pub use peixun_import::archive_zip::MAX_ZIP_BYTES;
+pub(crate) use progress::class_completeness;
+pub use progress::{ArchiveSummary, incomplete_archives};
 pub use transfer::{
     ArchiveDownload, PlacedFile, UnplacedFile, ZipReport, build_archive_zip, import_zip,
 };
@@ -170,11 +173,11 @@ pub struct ArchiveView {
     pub open_for_uploads: bool,
 }
 
-fn residence_of(s: &str) -> Residence {
+pub(super) fn residence_of(s: &str) -> Residence {
     Residence::parse(s).unwrap_or(Residence::InProvince)
 }
 
-fn id_kind_of(s: &str) -> IdKind {
+pub(super) fn id_kind_of(s: &str) -> IdKind {
     id_kind_from_label(s).unwrap_or(IdKind::CitizenId)
 }
 
@@ -304,7 +307,7 @@ fn doc_view(d: &doc::Model, f: Option<&FileRecord>) -> DocumentView {
 }
 
 /// Present/required of one trainee given the kinds on file.
-fn count(required: &[DocKind], on_file: &BTreeSet<String>) -> (u32, u32) {
+pub(super) fn count(required: &[DocKind], on_file: &BTreeSet<String>) -> (u32, u32) {
     let present = required
         .iter()
         .filter(|k| on_file.contains(&k.code()))
@@ -727,126 +730,6 @@ pub async fn mark_archived(
         .await?;
         txn.commit().await?;
         Ok(build_view(&f2, name, &roster, &docs))
-    })
-}
-
-/// One class's archive figures for the work lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchiveSummary {
-    pub class_id: i64,
-    pub institution_id: i64,
-    pub occupation: String,
-    pub level: String,
-    pub present: u32,
-    pub required: u32,
-    pub completeness_percent: Decimal,
-}
-
-/// Classes after training (complete, not yet archived) of `institution` (all when `None`) whose archive is not
-/// complete, lowest completeness first. Reads the roster's kind, residence and groups only.
-pub async fn incomplete_archives(
-    store: &Store,
-    institution: Option<i64>,
-) -> Result<Vec<ArchiveSummary>> {
-    let db = store.db();
-    let mut q = filing::Entity::find()
-        .filter(filing::Column::Status.is_in(["training_complete", "completed"]));
-    if let Some(i) = institution {
-        q = q.filter(filing::Column::InstitutionId.eq(i));
-    }
-    let classes = q.all(db).await?;
-    let mut out = Vec::new();
-    for f in classes {
-        let Some((present, required)) = class_counts(db, &f).await? else {
-            continue;
-        };
-        if present < required {
-            out.push(ArchiveSummary {
-                class_id: f.id,
-                institution_id: f.institution_id,
-                occupation: f.occupation.clone(),
-                level: f.level.clone(),
-                present,
-                required,
-                completeness_percent: completeness_percent(present, required),
-            });
-        }
-    }
-    out.sort_by(|a, b| {
-        a.completeness_percent
-            .cmp(&b.completeness_percent)
-            .then(a.class_id.cmp(&b.class_id))
-    });
-    Ok(out)
-}
-
-/// R-ARC-2: documents present and required of one class (trainees' and class items), from the
-/// roster's kind, residence and groups; `None` when the class has no filing package.
-pub(crate) async fn class_counts<C: ConnectionTrait>(
-    db: &C,
-    f: &filing::Model,
-) -> Result<Option<(u32, u32)>> {
-    use crate::roster::entry;
-    use sea_orm::QuerySelect;
-    let Some(p) = package::Entity::find()
-        .filter(package::Column::FilingId.eq(f.id))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let rows: Vec<(i64, String, String, String)> = entry::Entity::find()
-        .select_only()
-        .column(entry::Column::Id)
-        .column(entry::Column::IdKind)
-        .column(entry::Column::Residence)
-        .column(entry::Column::Groups)
-        .filter(entry::Column::PackageId.eq(p.id))
-        .filter(entry::Column::Pending.eq(false))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let docs = doc::Entity::find()
-        .filter(doc::Column::FilingId.eq(f.id))
-        .all(db)
-        .await?;
-    let mut on_file: HashMap<Option<i64>, BTreeSet<String>> = HashMap::new();
-    for d in docs {
-        on_file.entry(d.roster_entry_id).or_default().insert(d.kind);
-    }
-    let empty = BTreeSet::new();
-    let (mut present, mut required) = (0u32, 0u32);
-    for (id, kind, res, groups) in rows {
-        let have = on_file.get(&Some(id)).unwrap_or(&empty);
-        let groups: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
-        let need = required_documents(
-            id_kind_of(&kind),
-            residence_of(&res),
-            &groups,
-            have.contains(&DocKind::SkillCertificate.code()),
-        );
-        let (p, r) = count(&need, have);
-        present += p;
-        required += r;
-    }
-    let class_have = on_file.get(&None).unwrap_or(&empty);
-    present += CLASS_ITEMS
-        .iter()
-        .filter(|k| class_have.contains(&k.code()))
-        .count() as u32;
-    required += CLASS_ITEMS.len() as u32;
-    Ok(Some((present, required)))
-}
-
-/// R-ARC-2: a class's archive completeness (%), as its archive page shows it (one decimal); 0
-/// for a class without a filing package.
-pub(crate) async fn class_completeness<C: ConnectionTrait>(
-    db: &C,
-    f: &filing::Model,
-) -> Result<Decimal> {
-    Ok(match class_counts(db, f).await? {
-        Some((present, required)) => completeness_percent(present, required),
-        None => Decimal::ZERO,
     })
 }
 

@@ -34,6 +34,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+mod worklist;
+pub(crate) use worklist::work_items;
+
 /// The `exam_results` table.
 pub mod exam_result {
     use sea_orm::entity::prelude::*;
@@ -890,83 +893,4 @@ pub async fn import_results(
 /// The results template (.csv with the header row).
 pub fn template_csv() -> Vec<u8> {
     peixun_import::results::results_template_csv()
-}
-
-/// Work-list counts (R-CRT-1): for an institution the classes whose results are still to enter
-/// (training complete or completed, not confirmed); for the centre the completed classes whose
-/// results are all entered and wait for confirmation. `(count, first class id)`.
-pub(crate) async fn worklist_counts<C: ConnectionTrait>(
-    db: &C,
-    institution: Option<i64>,
-) -> Result<(u64, Option<i64>)> {
-    use crate::entity::filing;
-    let mut q = filing::Entity::find()
-        .filter(filing::Column::Status.is_in(["training_complete", "completed"]));
-    if let Some(i) = institution {
-        q = q.filter(filing::Column::InstitutionId.eq(i));
-    }
-    let classes = q.order_by_asc(filing::Column::Id).all(db).await?;
-    let mut n = 0;
-    let mut first = None;
-    for f in classes {
-        let state = parse_class_state(&f.state);
-        if !results_open(&state) || confirmation_of(db, f.id).await?.is_some() {
-            continue;
-        }
-        let roster = roster_rows(db, f.id).await?.len();
-        let entered = results_of(db, f.id).await?.len();
-        let counts = match institution {
-            Some(_) => entered < roster || roster == 0,
-            None => {
-                matches!(state, ClassState::Completed { .. }) && roster > 0 && entered >= roster
-            }
-        };
-        if counts {
-            n += 1;
-            first.get_or_insert(f.id);
-        }
-    }
-    Ok((n, first))
-}
-
-/// The home page's work items for exam results (R-CRT-1): the institution's "results to enter",
-/// the centre's "results to confirm".
-pub(crate) async fn work_items<C: ConnectionTrait>(
-    db: &C,
-    viewer: &Actor,
-    day: NaiveDate,
-    items: &mut Vec<crate::worklist::WorkItem>,
-) -> Result<()> {
-    let (kind, title, detail, inst) = match viewer.role {
-        Some(r) if r.is_institution() => match viewer.institution_id {
-            Some(i) => (
-                "results_to_enter",
-                "待录入考试结果的班次",
-                "培训完成后录入每名学员的考试结果",
-                Some(i),
-            ),
-            None => return Ok(()),
-        },
-        Some(r) if r.is_centre() => (
-            "results_to_confirm",
-            "待确认考试结果的班次",
-            "确认后为合格学员发放合格证书编码",
-            None,
-        ),
-        _ => return Ok(()),
-    };
-    let _ = day;
-    let (n, first) = worklist_counts(db, inst).await?;
-    if n > 0 {
-        items.push(crate::worklist::WorkItem {
-            kind: kind.to_string(),
-            title: title.to_string(),
-            count: n,
-            detail: detail.to_string(),
-            deadline: None,
-            target_id: first,
-            urgent: false,
-        });
-    }
-    Ok(())
 }

@@ -25,6 +25,8 @@ pub struct SessionInfo {
     /// The form token for this session (CSRF, S19).
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
+    /// When the session was last used, as stored (written at most every [`TOUCH_INTERVAL`]).
+    pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -107,6 +109,7 @@ pub async fn lookup_session(
         session_id: s.id,
         csrf_token: s.csrf_token,
         created_at: s.created_at,
+        last_seen_at: last_seen,
         expires_at: (last_seen + IDLE_TIMEOUT).min(s.created_at + ABSOLUTE_TIMEOUT),
     }))
 }
