@@ -73,6 +73,7 @@ pub async fn review_queue(
         .filter_map(|p| p.filing_id.map(|f| (f, p)))
         .collect();
     let names: HashMap<i64, String> = institution::Entity::find()
+        .filter(institution::Column::Id.is_in(rows.iter().map(|f| f.institution_id)))
         .all(store.db())
         .await?
         .into_iter()
