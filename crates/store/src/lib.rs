@@ -61,6 +61,7 @@ pub mod pii;
 pub mod plans;
 pub mod policies;
 pub mod private_fs;
+pub mod queue;
 pub mod ready_package;
 pub mod reports;
 pub mod requests;
