@@ -296,23 +296,32 @@ pub async fn submit_without_package(
         ));
     }
     let now = db_time(now);
-    with_retry!({
-        let txn = store.begin_write().await?;
-        let v = submit_in_txn(
-            store,
-            &txn,
-            actor,
-            own,
-            &occupation,
-            &level,
-            &input,
-            true,
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(v)
-    })
+    // Like every submission, in a shared write transaction (crate::group_commit).
+    let actor = actor.clone();
+    store
+        .group_commit(move |store, txn| {
+            let (actor, occupation, level, input) = (
+                actor.clone(),
+                occupation.clone(),
+                level.clone(),
+                input.clone(),
+            );
+            Box::pin(async move {
+                submit_in_txn(
+                    store,
+                    txn,
+                    &actor,
+                    own,
+                    &occupation,
+                    &level,
+                    &input,
+                    true,
+                    now,
+                )
+                .await
+            })
+        })
+        .await
 }
 
 /// The one path into the queue (R-FIL-6), inside the caller's write transaction: lock the
