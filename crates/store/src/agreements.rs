@@ -30,8 +30,8 @@ use peixun_domain::workflow::agreement::{
     self as wf_agreement, AgreementAction, AgreementState, TerminationCause,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -900,7 +900,11 @@ pub async fn override_cap(
             ));
         }
         let decision = apply_override(&old.decision, new_cap, reason).map_err(cap_err)?;
-        let held = held_by(&txn, r.id, old.institution_id).await?;
+        // The agreement's counter (crate::queue), read under the round lock.
+        let held = agreement::Entity::find_by_id(agreement_id)
+            .one(&txn)
+            .await?
+            .map_or(0, |a| a.slots_held.max(0) as u32);
         if new_cap < held {
             return Err(StoreError::validation(
                 "CAP_BELOW_HELD",
@@ -934,17 +938,6 @@ pub async fn override_cap(
         txn.commit().await?;
         Ok(v)
     })
-}
-
-async fn held_by(txn: &DatabaseTransaction, round_id: i64, institution_id: i64) -> Result<u32> {
-    use crate::entity::filing;
-    use sea_orm::PaginatorTrait;
-    Ok(filing::Entity::find()
-        .filter(filing::Column::RoundId.eq(round_id))
-        .filter(filing::Column::InstitutionId.eq(institution_id))
-        .filter(filing::Column::SlotState.eq(filings::SlotState::Holding.code()))
-        .count(txn)
-        .await? as u32)
 }
 
 /// R-AGR-1 / R-VIO-2 / R-OVD-2: terminate an agreement by hand (centre_admin, with a reason;

@@ -955,127 +955,144 @@ pub async fn submit_package(
 ) -> Result<SubmitOutcome> {
     let now = db_time(now);
     let on = today(now);
-    let outcome = with_retry!({
-        let txn = store.begin_write().await?;
-        let p = load_own(&txn, actor, id).await?;
-        ensure_editable(&txn, &p).await?;
-        let problems = problems_of(&txn, &store.keys()?.data, &p, on).await?;
-        if problems.iter().any(FilingProblem::is_blocking) {
-            return Ok(SubmitOutcome::Refused { problems });
-        }
-        let warnings = problems;
-        let Some(start) = p.start_date else {
-            return Err(StoreError::validation(
-                "FIL_START_MISSING",
-                "请填写开班日期",
-                "start_date",
-            ));
-        };
-        let own = p.institution_id;
-        match p.filing_id {
-            None => {
-                let input = FilingSubmission {
-                    agreement_id: p.agreement_id,
-                    occupation: p.occupation.clone(),
-                    level: p.level.clone(),
-                    start_date: start,
-                };
-                let v = filings::submit_in_txn(
-                    store,
-                    &txn,
-                    actor,
-                    own,
-                    &input.occupation,
-                    &input.level,
-                    &input,
-                    true,
-                    now,
-                )
-                .await?;
-                package::ActiveModel {
-                    id: Set(p.id),
-                    filing_id: Set(Some(v.id)),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(&txn)
-                .await?;
-            }
-            Some(fid) => {
-                // The corrected content travels with the resubmission.
-                filing::ActiveModel {
-                    id: Set(fid),
-                    occupation: Set(p.occupation.clone()),
-                    level: Set(p.level.clone()),
-                    start_date: Set(start),
-                    ..Default::default()
-                }
-                .update(&txn)
-                .await?;
-                filings::act_in_txn(
-                    store,
-                    &txn,
-                    actor,
-                    fid,
-                    &ClassAction::Resubmit,
-                    "filing.resubmit",
-                    None,
-                    Some(true),
-                    now,
-                )
-                .await?;
-            }
-        }
-        audit::append(
-            &txn,
-            actor,
-            "filing_package.submit",
-            "filing_package",
-            Some(p.id.to_string()),
-            None,
-            Some(serde_json::json!({
-                "warnings": warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
-            })),
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(SubmitOutcome::Submitted {
-            package: Box::new(PackageView {
-                id: p.id,
-                institution_id: own,
-                institution_name: String::new(),
-                agreement_id: p.agreement_id,
-                round_id: 0,
-                filing_id: None,
-                filing: None,
-                occupation: String::new(),
-                level: String::new(),
-                hours: Decimal::ZERO,
-                start_date: None,
-                planned_end: None,
-                location: None,
-                mode: Mode::Offline,
-                teachers: Vec::new(),
-                sessions: Vec::new(),
-                exam_content: String::new(),
-                documents: Vec::new(),
-                trainees: 0,
-                pending_trainees: 0,
-                editable: false,
-                correction_items: Vec::new(),
-                updated_at: now,
-            }),
-            warnings,
+    let owned = actor.clone();
+    // Group commit: submissions arriving together share one write transaction, each in its own
+    // savepoint, and are answered once it committed (crate::group_commit).
+    let outcome = store
+        .group_commit(move |store, txn| {
+            let actor = owned.clone();
+            Box::pin(async move { submit_in_txn(store, txn, &actor, id, now, on).await })
         })
-    })?;
-    // The committed view (the placeholder above only carries the warnings out of the retry loop).
+        .await?;
+    // The committed view (the placeholder in the transaction only carries the warnings out).
     Ok(match outcome {
         SubmitOutcome::Submitted { warnings, .. } => SubmitOutcome::Submitted {
             package: Box::new(get_package(store, actor, id).await?),
             warnings,
         },
         refused => refused,
+    })
+}
+
+/// [`submit_package`]'s work inside the (shared) write transaction: load, check, enter the
+/// queue or resubmit, audit.
+async fn submit_in_txn(
+    store: &Store,
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    id: i64,
+    now: DateTime<Utc>,
+    on: NaiveDate,
+) -> Result<SubmitOutcome> {
+    let p = load_own(txn, actor, id).await?;
+    ensure_editable(txn, &p).await?;
+    let problems = problems_of(txn, &store.keys()?.data, &p, on).await?;
+    if problems.iter().any(FilingProblem::is_blocking) {
+        return Ok(SubmitOutcome::Refused { problems });
+    }
+    let warnings = problems;
+    let Some(start) = p.start_date else {
+        return Err(StoreError::validation(
+            "FIL_START_MISSING",
+            "请填写开班日期",
+            "start_date",
+        ));
+    };
+    let own = p.institution_id;
+    match p.filing_id {
+        None => {
+            let input = FilingSubmission {
+                agreement_id: p.agreement_id,
+                occupation: p.occupation.clone(),
+                level: p.level.clone(),
+                start_date: start,
+            };
+            let v = filings::submit_in_txn(
+                store,
+                txn,
+                actor,
+                own,
+                &input.occupation,
+                &input.level,
+                &input,
+                true,
+                now,
+            )
+            .await?;
+            package::ActiveModel {
+                id: Set(p.id),
+                filing_id: Set(Some(v.id)),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+        Some(fid) => {
+            // The corrected content travels with the resubmission.
+            filing::ActiveModel {
+                id: Set(fid),
+                occupation: Set(p.occupation.clone()),
+                level: Set(p.level.clone()),
+                start_date: Set(start),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+            filings::act_in_txn(
+                store,
+                txn,
+                actor,
+                fid,
+                &ClassAction::Resubmit,
+                "filing.resubmit",
+                None,
+                Some(true),
+                now,
+            )
+            .await?;
+        }
+    }
+    audit::append(
+        txn,
+        actor,
+        "filing_package.submit",
+        "filing_package",
+        Some(p.id.to_string()),
+        None,
+        Some(serde_json::json!({
+            "warnings": warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+        })),
+        now,
+    )
+    .await?;
+    Ok(SubmitOutcome::Submitted {
+        package: Box::new(PackageView {
+            id: p.id,
+            institution_id: own,
+            institution_name: String::new(),
+            agreement_id: p.agreement_id,
+            round_id: 0,
+            filing_id: None,
+            filing: None,
+            occupation: String::new(),
+            level: String::new(),
+            hours: Decimal::ZERO,
+            start_date: None,
+            planned_end: None,
+            location: None,
+            mode: Mode::Offline,
+            teachers: Vec::new(),
+            sessions: Vec::new(),
+            exam_content: String::new(),
+            documents: Vec::new(),
+            trainees: 0,
+            pending_trainees: 0,
+            editable: false,
+            correction_items: Vec::new(),
+            updated_at: now,
+        }),
+        warnings,
     })
 }
 

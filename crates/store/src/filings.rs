@@ -9,8 +9,11 @@
 //!    `BEGIN IMMEDIATE` already serialises);
 //! 2. submission: take `queue_seq` from the round's counter — this *is* the submission order —
 //!    and append the filing as waiting; release: free its slot;
-//! 3. run [`peixun_domain::queue::allocate`] over the round's waiting list with the current
-//!    capacity and grant what it says, each grant taking the lowest free `slot_no`;
+//! 3. run [`peixun_domain::queue::allocate`] with the current capacity and grant what it says,
+//!    each grant taking the lowest free `slot_no`. The capacity comes from counters kept in the
+//!    same transactions and only the filings that can be granted are read — the new filing at a
+//!    submission, the head of the waiting list after a release — so the work does not grow with
+//!    the round ([`crate::queue`]);
 //! 4. append the audit row; commit.
 //!
 //! Constraints back the code: `quota_slots` UNIQUE(round_id, slot_no) and UNIQUE(filing_id),
@@ -23,20 +26,18 @@ use crate::workflow_glue::{is_centre, lock_round, today, wf_actor, wf_err, with_
 use crate::{Actor, Page, PageRequest, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
 use peixun_domain::policy::Policy;
-use peixun_domain::queue::{Capacity, Waiting, allocate};
 use peixun_domain::workflow::agreement::AgreementState;
 use peixun_domain::workflow::class::{
     self as wf_class, CancelCause, ClassAction, ClassContext, ClassState, CorrectionItem,
     holds_slot,
 };
 use peixun_domain::workflow::round::RoundState;
-use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// A filing's place in the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +115,7 @@ pub(crate) fn parse_class_state(s: &str) -> ClassState {
     serde_json::from_str(s).unwrap_or(ClassState::Draft)
 }
 
-fn state_json(s: &ClassState) -> String {
+pub(crate) fn state_json(s: &ClassState) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
 
@@ -188,154 +189,25 @@ pub(crate) fn agreement_state(m: &agreement::Model) -> AgreementState {
     }
 }
 
-/// Slots held in a round.
-pub(crate) async fn count_holding(txn: &DatabaseTransaction, round_id: i64) -> Result<u32> {
-    Ok(filing::Entity::find()
-        .filter(filing::Column::RoundId.eq(round_id))
-        .filter(filing::Column::SlotState.eq(SlotState::Holding.code()))
-        .count(txn)
-        .await? as u32)
-}
-
-/// R-FIL-6: grant what [`allocate`] says to the round's waiting filings, in queue order, with
-/// the round's free quota and each institution's free cap. The caller holds the round lock.
-/// Returns the granted filing ids. Only a published round grants.
+/// R-FIL-6: grant what [`peixun_domain::queue::allocate`] says to the round's waiting filings,
+/// in queue order, with the round's free quota and each institution's free cap — read from the
+/// counters, looking at the head of the waiting list only ([`crate::queue::grant_from_head`]).
+/// The caller holds the round lock. Returns the granted filing ids. Only a published round
+/// grants.
 pub(crate) async fn allocate_round(
     txn: &DatabaseTransaction,
     r: &round::Model,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
-    Ok(allocate_round_slots(txn, r, now)
+    Ok(crate::queue::grant_from_head(txn, r.id, now)
         .await?
         .into_iter()
         .map(|(id, _, _)| id)
         .collect())
 }
 
-/// [`allocate_round`], also returning each grant's slot number and new state.
-async fn allocate_round_slots(
-    txn: &DatabaseTransaction,
-    r: &round::Model,
-    now: DateTime<Utc>,
-) -> Result<Vec<(i64, i32, ClassState)>> {
-    if parse_state(&r.status) != RoundState::Published {
-        return Ok(Vec::new());
-    }
-    let quota = rounds::planned_total(r);
-    // Slots held, per institution (one grouped count; the index on (round_id, slot_state)).
-    let held_rows: Vec<(i64, i64)> = filing::Entity::find()
-        .select_only()
-        .column(filing::Column::InstitutionId)
-        .column_as(Expr::from(Func::count(Expr::col(filing::Column::Id))), "n")
-        .filter(filing::Column::RoundId.eq(r.id))
-        .filter(filing::Column::SlotState.eq(SlotState::Holding.code()))
-        .group_by(filing::Column::InstitutionId)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let held_by: HashMap<i64, u32> = held_rows
-        .into_iter()
-        .map(|(i, n)| (i, n.max(0) as u32))
-        .collect();
-    let held: u32 = held_by.values().sum();
-    if held >= quota {
-        return Ok(Vec::new());
-    }
-    let waiting_rows: Vec<filing::Model> = filing::Entity::find()
-        .filter(filing::Column::RoundId.eq(r.id))
-        .filter(filing::Column::SlotState.eq(SlotState::Waiting.code()))
-        .order_by_asc(filing::Column::QueueSeq)
-        .all(txn)
-        .await?;
-    if waiting_rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let waiting: Vec<Waiting<i64, i64>> = waiting_rows
-        .iter()
-        .map(|f| Waiting {
-            filing: f.id,
-            institution: f.institution_id,
-        })
-        .collect();
-    // Institutions with an agreement in force: cap − held. Terminated ones are left out, so their
-    // filings are never granted (R-AGR-1).
-    let mut cap_left = HashMap::new();
-    for a in agreement::Entity::find()
-        .filter(agreement::Column::RoundId.eq(r.id))
-        .all(txn)
-        .await?
-    {
-        if agreement_state(&a) == AgreementState::Signed {
-            let cap = a.cap.max(0) as u32;
-            cap_left.insert(
-                a.institution_id,
-                cap.saturating_sub(held_by.get(&a.institution_id).copied().unwrap_or(0)),
-            );
-        }
-    }
-    let mut capacity = Capacity {
-        round_left: quota.saturating_sub(held),
-        cap_left,
-    };
-    let granted = allocate(&mut capacity, &waiting);
-    if granted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::with_capacity(granted.len());
-    let used: BTreeSet<i32> = quota_slot::Entity::find()
-        .filter(quota_slot::Column::RoundId.eq(r.id))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|s| s.slot_no)
-        .collect();
-    let mut free = (1..=quota as i32).filter(|n| !used.contains(n));
-    let by_id: HashMap<i64, &filing::Model> = waiting_rows.iter().map(|f| (f.id, f)).collect();
-    for id in &granted {
-        let f = by_id[id];
-        let slot_no = free.next().ok_or_else(|| {
-            StoreError::Db(sea_orm::DbErr::Custom(format!(
-                "no free slot number in round {} (quota {quota})",
-                r.id
-            )))
-        })?;
-        let state = parse_class_state(&f.state);
-        let policy = crate::policies::by_version(txn, &f.policy_version).await?;
-        let new_state = wf_class::apply(
-            &state,
-            &ClassAction::GrantSlot,
-            &peixun_domain::workflow::Actor::System,
-            &system_ctx(f, r, now, &policy),
-        )
-        .map_err(wf_err)?;
-        quota_slot::ActiveModel {
-            round_id: Set(r.id),
-            slot_no: Set(slot_no),
-            filing_id: Set(f.id),
-            granted_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await
-        .map_err(|e| crate::map_unique(e, "SLOT_TAKEN", "名额已被占用", "slot_no"))?;
-        filing::ActiveModel {
-            id: Set(f.id),
-            state: Set(state_json(&new_state)),
-            status: Set(new_state.code().to_string()),
-            slot_state: Set(SlotState::Holding.code().to_string()),
-            granted_at: Set(Some(now)),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .update(txn)
-        .await?;
-        out.push((f.id, slot_no, new_state));
-    }
-    Ok(out)
-}
-
 /// The context of a system action (grant, not granted) on filing `f`.
-fn system_ctx<'a>(
+pub(crate) fn system_ctx<'a>(
     f: &filing::Model,
     r: &round::Model,
     now: DateTime<Utc>,
@@ -424,28 +296,38 @@ pub async fn submit_without_package(
         ));
     }
     let now = db_time(now);
-    with_retry!({
-        let txn = store.begin_write().await?;
-        let v = submit_in_txn(
-            store,
-            &txn,
-            actor,
-            own,
-            &occupation,
-            &level,
-            &input,
-            true,
-            now,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(v)
-    })
+    // Like every submission, in a shared write transaction (crate::group_commit).
+    let actor = actor.clone();
+    store
+        .group_commit(move |store, txn| {
+            let (actor, occupation, level, input) = (
+                actor.clone(),
+                occupation.clone(),
+                level.clone(),
+                input.clone(),
+            );
+            Box::pin(async move {
+                submit_in_txn(
+                    store,
+                    txn,
+                    &actor,
+                    own,
+                    &occupation,
+                    &level,
+                    &input,
+                    true,
+                    now,
+                )
+                .await
+            })
+        })
+        .await
 }
 
 /// The one path into the queue (R-FIL-6), inside the caller's write transaction: lock the
-/// round, take the next `queue_seq`, append the filing as waiting, then grant what [`allocate`]
-/// says (this filing and anyone before it the capacity now allows). Only
+/// round, take the next `queue_seq`, append the filing as waiting, then grant it if
+/// [`peixun_domain::queue::allocate`] says so (the queue was settled and a submission frees
+/// nothing, so no earlier filing can be granted now: [`crate::queue::grant_on_submit`]). Only
 /// [`crate::filing_package::submit_package`] calls it, after its checks: `package_ok` is their
 /// result (R-FIL-1…5: `check_filing` found no blocking problem) and the workflow refuses a
 /// submission without it. Writes the audit row.
@@ -558,11 +440,13 @@ pub(crate) async fn submit_in_txn(
     .insert(txn)
     .await
     .map_err(|e| crate::map_unique(e, "QUEUE_SEQ_TAKEN", "排队序号冲突，请重试", "queue_seq"))?;
-    let granted = allocate_round_slots(txn, &r, now).await?;
+    // The queue was settled before this submission and a submission frees nothing: only this
+    // filing can be granted (crate::queue).
+    let granted = crate::queue::grant_on_submit(txn, &r, &a, &f, &policy, now).await?;
     // The view from what this transaction wrote (no second read).
     let mut f = f;
     let mut slot_no = None;
-    if let Some((_, n, state)) = granted.iter().find(|(id, _, _)| *id == f.id) {
+    if let Some((n, state)) = &granted {
         f.state = state_json(state);
         f.status = state.code().to_string();
         f.slot_state = SlotState::Holding.code().to_string();
@@ -571,7 +455,7 @@ pub(crate) async fn submit_in_txn(
     }
     let v = to_view(f, slot_no);
     let mut new = audit_value(&v);
-    new["granted"] = serde_json::json!(granted.iter().map(|g| g.0).collect::<Vec<_>>());
+    new["granted"] = serde_json::json!(granted.iter().map(|_| v.id).collect::<Vec<_>>());
     audit::append(
         txn,
         actor,
@@ -725,10 +609,7 @@ pub(crate) async fn act_in_txn(
     let mut promoted = Vec::new();
     let mut rolled_into = None;
     if was_holding && new_slot != SlotState::Holding {
-        quota_slot::Entity::delete_many()
-            .filter(quota_slot::Column::FilingId.eq(f.id))
-            .exec(txn)
-            .await?;
+        crate::queue::release_slot(txn, &f).await?;
         if parse_state(&r.status) == RoundState::Closed {
             rolled_into = rounds::late_release(store, txn, actor, &r, f.id, now).await?;
         } else {

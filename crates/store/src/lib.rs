@@ -49,6 +49,7 @@ pub mod file_sweep;
 pub mod files;
 pub mod filing_package;
 pub mod filings;
+mod group_commit;
 pub mod inbox;
 pub mod inspections;
 pub mod institutions;
@@ -61,6 +62,7 @@ pub mod pii;
 pub mod plans;
 pub mod policies;
 pub mod private_fs;
+pub mod queue;
 pub mod ready_package;
 pub mod reports;
 pub mod requests;
@@ -114,6 +116,8 @@ pub struct Store {
     /// The keys of personal data (S14), shared by every clone: set once at start-up
     /// ([`Store::set_keys`]); services that encrypt or hash ID numbers read them.
     keys: std::sync::Arc<std::sync::RwLock<Option<pii::Keys>>>,
+    /// The queue's submissions share write transactions ([`group_commit`]).
+    group_commit: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 impl std::fmt::Debug for Store {
@@ -483,6 +487,7 @@ impl Store {
                 write: db,
                 backend: Backend::Postgres,
                 keys: Default::default(),
+                group_commit: Default::default(),
             });
         }
         if !url.starts_with("sqlite:") {
@@ -507,6 +512,7 @@ impl Store {
             write,
             backend: Backend::Sqlite,
             keys: Default::default(),
+            group_commit: Default::default(),
         })
     }
 

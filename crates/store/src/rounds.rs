@@ -425,7 +425,8 @@ pub async fn update_round(
                 "reason",
             ));
         }
-        let holding = filings::count_holding(&txn, id).await?;
+        // The round's counter (crate::queue), read under the lock.
+        let holding = old.slots_held.max(0) as u32;
         let new_total = input
             .base_planned
             .saturating_add(old.rolled_over.max(0) as u32);

@@ -14,7 +14,7 @@
 //!
 //! A terminated agreement holds no slot afterwards, and accepts no filings (R-AGR-1).
 
-use crate::entity::{agreement, class_flag, filing, quota_slot, round};
+use crate::entity::{agreement, class_flag, filing, round};
 use crate::filings::{SlotState, agreement_state, allocate_round, parse_class_state};
 use crate::running::class_ctx;
 use crate::workflow_glue::{lock_round, today, wf_err};
@@ -262,10 +262,7 @@ pub(crate) async fn cancel_in_txn(
     .update(txn)
     .await?;
     if was_holding {
-        quota_slot::Entity::delete_many()
-            .filter(quota_slot::Column::FilingId.eq(f.id))
-            .exec(txn)
-            .await?;
+        crate::queue::release_slot(txn, f).await?;
     }
     audit::append(
         txn,

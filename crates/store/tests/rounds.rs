@@ -429,6 +429,14 @@ async fn r_plan_3_h1_close_rolls_into_h2_waiting_not_granted_late_release(store:
         .await
         .unwrap();
     assert_eq!(h2v.rolled_over, 8);
+    // The queue counters followed the close, the late releases and the rollover (issue 12).
+    for r in [h1.id, h2.id] {
+        assert_eq!(
+            peixun_store::queue::counters(store.db(), r).await.unwrap(),
+            peixun_store::queue::recount(store.db(), r).await.unwrap(),
+            "round {r}"
+        );
+    }
     assert!(audit::verify(&store).await.unwrap().is_ok());
 }
 

@@ -19,6 +19,8 @@ pub struct Model {
     pub signed_at: DateTimeUtc,
     pub terminated_by: Option<String>,
     pub terminated_at: Option<DateTimeUtc>,
+    /// Slots held by this agreement's filings, kept by `crate::queue` (R-FIL-6); ≤ `cap`.
+    pub slots_held: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,11 @@ pub struct Model {
     pub call_text: String,
     pub status: String,
     pub next_queue_seq: i64,
+    /// Slots held in the round (its `quota_slots` rows), kept by `crate::queue` (R-FIL-6).
+    pub slots_held: i32,
+    /// One past the highest slot number handed out; lower free numbers are in
+    /// `quota_free_slots`.
+    pub next_slot_no: i32,
     pub published_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     pub created_by: String,

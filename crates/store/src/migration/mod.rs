@@ -23,6 +23,7 @@ mod m20261203_000130_violations;
 mod m20261203_000140_totp;
 mod m20261203_000150_credential_requests;
 mod m20261203_000190_read_indexes;
+pub mod m20261203_000160_queue_counters;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000130_violations::Migration),
             Box::new(m20261203_000140_totp::Migration),
             Box::new(m20261203_000150_credential_requests::Migration),
+            Box::new(m20261203_000160_queue_counters::Migration),
             Box::new(m20261203_000190_read_indexes::Migration),
         ]
     }
