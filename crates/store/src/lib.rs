@@ -70,6 +70,7 @@ pub mod review;
 pub mod roster;
 pub mod rounds;
 pub mod running;
+pub mod seed_scale;
 pub mod sessions;
 pub mod surveys;
 pub mod teachers;
