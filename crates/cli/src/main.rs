@@ -2,6 +2,7 @@
 
 mod admin;
 mod calc;
+mod seed;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

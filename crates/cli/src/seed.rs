@@ -181,7 +181,13 @@ async fn database_size(store: &Store, url: &str) -> Option<u64> {
     }
 }
 
-fn print_summary(r: &SeedReport, size: Option<u64>, secs: f64, path: &std::path::Path, a: &SeedArgs) {
+fn print_summary(
+    r: &SeedReport,
+    size: Option<u64>,
+    secs: f64,
+    path: &std::path::Path,
+    a: &SeedArgs,
+) {
     println!(
         "模拟数据已生成（{}，种子 {}，今天 {}）：{} 家机构、{} 个开班备案、{} 人次，用时 {:.1} 秒",
         r.scale.code(),
@@ -196,7 +202,10 @@ fn print_summary(r: &SeedReport, size: Option<u64>, secs: f64, path: &std::path:
         println!("数据库大小：{:.1} MB", n as f64 / 1024.0 / 1024.0);
     }
     println!();
-    println!("{:<26} {:>10} {:>9} {:>12}", "表 table", "行 rows", "秒 s", "行/秒 rows/s");
+    println!(
+        "{:<26} {:>10} {:>9} {:>12}",
+        "表 table", "行 rows", "秒 s", "行/秒 rows/s"
+    );
     let (mut rows, mut s) = (0u64, 0f64);
     for t in &r.tables {
         println!(
@@ -214,7 +223,10 @@ fn print_summary(r: &SeedReport, size: Option<u64>, secs: f64, path: &std::path:
         if s > 0.0 { rows as f64 / s } else { 0.0 }
     );
     println!();
-    println!("开班备案状态：{}", serde_json::to_string(&r.filing_states).unwrap_or_default());
+    println!(
+        "开班备案状态：{}",
+        serde_json::to_string(&r.filing_states).unwrap_or_default()
+    );
     println!(
         "机构A（inst_a_*）id {}，机构B（inst_b_*）id {}",
         r.institution_a, r.institution_b

@@ -430,7 +430,6 @@ pub async fn seed(
     }
     let per_round = opts.sizes.classes as f64 / halves.len() as f64;
     let mut summaries = Vec::new();
-    let mut states = BTreeMap::new();
     let mut cert_counters: HashMap<i32, u32> = HashMap::new();
     let mut big_class = None;
     let mut prev_finished: Option<DateTime<Utc>> = None;
@@ -553,7 +552,6 @@ pub async fn seed(
         }
         classes_total += fils.len() as u64;
         enrolments_total += fils.iter().map(|f| f.trainees as u64).sum::<u64>();
-        plan::status_counts(&fils, &mut states);
         // Teachers booked for these classes first, then the classes.
         bulk.insert("teachers", std::mem::take(&mut teachers.0))
             .await?;
@@ -611,6 +609,7 @@ pub async fn seed(
     bulk.insert("monthly_reports", reports).await?;
     counters(store, &cert_counters).await?;
     let tables = bulk.finish().await?;
+    let states = filing_states(store).await?;
     let open_round_id = summaries.last().map_or(0, |r| r.id);
     let busiest = summaries.iter().max_by_key(|r| r.filings).cloned();
     let txn = store.begin_write().await?;
@@ -702,6 +701,31 @@ pub async fn seed(
         seconds: started.elapsed().as_secs_f64(),
         paths,
     })
+}
+
+/// Filings by status and by slot state (`slot:holding` …), as stored.
+async fn filing_states(store: &Store) -> Result<BTreeMap<String, u64>> {
+    use crate::entity::filing;
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    let mut out = BTreeMap::new();
+    for (col, prefix) in [
+        (filing::Column::Status, ""),
+        (filing::Column::SlotState, "slot:"),
+    ] {
+        let rows: Vec<(String, i64)> = filing::Entity::find()
+            .select_only()
+            .column(col)
+            .column_as(Expr::expr(Func::count(Expr::col(filing::Column::Id))), "n")
+            .group_by(col)
+            .into_tuple()
+            .all(store.db())
+            .await?;
+        for (k, n) in rows {
+            out.insert(format!("{prefix}{k}"), n.max(0) as u64);
+        }
+    }
+    Ok(out)
 }
 
 /// The size of the current PostgreSQL database (`pg_database_size`), for the seed's report.

@@ -24,7 +24,7 @@ use peixun_domain::workflow::agreement::AgreementState;
 use peixun_domain::workflow::class::ClassState;
 use rust_decimal::Decimal;
 use sea_orm::Set;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 /// The directory entries (for `institutions::create_institution`) with their districts.
@@ -636,11 +636,4 @@ pub(super) fn monthly_reports(
         }
     }
     out
-}
-
-/// Counts of filings by status, for the report.
-pub(super) fn status_counts(fils: &[Fil], into: &mut BTreeMap<String, u64>) {
-    for f in fils {
-        *into.entry(f.state.code().to_string()).or_default() += 1;
-    }
 }
