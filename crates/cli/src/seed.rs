@@ -13,7 +13,7 @@ use std::time::Instant;
 #[derive(Args)]
 pub struct SeedArgs {
     /// 规模：district（约100家机构、2,000个班次、5万人次）、city（约十分之一省）、
-    /// province（3,000家机构、6万个班次、150万人次）
+    /// province（3,000家机构、6万个班次、150万人次）；tiny 供测试（6家机构）
     #[arg(long, value_parser = ["district", "city", "province", "tiny"])]
     pub scale: String,
     /// 随机种子（相同种子与日期生成相同数据）
@@ -97,7 +97,16 @@ pub async fn run(a: SeedArgs) -> ExitCode {
         },
         None => None,
     };
-    let store = match Store::connect(&url).await {
+    // PostgreSQL: this command's own sessions commit without waiting for the WAL flush
+    // (`synchronous_commit = off`; a fresh database — a crash means seeding again). The
+    // database's settings are untouched.
+    let connect_url = if url.starts_with("postgres") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-c%20synchronous_commit%3Doff")
+    } else {
+        url.clone()
+    };
+    let store = match Store::connect(&connect_url).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("错误：无法打开数据库：{e}");

@@ -206,6 +206,8 @@ struct Queue {
     cap: HashMap<usize, u32>,
     held: HashMap<usize, u32>,
     used: BTreeSet<i32>,
+    /// No slot number below this is free (the lowest free one is found from here).
+    free_from: i32,
     waiting: Vec<usize>,
 }
 
@@ -244,12 +246,13 @@ impl Queue {
         };
         let granted = allocate(&mut capacity, &waiting);
         for &g in &granted {
-            let slot = (1..=self.quota as i32)
+            let slot = (self.free_from..=self.quota as i32)
                 .find(|n| !self.used.contains(n))
                 .ok_or_else(|| {
                     crate::StoreError::Db(sea_orm::DbErr::Custom("seed: no free slot".into()))
                 })?;
             self.used.insert(slot);
+            self.free_from = slot + 1;
             *self.held.entry(fils[g].inst).or_default() += 1;
             let inst_id = insts[fils[g].inst].id;
             step(
@@ -271,6 +274,7 @@ impl Queue {
     fn release(&mut self, f: &mut Fil) {
         if let Some(n) = f.slot_no.take() {
             self.used.remove(&n);
+            self.free_from = self.free_from.min(n);
             if let Some(h) = self.held.get_mut(&f.inst) {
                 *h = h.saturating_sub(1);
             }
@@ -299,6 +303,7 @@ pub(super) fn simulate(
         cap: agreements.iter().map(|a| (a.inst, a.cap)).collect(),
         held: HashMap::new(),
         used: BTreeSet::new(),
+        free_from: 1,
         waiting: Vec::new(),
     };
     // Events: (time, order, kind, filing).

@@ -666,9 +666,16 @@ pub async fn seed(
         format!("/institutions/{}", insts[0].id),
     );
     paths.insert("review_api".into(), "/api/v1/review".into());
+    paths.insert("review_page".into(), "/review".into());
+    paths.insert("classes_page".into(), "/classes".into());
+    paths.insert(
+        "round_filings_page".into(),
+        format!("/rounds/{open_round_id}/filings"),
+    );
     paths.insert("worklist_api".into(), "/api/v1/worklist".into());
     if let Some(b) = &big_class {
         paths.insert("class_page".into(), format!("/classes/{}", b.filing_id));
+        paths.insert("filing_page".into(), format!("/filings/{}", b.filing_id));
         paths.insert(
             "class_api".into(),
             format!("/api/v1/classes/{}", b.filing_id),
