@@ -9,7 +9,7 @@ use super::names::Rng;
 use super::{Agr, Inst, RoundCtx, at};
 use crate::filings::SlotState;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use peixun_domain::calendar::{Calendar, last_allowed_day};
+use peixun_domain::calendar::last_allowed_day;
 use peixun_domain::policy::Policy;
 use peixun_domain::queue::{Capacity, Waiting, allocate};
 use peixun_domain::workflow::Actor as WfActor;
@@ -291,12 +291,10 @@ pub(super) fn simulate(
     agreements: &[Agr],
     fils: &mut [Fil],
     insts: &[Inst],
-    calendar: &Calendar,
     policy: &Policy,
     now: DateTime<Utc>,
     rng: &mut Rng,
 ) -> crate::Result<()> {
-    let _ = calendar;
     let until = round.close_at.map_or(now, |c| c.min(now));
     let mut q = Queue {
         quota: round.planned,

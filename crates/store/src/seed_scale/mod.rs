@@ -493,9 +493,7 @@ pub async fn seed(
             &mut rng,
             &mut teachers,
         );
-        classes::simulate(
-            &ctx, &agrs, &mut fils, &insts, &calendar, &policy, now, &mut rng,
-        )?;
+        classes::simulate(&ctx, &agrs, &mut fils, &insts, &policy, now, &mut rng)?;
         // Certificate codes: class sequences per year in order of confirmation (R-CRT-1).
         let mut cert_seq = HashMap::new();
         let mut order: Vec<usize> = (0..fils.len())

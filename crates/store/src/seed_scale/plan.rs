@@ -15,7 +15,7 @@ use crate::institutions::{InstitutionInput, InstitutionStatus, Qualification};
 use crate::pii::{DataKeys, Field, RosterKey};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use peixun_domain::calendar::Calendar;
-use peixun_domain::cap::{CapBasis, CapInput, Score, apply_override, compute_cap};
+use peixun_domain::cap::{CapBasis, CapInput, apply_override, compute_cap};
 use peixun_domain::evaluation::{
     Adjustment, ComponentKey, EvaluationInput, SatisfactionInput, evaluate,
 };
@@ -25,7 +25,6 @@ use peixun_domain::workflow::class::ClassState;
 use rust_decimal::Decimal;
 use sea_orm::Set;
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 
 /// The directory entries (for `institutions::create_institution`) with their districts.
 pub(super) fn institution_inputs(
@@ -405,7 +404,7 @@ pub(super) fn evaluations(
             evaluation_id: ids.evaluation,
             round_label: round.label.clone(),
             on_time,
-            score: Score::from_str(&result.score.to_string()).unwrap_or(result.score),
+            score: result.score,
         });
     }
     Ok(out)
