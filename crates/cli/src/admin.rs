@@ -1,5 +1,5 @@
 //! Server and administration subcommands: `serve`, `migrate`, `user add`, `audit verify`,
-//! `backup`, `restore`, `bench queue`, `keys rotate`.
+//! `backup`, `restore`, `bench queue`, `keys rotate`, `seed` (in [`crate::seed`]).
 
 use clap::{Args, Subcommand};
 use peixun_domain::role::Role;
@@ -32,6 +32,8 @@ pub enum AdminCommand {
     /// 个人信息加密密钥（S14）
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// 在新建的空数据库中生成基准测试用的模拟数据（区、市、省规模），含演示账号（密码同 serve --demo）
+    Seed(crate::seed::SeedArgs),
 }
 
 #[derive(Subcommand)]
@@ -173,6 +175,7 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
             AdminCommand::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
             AdminCommand::Bench(BenchCommand::Http(a)) => crate::bench_http::run(a).await,
             AdminCommand::Keys(KeysCommand::Rotate(db)) => keys_rotate(db).await,
+            AdminCommand::Seed(a) => crate::seed::run(a).await,
         }
     })
 }

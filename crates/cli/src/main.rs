@@ -3,6 +3,7 @@
 mod admin;
 mod bench_http;
 mod calc;
+mod seed;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -31,7 +31,7 @@ pub struct DemoInfo {
 pub const DEMO_PASSWORD: &str = "Peixun#Demo2026";
 
 /// The demo accounts: username, display name, role, institution (index into the seeded list).
-const ACCOUNTS: &[(&str, &str, Role, Option<usize>)] = &[
+pub(crate) const ACCOUNTS: &[(&str, &str, Role, Option<usize>)] = &[
     (
         "centre_admin",
         "陈志明（区培训中心负责人）",

@@ -72,6 +72,7 @@ pub mod review;
 pub mod roster;
 pub mod rounds;
 pub mod running;
+pub mod seed_scale;
 pub mod sessions;
 pub mod surveys;
 pub mod teachers;
