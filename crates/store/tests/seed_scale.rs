@@ -224,6 +224,16 @@ async fn every_queue_state_and_a_consistent_queue(store: &Store, r: &SeedReport)
             );
         }
     }
+    // The queue's counters and free slot numbers (issue 12) agree with the rows, so the next
+    // submission or release in a seeded round decides as on a database grown by the services.
+    for round in &r.rounds {
+        assert_eq!(
+            peixun_store::queue::counters(db, round.id).await.unwrap(),
+            peixun_store::queue::recount(db, round.id).await.unwrap(),
+            "round {}",
+            round.id
+        );
+    }
     // The bulletin and the round's filing list read it.
     let b = peixun_store::bulletin::bulletin(&store, r.open_round_id)
         .await

@@ -607,6 +607,9 @@ pub async fn seed(
     bulk.insert("monthly_reports", reports).await?;
     counters(store, &cert_counters).await?;
     let tables = bulk.finish().await?;
+    // The quota queue's counters and free slot numbers (R-FIL-6) from the rows just written, as
+    // the migration that introduced them sets them for an existing database.
+    crate::migration::m20261203_000160_queue_counters::backfill(store.write_db()).await?;
     let states = filing_states(store).await?;
     let open_round_id = summaries.last().map_or(0, |r| r.id);
     let busiest = summaries.iter().max_by_key(|r| r.filings).cloned();
