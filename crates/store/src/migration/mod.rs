@@ -22,6 +22,7 @@ mod m20261203_000120_evaluations;
 mod m20261203_000130_violations;
 mod m20261203_000140_totp;
 mod m20261203_000150_credential_requests;
+mod m20261203_000180_key_checks;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000130_violations::Migration),
             Box::new(m20261203_000140_totp::Migration),
             Box::new(m20261203_000150_credential_requests::Migration),
+            Box::new(m20261203_000180_key_checks::Migration),
         ]
     }
 }
