@@ -100,6 +100,10 @@ pub struct DbArgs {
     /// 数据目录（默认 SQLite 数据库位于此处）
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
+    /// 上传文件存放位置：文件夹路径，或 s3://存储桶/前缀（需以 --features s3 构建；凭据取自 AWS_* 环境变量）；
+    /// 默认为数据目录下的 files。多台服务器共用一个数据库时须共用同一位置
+    #[arg(long, env = "PEIXUN_FILES")]
+    pub files: Option<String>,
 }
 
 #[derive(Args)]
@@ -205,6 +209,7 @@ async fn serve(a: ServeArgs) -> ExitCode {
         addr: a.addr,
         database_url: a.db.database_url,
         data_dir: a.db.data_dir,
+        files: a.db.files,
         demo: a.demo,
         today: a.today,
     };
@@ -425,8 +430,22 @@ async fn keys_rotate(db: DbArgs) -> ExitCode {
         Err(code) => return code,
     };
     let actor = Actor::system("peixun keys rotate");
-    match peixun_store::at_rest::rotate_data_key(&store, &db.data_dir, &actor, chrono::Utc::now())
-        .await
+    let files = match peixun_store::files::FilesLocation::resolve(db.files.as_deref(), &db.data_dir)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("错误：{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match peixun_store::at_rest::rotate_data_key(
+        &store,
+        &db.data_dir,
+        &files,
+        &actor,
+        chrono::Utc::now(),
+    )
+    .await
     {
         Ok(r) => {
             println!(

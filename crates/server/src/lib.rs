@@ -59,7 +59,8 @@ pub struct AppState {
     /// Bounds concurrent password checks (argon2 is deliberately slow): a login flood is
     /// answered 429, never with an exhausted server (S2).
     pub login_gate: Arc<tokio::sync::Semaphore>,
-    /// Uploaded files (S16): `<data_dir>/files`, outside any served folder.
+    /// Uploaded files (S16): `<data_dir>/files` or the shared location (`PEIXUN_FILES`),
+    /// outside any served folder.
     pub files: peixun_store::files::FileStore,
     /// The key of the ID numbers' keyed hash for roster lookups (S14); the same as the store's
     /// (`store.keys()?.lookup`).
@@ -135,11 +136,25 @@ impl AppState {
     /// `<data_dir>/data.key` (AES-256-GCM; `data.key.old` too during a rotation), created on
     /// first start — installed on the store; files under `<data_dir>/files`, sealed with the
     /// same data key.
-    pub fn with_data_dir(mut self, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+    pub fn with_data_dir(self, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        self.with_storage(
+            data_dir,
+            &peixun_store::files::FilesLocation::default_for(data_dir),
+        )
+    }
+
+    /// [`AppState::with_data_dir`] with the files at `files` (`--files` / `PEIXUN_FILES`: a
+    /// folder, or an S3-compatible bucket shared by several servers).
+    pub fn with_storage(
+        mut self,
+        data_dir: &std::path::Path,
+        files: &peixun_store::files::FilesLocation,
+    ) -> anyhow::Result<Self> {
         let keys = peixun_store::pii::Keys::load_or_create(data_dir)
             .map_err(|e| anyhow::anyhow!("personal-data keys: {e}"))?;
         self.store.set_keys(keys.clone());
-        self.files = peixun_store::files::FileStore::local_with_keys(data_dir, keys.data.clone());
+        self.files = peixun_store::files::FileStore::at(files, keys.data.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         self.roster_key = keys.lookup;
         Ok(self)
     }

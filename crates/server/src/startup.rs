@@ -15,6 +15,9 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     pub database_url: Option<String>,
     pub data_dir: PathBuf,
+    /// Where uploaded files live (`--files` / `PEIXUN_FILES`): a folder or `s3://bucket/prefix`;
+    /// `None`: `<data_dir>/files`.
+    pub files: Option<String>,
     /// Seed demo data into an empty database and show the demo banner.
     pub demo: bool,
     /// With `demo` only: run as if today (Beijing time) were this date (`--today`), shown in
@@ -240,8 +243,27 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Some(day) => Arc::new(crate::clock::ShiftedClock::today(day)),
         None => Arc::new(SystemClock),
     };
+    let files = peixun_store::files::FilesLocation::resolve(opts.files.as_deref(), &opts.data_dir)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut state = AppState::new(store, clock, opts.demo, AppConfig::from_env()?)?
-        .with_data_dir(&opts.data_dir)?;
+        .with_storage(&opts.data_dir, &files)?;
+    // Issue 12 item 5: the files location answers, and this server holds the same keys as
+    // every other server on the database (recorded by the first), before anything is served.
+    state
+        .files
+        .check()
+        .await
+        .with_context(|| format!("files location {}", files.describe()))?;
+    let keys = state.store.keys().map_err(|e| anyhow::anyhow!("{e}"))?;
+    peixun_store::key_checks::verify_deployment_keys(
+        &state.store,
+        &keys,
+        &crate::jobs::holder_name(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(files = %files.describe(), "uploaded files location");
     // S14: rows and files from before encryption at rest (migration 000100 cannot see the key)
     // are encrypted now, before anything is served. Idempotent: nothing to do on later starts.
     let converted =

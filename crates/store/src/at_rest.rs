@@ -391,6 +391,7 @@ fn rotation_ring(data_dir: &Path) -> Result<(DataKeys, bool)> {
 pub async fn rotate_data_key(
     store: &Store,
     data_dir: &Path,
+    files: &crate::files::FilesLocation,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<RotateReport> {
@@ -414,7 +415,7 @@ pub async fn rotate_data_key(
     let new_key_id = ring.current_id().to_string();
     let keys = Keys::new(lookup, ring);
     store.set_keys(keys.clone());
-    let fs = FileStore::local_with_keys(data_dir, keys.data.clone());
+    let fs = FileStore::at(files, keys.data.clone())?;
     let counts = convert(store, &keys, &fs, Pass::NotCurrent).await?;
     // Nothing may be left under the old key before it goes.
     let left = convert(store, &keys, &fs, Pass::NotCurrent).await?;
@@ -438,6 +439,8 @@ pub async fn rotate_data_key(
         now,
     )
     .await?;
+    // Servers started from now on must hold the new key (issue 12 item 5).
+    crate::key_checks::record_data_key(store, &keys.data, &actor.username, now).await?;
     if !from_env {
         let (_, old_path, _) = pii::key_paths(data_dir);
         std::fs::remove_file(&old_path).map_err(|e| key_err("remove data.key.old", e))?;

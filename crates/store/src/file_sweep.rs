@@ -7,7 +7,7 @@
 //! (period = the Asia/Shanghai date) deletes the `files` row of every upload that is older than
 //! [`GRACE`] and that none of those columns mentions, commits, and then removes the content —
 //! so a crash between the two leaves only content without a row, which
-//! [`FileStore::sweep_orphans`] removes. The grace period keeps an upload whose record is still
+//! [`FileStore::sweep_orphans`] — run by the same job right after — removes. The grace period keeps an upload whose record is still
 //! being written (or a form being corrected) safe. Each run is audited with the ids it removed.
 
 use crate::files::{FileStore, file, is_file_id};
@@ -142,11 +142,25 @@ pub async fn sweep_tick(
         return Ok(None);
     }
     let out = sweep_unreferenced(store, files, &Actor::system(FILE_SWEEP_JOB), now).await;
-    let outcome = match &out {
-        Ok(r) => serde_json::json!({ "removed": r.removed.len(), "kept": r.kept }),
-        Err(e) => serde_json::json!({ "error": e.code() }),
+    // Then content without a row, older than the grace period: an upload whose transaction
+    // failed or whose server crashed before its row, or a swept row whose content removal
+    // failed. Shared by every server on the database, so only the claiming server lists it.
+    let orphans = match &out {
+        Ok(_) => {
+            files
+                .sweep_orphans(store, GRACE.to_std().unwrap_or_default())
+                .await
+        }
+        Err(_) => Ok(0),
+    };
+    let outcome = match (&out, &orphans) {
+        (Ok(r), Ok(o)) => {
+            serde_json::json!({ "removed": r.removed.len(), "kept": r.kept, "orphans": o })
+        }
+        (Err(e), _) | (_, Err(e)) => serde_json::json!({ "error": e.code() }),
     };
     crate::jobs::finish_run(store, FILE_SWEEP_JOB, &period, holder, &outcome, now).await?;
+    orphans?;
     out.map(Some)
 }
 

@@ -4,13 +4,16 @@
 //!   never the name: empty, oversize, unrecognised, [`FileType::Dangerous`] (HTML, SVG, scripts)
 //!   and types outside the caller's `allowed` list are refused with a
 //!   [`StoreError::Validation`] (`code`, `field = "file"`, Chinese message).
-//! * **Generated names, outside any served folder.** A file is stored as
-//!   `<data_dir>/files/ab/cd/<id>` where `id` is 128 random bits in hex; the uploaded name is kept
-//!   only as metadata (sanitised, [`sanitize_name`]). The server serves nothing from `data_dir`;
-//!   downloads go through a handler that checks access and answers with
+//! * **Generated names, outside any served folder.** A file is stored under the key
+//!   `ab/cd/<id>` of the files location ([`FilesLocation`]: by default the folder
+//!   `<data_dir>/files`, so `<data_dir>/files/ab/cd/<id>`), where `id` is 128 random bits in hex;
+//!   the uploaded name is kept only as metadata (sanitised, [`sanitize_name`]). The server serves
+//!   nothing from there; downloads go through a handler that checks access and answers with
 //!   [`content_disposition`] (`attachment`), `X-Content-Type-Options: nosniff` and a sandboxing CSP.
-//! * **Atomic.** Bytes go to `files/tmp/<id>.part`, are fsynced, renamed into place, and the folder
-//!   is fsynced: a crash leaves either no file or the whole file.
+//! * **Atomic.** In a folder the bytes are staged beside the destination (`<id>#1`), fsynced,
+//!   renamed into place, and the folder is fsynced (object_store's `LocalFileSystem` with fsync);
+//!   in a bucket an object appears whole or not at all. A crash leaves either no file or the
+//!   whole file.
 //! * **Metadata in the caller's transaction.** `put_bytes` writes the file; the caller then calls
 //!   [`record_file`] with its own transaction, next to its business row, so the row and the
 //!   metadata commit together. If the transaction fails, the caller deletes the file
@@ -24,20 +27,29 @@
 //!   plaintext; `files.key_id` says which key (NULL: a plaintext file from before encryption,
 //!   converted by [`crate::at_rest::encrypt_legacy_rows`]; `open` still reads it meanwhile).
 //!
-//! Backends: [`FileStore::Local`] (a folder, the default). An S3-compatible object store
-//! (MinIO) is the documented scale option: it would be a second variant with the same four
-//! operations (put/open/delete/list ids), keyed by the same generated id; not implemented yet.
+//! Backends (issue 12 item 5): every operation goes through the `object_store` crate — its
+//! local file system for a folder (the default; every folder 0700, every file 0600, S15), or an
+//! S3-compatible bucket with the cargo feature `s3`, so that several servers on one database
+//! share their uploads. The location is one setting, `--files` / `PEIXUN_FILES`
+//! ([`FilesLocation::resolve`]).
 
+pub use crate::files_location::FilesLocation;
+use crate::files_location::{Backend, open_backend};
 use crate::pii::{DataKeys, blob_key_id};
 use crate::{Actor, Result, Store, StoreError, db_time};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use peixun_domain::role::Role;
 use peixun_import::{FileType, sniff};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -121,16 +133,25 @@ impl From<file::Model> for FileRecord {
     }
 }
 
-/// Where file contents live. One small interface; the folder is the default.
-#[derive(Debug, Clone)]
-pub enum FileStore {
-    /// `<root>/ab/cd/<id>`, temporary files in `<root>/tmp`; contents sealed with `keys`.
-    Local { root: PathBuf, keys: FileKeys },
+/// Where file contents live ([`FilesLocation`]: a folder by default, or an S3-compatible bucket),
+/// through one small interface: put, open, reseal, delete, exists, sweep. Cheap to clone.
+#[derive(Clone)]
+pub struct FileStore {
+    backend: Arc<Backend>,
+    location: Arc<FilesLocation>,
+    keys: FileKeys,
+}
+
+impl std::fmt::Debug for FileStore {
+    // The object store's own `Debug` may show credentials: only the location is printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileStore({})", self.location.describe())
+    }
 }
 
 /// The data key ring of a [`FileStore`]: given at construction
-/// ([`FileStore::local_with_keys`]), or loaded on first use from the data folder
-/// (`PEIXUN_DATA_KEY` or `<data_dir>/data.key`, created when missing; [`FileStore::local`]).
+/// ([`FileStore::local_with_keys`], [`FileStore::at`]), or loaded on first use from the data
+/// folder (`PEIXUN_DATA_KEY` or `<data_dir>/data.key`, created when missing; [`FileStore::local`]).
 #[derive(Debug, Clone)]
 pub struct FileKeys {
     ring: Arc<OnceLock<Arc<DataKeys>>>,
@@ -214,38 +235,75 @@ impl FileStore {
     /// loaded on first use from `PEIXUN_DATA_KEY` or `<data_dir>/data.key` (created when
     /// missing) — the same key `peixun serve` uses for that folder.
     pub fn local(data_dir: &Path) -> FileStore {
-        FileStore::Local {
-            root: data_dir.join("files"),
-            keys: FileKeys {
+        FileStore::folder(
+            data_dir,
+            FileKeys {
                 ring: Arc::new(OnceLock::new()),
                 data_dir: data_dir.to_path_buf(),
             },
-        }
+        )
     }
 
-    /// The folder `<data_dir>/files` with the data key ring `keys` (the server builds it so, with
-    /// the ring it loaded at start-up).
+    /// The folder `<data_dir>/files` with the data key ring `keys`.
     pub fn local_with_keys(data_dir: &Path, keys: Arc<DataKeys>) -> FileStore {
-        let ring = OnceLock::new();
-        let _ = ring.set(keys);
-        FileStore::Local {
-            root: data_dir.join("files"),
-            keys: FileKeys {
-                ring: Arc::new(ring),
-                data_dir: data_dir.to_path_buf(),
-            },
+        FileStore::folder(data_dir, FileKeys::given(data_dir, keys))
+    }
+
+    fn folder(data_dir: &Path, keys: FileKeys) -> FileStore {
+        let location = FilesLocation::default_for(data_dir);
+        // A folder backend only fails for a path that cannot be made absolute (no current
+        // directory): then the folder is taken as given.
+        let backend = open_backend(&location).unwrap_or_else(|_| Backend {
+            store: Arc::new(object_store::local::LocalFileSystem::new().with_fsync(true)),
+            prefix: ObjectPath::from_iter(
+                data_dir
+                    .join("files")
+                    .iter()
+                    .filter_map(|c| c.to_str().filter(|c| *c != "/").map(str::to_string)),
+            ),
+            folder: Some(data_dir.join("files")),
+        });
+        FileStore {
+            backend: Arc::new(backend),
+            location: Arc::new(location),
+            keys,
         }
     }
 
-    fn root(&self) -> &Path {
-        match self {
-            FileStore::Local { root, .. } => root,
+    /// The store at `location` (the server's, from `--files` / `PEIXUN_FILES`), sealing with
+    /// the data key ring `keys`. Refuses an unknown or unsupported location; touches nothing
+    /// (see [`FileStore::check`]).
+    pub fn at(location: &FilesLocation, keys: Arc<DataKeys>) -> Result<FileStore> {
+        let backend = open_backend(location)?;
+        Ok(FileStore {
+            backend: Arc::new(backend),
+            location: Arc::new(location.clone()),
+            keys: FileKeys::given(Path::new("."), keys),
+        })
+    }
+
+    /// Where the contents are.
+    pub fn location(&self) -> &FilesLocation {
+        &self.location
+    }
+
+    /// At start-up: the folder exists (created 0700) or the bucket answers a listing, so that a
+    /// wrong location stops the start instead of the first upload.
+    pub async fn check(&self) -> Result<()> {
+        if let Some(dir) = self.backend.folder.clone() {
+            return blocking(move || crate::private_fs::create_private_dir(&dir)).await?;
         }
+        self.backend
+            .store
+            .list_with_delimiter(Some(&self.backend.prefix))
+            .await
+            .map(|_| ())
+            .map_err(|e| backend_err("list", e))
     }
 
     /// The data key ring (loaded from the data folder on first use when none was given).
     pub fn data_keys(&self) -> Result<Arc<DataKeys>> {
-        let FileStore::Local { keys, .. } = self;
+        let keys = &self.keys;
         if let Some(k) = keys.ring.get() {
             return Ok(k.clone());
         }
@@ -255,12 +313,77 @@ impl FileStore {
         Ok(keys.ring.get().cloned().expect("set just above"))
     }
 
-    fn path_of(&self, id: &str) -> Option<PathBuf> {
-        is_file_id(id).then(|| self.root().join(&id[0..2]).join(&id[2..4]).join(id))
+    /// The object key of file `id`: `<prefix>/ab/cd/<id>`; `None` for anything but a generated id.
+    fn key_of(&self, id: &str) -> Option<ObjectPath> {
+        is_file_id(id).then(|| {
+            self.backend
+                .prefix
+                .clone()
+                .join(&id[0..2])
+                .join(&id[2..4])
+                .join(id)
+        })
     }
 
-    /// Check (S16) and write `bytes`; returns what to pass to [`record_file`]. Blocking file
-    /// I/O runs on tokio's blocking pool.
+    /// In a folder: `<folder>/ab/cd/<id>`.
+    #[cfg(test)]
+    fn path_of(&self, id: &str) -> Option<PathBuf> {
+        let dir = self.backend.folder.as_ref()?;
+        is_file_id(id).then(|| dir.join(&id[0..2]).join(&id[2..4]).join(id))
+    }
+
+    /// Write `sealed` as file `id`'s content, atomically (a folder: staged beside the
+    /// destination, fsynced, renamed, the folder fsynced; a bucket: one PUT). In a folder every
+    /// folder on the way is 0700 and the file 0600 (S15), whatever the umask.
+    async fn write(&self, id: &str, sealed: Vec<u8>) -> Result<()> {
+        let key = self
+            .key_of(id)
+            .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: bad generated id".into())))?;
+        let folder = self.backend.folder.clone();
+        if let Some(root) = folder.clone() {
+            let id = id.to_string();
+            blocking(move || {
+                let a = root.join(&id[0..2]);
+                let b = a.join(&id[2..4]);
+                for d in [&root, &a, &b] {
+                    crate::private_fs::create_private_dir(d)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await??;
+        }
+        self.backend
+            .store
+            .put(&key, PutPayload::from(sealed))
+            .await
+            .map_err(|e| backend_err("write", e))?;
+        if let (Some(root), true) = (folder, cfg!(unix)) {
+            let path = root.join(&id[0..2]).join(&id[2..4]).join(id);
+            blocking(move || set_private_file(&path)).await??;
+        }
+        Ok(())
+    }
+
+    /// The stored (sealed) bytes of file `id`; `None` when there is no content.
+    async fn read(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let Some(key) = self.key_of(id) else {
+            return Err(StoreError::NotFound { entity: "file" });
+        };
+        match self.backend.store.get(&key).await {
+            Ok(r) => Ok(Some(
+                r.bytes()
+                    .await
+                    .map_err(|e| backend_err("read", e))?
+                    .to_vec(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(backend_err("read", e)),
+        }
+    }
+
+    /// Check (S16) and write `bytes`; returns what to pass to [`record_file`]. Hashing and
+    /// sealing run on tokio's blocking pool; the write is the backend's (a folder's blocking
+    /// I/O runs on the blocking pool too).
     pub async fn put_bytes(
         &self,
         bytes: &[u8],
@@ -271,21 +394,19 @@ impl FileStore {
         let file_type = check_upload(bytes, allowed, max_bytes)?;
         let keys = self.data_keys()?;
         let id = new_id();
-        let root = self.root().to_path_buf();
-        let dest = self
-            .path_of(&id)
-            .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: bad generated id".into())))?;
         let data = bytes.to_vec();
-        let tmp_name = format!("{id}.part");
         let aad = file_aad(&id);
         let key_id = keys.current_id().to_string();
-        // Hashing and sealing are CPU work: on the blocking pool with the write.
-        let sha256 = blocking(move || {
+        let (sha256, sealed) = blocking(move || {
             let sha256 = hex::encode(Sha256::digest(&data));
-            let sealed = keys.encrypt_blob(&aad, &data);
-            write_atomically(&root, &tmp_name, &dest, &sealed).map(|()| sha256)
+            (sha256, keys.encrypt_blob(&aad, &data))
         })
-        .await??;
+        .await?;
+        if let Err(e) = self.write(&id, sealed).await {
+            // A partial object (never in a folder: the rename did not happen) is removed.
+            let _ = self.delete(&id).await;
+            return Err(e);
+        }
         Ok(StoredFile {
             id,
             sha256,
@@ -329,146 +450,152 @@ impl FileStore {
 
     /// The bytes of file `id` (after the caller's access check on [`get_file`]'s record).
     pub async fn open(&self, id: &str) -> Result<Vec<u8>> {
-        let Some(path) = self.path_of(id) else {
+        let Some(b) = self.read(id).await? else {
             return Err(StoreError::NotFound { entity: "file" });
         };
+        if blob_key_id(&b).is_none() {
+            // A plaintext file from before encryption (converted at the next start).
+            return Ok(b);
+        }
         let keys = self.data_keys()?;
         let aad = file_aad(id);
-        blocking(move || match std::fs::read(&path) {
-            Ok(b) if blob_key_id(&b).is_some() => Ok(keys.decrypt_blob(&aad, &b)?),
-            // A plaintext file from before encryption (converted at the next start).
-            Ok(b) => Ok(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(StoreError::NotFound { entity: "file" })
-            }
-            Err(e) => Err(io_err("read", e)),
-        })
-        .await?
+        blocking(move || Ok(keys.decrypt_blob(&aad, &b)?)).await?
     }
 
     /// Bring file `id`'s content under the current data key (S14): a plaintext (legacy) file is
-    /// sealed, one under another key of the ring opened and sealed again, atomically (new file,
-    /// fsync, rename). Returns the key id it is under now and whether it was rewritten; `None`
-    /// when there is no content.
+    /// sealed, one under another key of the ring opened and sealed again, atomically (see
+    /// [`FileStore::write`]). Returns the key id it is under now and whether it was rewritten;
+    /// `None` when there is no content.
     pub async fn reseal(&self, id: &str) -> Result<Option<(String, bool)>> {
-        let Some(dest) = self.path_of(id) else {
-            return Err(StoreError::NotFound { entity: "file" });
+        let Some(bytes) = self.read(id).await? else {
+            return Ok(None);
         };
         let keys = self.data_keys()?;
-        let root = self.root().to_path_buf();
+        let current = keys.current_id().to_string();
+        if blob_key_id(&bytes) == Some(current.as_str()) {
+            return Ok(Some((current, false)));
+        }
         let aad = file_aad(id);
-        let tmp_name = format!("{id}.{}.part", new_id());
-        blocking(move || {
-            let bytes = match std::fs::read(&dest) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(io_err("read", e)),
-            };
-            let current = keys.current_id().to_string();
+        let sealed = blocking(move || {
             let plain = match blob_key_id(&bytes) {
-                Some(kid) if kid == current => return Ok(Some((current, false))),
                 Some(_) => keys.decrypt_blob(&aad, &bytes)?,
                 None => bytes,
             };
-            let sealed = keys.encrypt_blob(&aad, &plain);
-            write_atomically(&root, &tmp_name, &dest, &sealed)?;
-            Ok(Some((current, true)))
+            Ok::<_, StoreError>(keys.encrypt_blob(&aad, &plain))
         })
-        .await?
+        .await??;
+        self.write(id, sealed).await?;
+        Ok(Some((current, true)))
     }
 
     /// Remove file `id`'s content. Removing a missing file is not an error.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        let Some(path) = self.path_of(id) else {
+        let Some(key) = self.key_of(id) else {
             return Err(StoreError::NotFound { entity: "file" });
         };
-        match blocking(move || std::fs::remove_file(&path)).await? {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("delete", e)),
+        match self.backend.store.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(backend_err("delete", e)),
         }
     }
 
     /// Whether file `id`'s content exists.
     pub async fn exists(&self, id: &str) -> bool {
-        match self.path_of(id) {
-            Some(p) => blocking(move || p.is_file()).await.unwrap_or(false),
+        match self.key_of(id) {
+            Some(key) => self.backend.store.head(&key).await.is_ok(),
             None => false,
         }
     }
 
     /// Delete contents that have no `files` row and are older than `older_than` (written before a
-    /// crash or a rolled-back transaction), and stale temporary files. Returns how many.
+    /// crash or a rolled-back transaction); in a folder also stale leftovers of interrupted
+    /// writes (`<id>#n` staging files, and `tmp/*.part` of earlier versions). Returns how many.
     pub async fn sweep_orphans(
         &self,
         store: &Store,
         older_than: std::time::Duration,
     ) -> Result<u64> {
-        let root = self.root().to_path_buf();
-        let candidates = blocking(move || list_old_files(&root, older_than)).await?;
-        let mut removed = 0;
-        for path in candidates {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let orphan = if is_file_id(name) {
-                file::Entity::find_by_id(name.to_string())
-                    .one(store.db())
-                    .await?
-                    .is_none()
-            } else {
-                name.ends_with(".part")
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+        let mut listing = self.backend.store.list(Some(&self.backend.prefix));
+        let mut old_ids = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = match meta {
+                Ok(m) => m,
+                // A file removed while listing (another server's sweep, a delete).
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(backend_err("list", e)),
             };
-            if orphan && blocking(move || std::fs::remove_file(&path)).await?.is_ok() {
-                removed += 1;
+            if let Some(name) = meta.location.filename()
+                && is_file_id(name)
+                && meta.last_modified <= cutoff
+            {
+                old_ids.push(name.to_string());
             }
+        }
+        let mut removed = 0;
+        for chunk in old_ids.chunks(500) {
+            let known: std::collections::HashSet<String> = file::Entity::find()
+                .select_only()
+                .column(file::Column::Id)
+                .filter(file::Column::Id.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(store.db())
+                .await?
+                .into_iter()
+                .collect();
+            for id in chunk.iter().filter(|id| !known.contains(*id)) {
+                if self.delete(id).await.is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if let Some(root) = self.backend.folder.clone() {
+            removed += blocking(move || remove_stale_leftovers(&root, older_than)).await?;
         }
         Ok(removed)
     }
 }
 
-/// Run blocking file I/O on tokio's blocking pool.
+impl FileKeys {
+    fn given(data_dir: &Path, keys: Arc<DataKeys>) -> FileKeys {
+        let ring = OnceLock::new();
+        let _ = ring.set(keys);
+        FileKeys {
+            ring: Arc::new(ring),
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+}
+
+fn backend_err(what: &str, e: object_store::Error) -> StoreError {
+    // Keys are generated ids and the location holds no secret: safe to log.
+    StoreError::Db(DbErr::Custom(format!("file store: {what}: {e}")))
+}
+
+/// Run blocking work on tokio's blocking pool.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| StoreError::Db(DbErr::Custom(format!("file store: {e}"))))
 }
 
-fn write_atomically(root: &Path, tmp_name: &str, dest: &Path, data: &[u8]) -> Result<()> {
-    // S15: every folder of the file store is the service account's alone (0700), like the
-    // data folder around it — whatever the umask.
-    let tmp_dir = root.join("tmp");
-    crate::private_fs::create_private_dir(&tmp_dir)?;
-    let dir = dest
-        .parent()
-        .ok_or_else(|| StoreError::Db(DbErr::Custom("file store: no parent".into())))?;
-    crate::private_fs::create_private_dir(dir)?;
-    let tmp = tmp_dir.join(tmp_name);
-    let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(|e| io_err("create", e))?;
-        f.write_all(data).map_err(|e| io_err("write", e))?;
-        f.sync_all().map_err(|e| io_err("fsync", e))?;
-        drop(f);
-        std::fs::rename(&tmp, dest).map_err(|e| io_err("rename", e))?;
-        // The rename is durable once the folder is synced.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// S15: a stored file is the service account's alone (0600).
+fn set_private_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_err("chmod", e))?;
     }
-    result
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
-fn list_old_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+/// In a folder: remove staging files of interrupted writes (`ab/cd/<id>#n`) and the temporary
+/// files of earlier versions (`tmp/*.part`) older than `older_than`. Returns how many.
+fn remove_stale_leftovers(root: &Path, older_than: std::time::Duration) -> u64 {
     let now = std::time::SystemTime::now();
     let old = |p: &Path| {
         std::fs::metadata(p)
@@ -482,16 +609,36 @@ fn list_old_files(root: &Path, older_than: std::time::Duration) -> Vec<PathBuf> 
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default()
     };
+    let staged = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split_once('#'))
+            .is_some_and(|(id, n)| {
+                is_file_id(id) && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            })
+    };
+    let mut stale = Vec::new();
     for a in read(root) {
         if a.file_name().is_some_and(|n| n == "tmp") {
-            out.extend(read(&a).into_iter().filter(|p| old(p)));
+            stale.extend(
+                read(&a).into_iter().filter(|p| {
+                    p.extension().is_some_and(|e| e == "part") && p.is_file() && old(p)
+                }),
+            );
             continue;
         }
         for b in read(&a) {
-            out.extend(read(&b).into_iter().filter(|p| p.is_file() && old(p)));
+            stale.extend(
+                read(&b)
+                    .into_iter()
+                    .filter(|p| staged(p) && p.is_file() && old(p)),
+            );
         }
     }
-    out
+    stale
+        .into_iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count() as u64
 }
 
 /// Who uploaded, what for, and whose it is: the metadata [`record_file`] writes.

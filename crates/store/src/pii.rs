@@ -69,6 +69,12 @@ impl RosterKey {
         }
     }
 
+    /// A value that tells this key from another without revealing it: the first 16 hex
+    /// characters of an HMAC of a fixed text (stored in `key_checks`, shown in messages).
+    pub fn check_value(&self) -> String {
+        hex::encode(&hmac_sha256(&self.0, b"peixun/v1/key-check/roster")[..8])
+    }
+
     /// HMAC-SHA256 (RFC 2104) of the trimmed, upper-cased ID number, hex.
     pub fn person_key(&self, id_number: &str) -> String {
         let msg = id_number.trim().to_uppercase();

@@ -163,7 +163,8 @@ fn validation_code(e: StoreError) -> (&'static str, Option<String>, String) {
 // files (S16)
 
 /// S15: the data folder contract (0700 folders, 0600 files) holds inside the file store: the
-/// shard folders and `tmp/` an upload creates are 0700 even under a permissive umask (0022).
+/// root and shard folders an upload creates are 0700, and the file 0600, even under a
+/// permissive umask (0022) — the object store's own writes do not set modes.
 #[cfg(unix)]
 #[tokio::test]
 async fn s15_upload_folders_are_0700_and_files_0600() {
@@ -177,12 +178,7 @@ async fn s15_upload_folders_are_0700_and_files_0600() {
         .unwrap();
     let root = dir.0.join("files");
     let (a, b) = (&stored.id[0..2], &stored.id[2..4]);
-    for folder in [
-        root.clone(),
-        root.join("tmp"),
-        root.join(a),
-        root.join(a).join(b),
-    ] {
+    for folder in [root.clone(), root.join(a), root.join(a).join(b)] {
         assert_eq!(mode(&folder), 0o700, "{}", folder.display());
     }
     assert_eq!(mode(&root.join(a).join(b).join(&stored.id)), 0o600);
@@ -392,6 +388,17 @@ async fn s16_rolled_back_upload_leaves_no_row_and_sweep_removes_it(store: Store,
         files::get_file(store.db(), &lost.id).await,
         Err(StoreError::NotFound { .. })
     ));
+    // Leftovers of interrupted writes: a staging file beside its destination (`<id>#1`, the
+    // object store's) and a temporary file of an earlier version (`tmp/*.part`).
+    let root = dir.0.join("files");
+    let staged = root
+        .join(&kept.id[0..2])
+        .join(&kept.id[2..4])
+        .join(format!("{}#1", kept.id));
+    std::fs::write(&staged, b"half").unwrap();
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let part = root.join("tmp").join(format!("{}.part", lost.id));
+    std::fs::write(&part, b"half").unwrap();
     // Too young to sweep: nothing removed.
     assert_eq!(
         fs.sweep_orphans(&store, std::time::Duration::from_secs(3600))
@@ -399,13 +406,15 @@ async fn s16_rolled_back_upload_leaves_no_row_and_sweep_removes_it(store: Store,
             .unwrap(),
         0
     );
+    assert!(staged.exists() && part.exists());
     assert_eq!(
         fs.sweep_orphans(&store, std::time::Duration::ZERO)
             .await
             .unwrap(),
-        1
+        3
     );
     assert!(!fs.exists(&lost.id).await);
+    assert!(!staged.exists() && !part.exists());
     assert_eq!(fs.open(&kept.id).await.unwrap(), PDF);
     // A bad purpose is refused.
     let txn = store.begin_write().await.unwrap();

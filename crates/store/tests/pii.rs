@@ -10,7 +10,7 @@ use peixun_domain::role::Role;
 use peixun_domain::workflow::round::Half;
 use peixun_import::FileType;
 use peixun_store::audit::{self, AuditFilter};
-use peixun_store::files::{FileOwner, FileStore};
+use peixun_store::files::{FileOwner, FileStore, FilesLocation};
 use peixun_store::pii::{DataKeys, Keys, RosterKey};
 use peixun_store::testing::TestDbGuard;
 use peixun_store::{Actor, PageRequest, Store, StoreError, at_rest, roster, teachers};
@@ -436,9 +436,15 @@ async fn s14_rotation_reencrypts_everything_and_old_data_still_reads(
     .unwrap()
     .secret_base32;
 
-    let r = at_rest::rotate_data_key(&store, &dir.0, &sys(), t0())
-        .await
-        .unwrap();
+    let r = at_rest::rotate_data_key(
+        &store,
+        &dir.0,
+        &FilesLocation::default_for(&dir.0),
+        &sys(),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.counts.totp_secrets, 1);
     let stored = column(
         &store,
@@ -535,16 +541,28 @@ async fn s14_rotation_reencrypts_everything_and_old_data_still_reads(
     let k2 = std::fs::read(dir.0.join("data.key")).unwrap();
     std::fs::write(dir.0.join("data.key.old"), &k2).unwrap();
     std::fs::write(dir.0.join("data.key"), [0x77; 32]).unwrap();
-    let r2 = at_rest::rotate_data_key(&store, &dir.0, &sys(), t0())
-        .await
-        .unwrap();
+    let r2 = at_rest::rotate_data_key(
+        &store,
+        &dir.0,
+        &FilesLocation::default_for(&dir.0),
+        &sys(),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert!(r2.resumed);
     assert_eq!(r2.new_key_id, DataKeys::new([0x77; 32]).current_id());
     assert_eq!((r2.counts.trainees, r2.counts.teachers), (20, 1));
     // And once more: harmless (another new key, everything still reads).
-    let r3 = at_rest::rotate_data_key(&store, &dir.0, &sys(), t0())
-        .await
-        .unwrap();
+    let r3 = at_rest::rotate_data_key(
+        &store,
+        &dir.0,
+        &FilesLocation::default_for(&dir.0),
+        &sys(),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert!(!r3.resumed);
     assert!(
         ids.contains(

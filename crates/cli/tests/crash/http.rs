@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Resp {
     pub status: u16,
     pub body: String,
+    /// The body as sent (a download).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -37,6 +39,26 @@ pub fn request(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> Result<Resp, NoAnswer> {
+    let payload = body.map(|b| b.to_string());
+    send(
+        port,
+        method,
+        path,
+        token,
+        payload
+            .as_deref()
+            .map(|p| ("application/json", p.as_bytes())),
+    )
+}
+
+/// Sends one request with a body of any type (`content type`, bytes), e.g. an upload.
+pub fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> Result<Resp, NoAnswer> {
     let err = |what: &str, e: std::io::Error| NoAnswer(format!("{what}: {e}"));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut s =
@@ -46,21 +68,21 @@ pub fn request(
     s.set_write_timeout(Some(Duration::from_secs(60)))
         .map_err(|e| err("timeout", e))?;
     let _ = s.set_nodelay(true);
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let payload: &[u8] = body.map(|(_, b)| b).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
          Accept: application/json\r\nContent-Length: {}\r\n",
         payload.len()
     );
-    if body.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
+    if let Some((content_type, _)) = body {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     head.push_str("\r\n");
     let mut out = head.into_bytes();
-    out.extend_from_slice(payload.as_bytes());
+    out.extend_from_slice(payload);
     s.write_all(&out).map_err(|e| err("write", e))?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(|e| err("read", e))?;
@@ -107,6 +129,7 @@ fn parse(raw: &[u8]) -> Result<Resp, NoAnswer> {
     Ok(Resp {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
     })
 }
 

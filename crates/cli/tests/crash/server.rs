@@ -108,8 +108,20 @@ pub struct Server {
 impl Server {
     /// Starts `peixun serve` on 127.0.0.1 port 0; its log goes to `log` (appended).
     pub fn spawn(backend: &Backend, data: &Path, log: &Path) -> Server {
+        Server::spawn_with(backend, data, log, &[], &[])
+    }
+
+    /// [`Server::spawn`] with more arguments after `serve` and environment variables set.
+    pub fn spawn_with(
+        backend: &Backend,
+        data: &Path,
+        log: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut args = vec!["serve".to_string(), "--addr".into(), "127.0.0.1:0".into()];
         args.extend(backend.db_args(data));
+        args.extend(extra.iter().map(|a| a.to_string()));
         let err = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -119,6 +131,10 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_peixun"))
             .args(&args)
             .env_remove("PEIXUN_DATABASE_URL")
+            .env_remove("PEIXUN_FILES")
+            .env_remove("PEIXUN_DATA_KEY")
+            .env_remove("PEIXUN_ROSTER_KEY")
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -188,6 +204,29 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Waits for the process to end by itself (a refused start); panics after `limit`.
+    pub fn wait_exit(mut self, limit: Duration) -> std::process::ExitStatus {
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if self.spawned.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "peixun serve kept running for {limit:?}:\n{}",
+                    log_tail(&self.log)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process id (the `pid` in its job holder name `host:pid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL, and wait until the process is gone. Panics if it had already exited (a crash

@@ -121,6 +121,7 @@ async fn s21_serve_refuses_to_start_during_a_restore() {
         addr: "127.0.0.1:0".parse().unwrap(),
         database_url: None,
         data_dir: dir.clone(),
+        files: None,
         demo: false,
         today: None,
     };
@@ -144,6 +145,7 @@ async fn today_is_refused_without_demo() {
         addr: "127.0.0.1:0".parse().unwrap(),
         database_url: None,
         data_dir: dir.clone(),
+        files: None,
         demo: false,
         today: chrono::NaiveDate::from_ymd_opt(2027, 1, 18),
     };

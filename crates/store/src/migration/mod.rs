@@ -22,6 +22,7 @@ mod m20261203_000120_evaluations;
 mod m20261203_000130_violations;
 mod m20261203_000140_totp;
 mod m20261203_000150_credential_requests;
+mod m20261203_000180_key_checks;
 mod m20261203_000190_read_indexes;
 pub mod m20261203_000160_queue_counters;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000140_totp::Migration),
             Box::new(m20261203_000150_credential_requests::Migration),
             Box::new(m20261203_000160_queue_counters::Migration),
+            Box::new(m20261203_000180_key_checks::Migration),
             Box::new(m20261203_000190_read_indexes::Migration),
         ]
     }
