@@ -259,6 +259,8 @@ pub(super) fn agreements(
             signed_at: Set(signed_at),
             terminated_by: Set(None),
             terminated_at: Set(None),
+            // Set from the seeded rows once they are written (queue counters' backfill).
+            slots_held: Set(0),
         });
         out.push(Agr {
             id: ids.agreement,
