@@ -100,6 +100,9 @@ impl Fil {
     }
 }
 
+/// A queued event: (when, order of scheduling, what, which filing); earliest first.
+type Event = Reverse<(DateTime<Utc>, u64, Ev, usize)>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Submit,
@@ -305,7 +308,7 @@ pub(super) fn simulate(
         waiting: Vec::new(),
     };
     // Events: (time, order, kind, filing).
-    let mut heap: BinaryHeap<Reverse<(DateTime<Utc>, u64, Ev, usize)>> = BinaryHeap::new();
+    let mut heap: BinaryHeap<Event> = BinaryHeap::new();
     let mut order = 0u64;
     let mut push = |heap: &mut BinaryHeap<_>, t: DateTime<Utc>, ev: Ev, i: usize| {
         order += 1;

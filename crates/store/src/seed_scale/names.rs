@@ -192,7 +192,8 @@ const GIVEN: &[&str] = &[
 pub(super) fn person_name(rng: &mut Rng) -> String {
     let mut s = rng.pick(SURNAMES).to_string();
     for _ in 0..1 + rng.below(2) {
-        s.push_str(*rng.pick(GIVEN));
+        let g = GIVEN[rng.below(GIVEN.len())];
+        s.push_str(g);
     }
     s
 }
