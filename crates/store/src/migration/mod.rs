@@ -22,9 +22,9 @@ mod m20261203_000120_evaluations;
 mod m20261203_000130_violations;
 mod m20261203_000140_totp;
 mod m20261203_000150_credential_requests;
+pub mod m20261203_000160_queue_counters;
 mod m20261203_000180_key_checks;
 mod m20261203_000190_read_indexes;
-pub mod m20261203_000160_queue_counters;
 
 pub struct Migrator;
 
