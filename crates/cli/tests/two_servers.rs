@@ -18,7 +18,6 @@
 //! used here only to fix the date. The packages are prepared through the store (not timed), as
 //! the in-process queue test does. Skipped without `PEIXUN_TEST_PG_URL`.
 
-#[allow(dead_code)]
 mod crash;
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
