@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod export_stream;
 pub mod guard;
 pub mod jobs;
 pub mod metrics;

@@ -57,6 +57,7 @@ use utoipa::{Modify, OpenApi};
         certificates::api::import_results,
         certificates::api::confirm_results,
         certificates::api::list_certificates,
+        certificates::register::api_list,
         certificates::api::revoke,
         certificates::api::verify,
         surveys::api::class_survey,

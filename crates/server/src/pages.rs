@@ -45,6 +45,9 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
                 items.push(("/teacher-changes", "师资调整"));
             }
             items.push(("/sanctions", "超期处理"));
+            if role.is_centre() {
+                items.push(("/certificates", "证书台账"));
+            }
             items.push(("/violations", "违法违规"));
             items.push(("/evaluations", "绩效评估"));
             items.push(("/policies", "政策参数"));
@@ -61,6 +64,7 @@ pub fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
             items.push(("/classes", "本机构班次"));
             items.push(("/reports", "月度反馈"));
             items.push(("/inspections", "检查整改"));
+            items.push(("/certificates", "证书台账"));
             items.push(("/evaluations", "绩效评估"));
             items.push(("/inbox", "消息"));
             if role == Role::InstitutionAdmin {

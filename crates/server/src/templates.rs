@@ -47,6 +47,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "certificates_list.html",
         include_str!("../templates/certificates_list.html"),
     ),
+    (
+        "certificate_register.html",
+        include_str!("../templates/certificate_register.html"),
+    ),
     ("verify.html", include_str!("../templates/verify.html")),
     (
         "survey_public.html",

@@ -199,17 +199,15 @@ fn to_entry(m: audit_log::Model) -> AuditEntry {
     }
 }
 
-/// Search the log, newest first. `page.after_id` here means "older than this id". Only the
-/// auditor (or the system) may read the log (S7; defence in depth behind the route table).
-pub async fn search(
-    store: &Store,
-    viewer: &Actor,
-    filter: &AuditFilter,
-    page: &PageRequest,
-) -> Result<Page<AuditEntry>> {
-    if !(viewer.is_system() || viewer.role == Some(Role::Auditor)) {
-        return Err(StoreError::forbidden("只有审计管理员可以查看审计日志"));
+fn may_read(viewer: &Actor) -> Result<()> {
+    if viewer.is_system() || viewer.role == Some(Role::Auditor) {
+        Ok(())
+    } else {
+        Err(StoreError::forbidden("只有审计管理员可以查看审计日志"))
     }
+}
+
+fn filtered(filter: &AuditFilter) -> sea_orm::Select<audit_log::Entity> {
     let mut q = audit_log::Entity::find();
     if let Some(u) = filter.username.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(audit_log::Column::Username.eq(u));
@@ -229,6 +227,48 @@ pub async fn search(
     if let Some(to) = filter.to {
         q = q.filter(audit_log::Column::At.lt(db_time(to)));
     }
+    q
+}
+
+/// Up to `limit` entries older than `before_id` (all when `None`), newest first, without a
+/// count: what a streamed export reads page by page (keyset on the id).
+pub async fn older_than(
+    store: &Store,
+    viewer: &Actor,
+    filter: &AuditFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<AuditEntry>> {
+    may_read(viewer)?;
+    let mut q = filtered(filter);
+    if let Some(b) = before_id {
+        q = q.filter(audit_log::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(audit_log::Column::Id)
+        .limit(limit.clamp(1, 5_000))
+        .all(store.db())
+        .await?
+        .into_iter()
+        .map(to_entry)
+        .collect())
+}
+
+/// How many entries match the filter.
+pub async fn count_matching(store: &Store, viewer: &Actor, filter: &AuditFilter) -> Result<u64> {
+    may_read(viewer)?;
+    Ok(filtered(filter).count(store.db()).await?)
+}
+
+/// Search the log, newest first. `page.after_id` here means "older than this id". Only the
+/// auditor (or the system) may read the log (S7; defence in depth behind the route table).
+pub async fn search(
+    store: &Store,
+    viewer: &Actor,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Result<Page<AuditEntry>> {
+    may_read(viewer)?;
+    let mut q = filtered(filter);
     let total = q.clone().count(store.db()).await?;
     if let Some(after) = page.after_id {
         q = q.filter(audit_log::Column::Id.lt(after));

@@ -32,6 +32,7 @@ pub mod audit_anchor;
 pub mod bench;
 pub mod bulletin;
 pub mod calendar;
+pub mod certificate_register;
 pub mod certificates;
 mod checks;
 pub mod credentials;

@@ -389,76 +389,92 @@ async fn audit_list(
     )
 }
 
+const AUDIT_HEADERS: &[&str] = &[
+    "编号",
+    "时间（北京时间）",
+    "用户",
+    "角色",
+    "来源地址",
+    "请求编号",
+    "操作",
+    "对象类型",
+    "对象编号",
+    "原值",
+    "新值",
+    "哈希",
+];
+
+fn audit_row(e: AuditEntry) -> Vec<String> {
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        e.id.to_string(),
+        beijing(e.at),
+        e.username.clone(),
+        e.role.clone().unwrap_or_default(),
+        e.ip.clone().unwrap_or_default(),
+        e.request_id.clone().unwrap_or_default(),
+        e.action.clone(),
+        e.target_type.clone(),
+        e.target_id.clone().unwrap_or_default(),
+        json(&e.old_value),
+        json(&e.new_value),
+        e.hash.clone(),
+    ]
+}
+
+/// The whole filtered log, newest first, streamed (`crate::export_stream`): read in keyset
+/// pages, never held in memory, no row limit but Excel's own.
 async fn audit_export(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: RequestCtx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
+    const PAGE: u64 = 2_000;
     let filter = audit_filter(&q)?;
-    let mut rows = Vec::new();
-    let mut page_no = 1;
-    loop {
-        let page = PageRequest {
-            after_id: None,
-            page: Some(page_no),
-            per_page: PageRequest::MAX_PER_PAGE,
-        };
-        let res = audit::search(&state.store, &user.actor(&ctx), &filter, &page).await?;
-        let n = res.items.len();
-        for e in res.items {
-            rows.push(vec![
-                e.id.to_string(),
-                beijing(e.at),
-                e.username.clone(),
-                e.role.clone().unwrap_or_default(),
-                e.ip.clone().unwrap_or_default(),
-                e.request_id.clone().unwrap_or_default(),
-                e.action.clone(),
-                e.target_type.clone(),
-                e.target_id.clone().unwrap_or_default(),
-                e.old_value
-                    .as_ref()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                e.new_value
-                    .as_ref()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                e.hash.clone(),
-            ]);
-        }
-        if n < PageRequest::MAX_PER_PAGE as usize || rows.len() >= MAX_EXPORT_ROWS {
-            break;
-        }
-        page_no += 1;
-    }
-    let bytes = export::workbook(
-        "审计日志",
-        &[
-            "编号",
-            "时间（北京时间）",
-            "用户",
-            "角色",
-            "来源地址",
-            "请求编号",
-            "操作",
-            "对象类型",
-            "对象编号",
-            "原值",
-            "新值",
-            "哈希",
-        ],
-        &rows,
-    )?;
+    let actor = user.actor(&ctx);
+    // Only what existed when the export began: the export's own audit row and anything later
+    // stay out of the file.
+    let newest = audit::older_than(&state.store, &actor, &filter, None, 1)
+        .await?
+        .first()
+        .map(|e| e.id);
+    let total = audit::count_matching(&state.store, &actor, &filter).await?;
     export::audit_export(
         &state,
         &user,
         &ctx,
         "audit",
         "audit_log",
-        serde_json::json!({ "filter": filter, "rows": rows.len() }),
+        serde_json::json!({ "filter": filter, "rows": total }),
     )
     .await?;
-    Ok(export::xlsx_response(bytes, "audit.xlsx", "审计日志.xlsx"))
+    let (sink, response) =
+        crate::export_stream::xlsx("审计日志", AUDIT_HEADERS, "audit.xlsx", "审计日志.xlsx");
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let Some(newest) = newest else {
+            return sink.finish().await;
+        };
+        let mut before = newest + 1;
+        loop {
+            let page = match audit::older_than(&store, &actor, &filter, Some(before), PAGE).await {
+                Ok(p) => p,
+                Err(e) => return sink.fail(e),
+            };
+            let Some(last) = page.last() else {
+                return sink.finish().await;
+            };
+            before = last.id;
+            let full = page.len() as u64 == PAGE;
+            if !sink.send(page.into_iter().map(audit_row).collect()).await {
+                return;
+            }
+            if !full {
+                return sink.finish().await;
+            }
+        }
+    });
+    Ok(response)
 }

@@ -785,6 +785,14 @@ pub const ROUTES: &[RouteDef] = &[
         Access::Roles(RESULTS_READ),
     ),
     r("POST", "/certificates/revoke", Access::Roles(CENTRE_ADMIN)),
+    // the certificate register (证书台账): the centre all, an institution its own (S6)
+    r("GET", "/certificates", Access::Roles(RESULTS_READ)),
+    r(
+        "GET",
+        "/certificates/export.xlsx",
+        Access::Roles(RESULTS_READ),
+    ),
+    r("GET", "/api/v1/certificates", Access::Roles(RESULTS_READ)),
     r("GET", "/results-template.csv", Access::Roles(RESULTS_READ)),
     r("GET", "/verify", Access::Public),
     // trainee satisfaction survey (R-EVA-3): the survey link is public; counts per class for

@@ -491,6 +491,16 @@ pub fn template_sample(name: &str, x: &str, errs: &J, field_errs: &J) -> Option<
             "form": { "code": x, "reason": x },
             "errors": errs, "field_errors": field_errs,
         }),
+        "certificate_register.html" => json!({
+            "items": [{ "code": "44010520260001001", "holder_name": x, "occupation": x, "level": "初级",
+                "institution": x, "filing_id": 5, "issued_on": "2026-04-12", "status": "revoked",
+                "status_label": "已撤销", "revoked_reason": x }],
+            "total": 1, "next_href": "/certificates?after=1", "continued": true, "is_centre": true,
+            "occupations": [x], "institutions": [{ "id": "1", "name": x }],
+            "first_href": "/certificates", "export_href": "/certificates/export.xlsx",
+            "filter": { "year": x, "institution_id": "1", "status": "valid", "occupation": x, "q": x },
+            "errors": errs, "field_errors": field_errs,
+        }),
         "verify.html" => json!({
             "form": { "code": x, "name": x },
             "result": { "code": "44010520260001001", "masked_name": "张*三", "occupation": x, "level": "初级",

@@ -68,6 +68,19 @@ async fn exports_are_xlsx_and_guarded(backend: Backend) {
     .unwrap();
     assert_eq!(exports.total, 1);
     assert_eq!(exports.items[0].username, "city");
+
+    // S10: the audit export (streamed) holds the whole log as it was when the export began,
+    // newest first; its own audit row is not in it.
+    app.session(Who::Auditor).await;
+    let before = audit::count(&app.store).await.unwrap();
+    let rows = app
+        .get("/audit/export.xlsx", Who::Auditor)
+        .await
+        .xlsx_rows();
+    assert_eq!(rows.len() as u64 - 1, before);
+    let ids: Vec<i64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    assert_eq!(audit::count(&app.store).await.unwrap(), before + 1);
 }
 
 /// What each export must hold, read back from the workbook (not just its zip signature).

@@ -9,6 +9,7 @@ mod archive;
 mod auth;
 mod bulletin;
 mod calendar;
+mod certificate_register;
 mod certificates;
 mod credentials;
 mod evaluation_reports;

@@ -441,6 +441,8 @@ const TABLE: &[Row] = &[
     row("GET", "/api/v1/classes/{id}/certificates", Call::Api, API_RESULTS_READ_A),
     row("POST", "/api/v1/certificates/revoke", Call::ApiBody(r#"{"code":"44010520269999001","reason":"x"}"#), [401, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
     row("GET", "/api/v1/certificates/verify", Call::Api, [404; 10]),
+    // The register: every institution reads its own (B included).
+    row("GET", "/api/v1/certificates", Call::Api, [401, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
     // Evaluations (R-EVA-1): `{id}` is A's confirmed evaluation (B gets 404, S6; changes 409);
     // the fixture's agreement already has one, so opening another is refused (409).
     row("GET", "/api/v1/evaluations", Call::Api, API_BUSINESS_LIST),
@@ -463,6 +465,8 @@ const TABLE: &[Row] = &[
     row("GET", "/classes/{id}/certificates", Call::Page, PAGE_RESULTS_READ_A),
     row("GET", "/classes/{id}/certificates/export.xlsx", Call::Page, PAGE_RESULTS_READ_A),
     row("POST", "/certificates/revoke", Call::Form(&[("code", "44010520269999001"), ("reason", "x"), ("filing_id", "1")]), [303, 404, 403, 403, 403, 403, 403, 403, 403, 403]),
+    row("GET", "/certificates", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/certificates/export.xlsx", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
     row("GET", "/results-template.csv", Call::Page, [303, 200, 200, 403, 403, 200, 200, 200, 403, 403]),
     row("GET", "/verify", Call::Page, [200; 10]),
     // Trainee satisfaction survey (R-EVA-3): the link is public (an unknown token is 404; a

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod pages;
+pub mod register;
 
 use super::Registrar;
 use crate::AppState;
@@ -12,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 pub fn register(r: Registrar) -> Registrar {
-    pages::register(api::register(r))
+    register::register(pages::register(api::register(r)))
 }
 
 /// The verification answer for an unknown code and a wrong name alike (R-CRT-2): the same

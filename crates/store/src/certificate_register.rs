@@ -1,0 +1,335 @@
+//! 证书台账 — the certificate register: every certificate code issued (R-CRT-1), across classes,
+//! for the centre (all institutions) and for an institution (its own codes only, S6).
+//!
+//! The register is ordered by code and read a page at a time *from a code on* (keyset), so the
+//! thousandth page costs what the first does and an export can read the whole register in
+//! bounded pages without holding a connection between them. Codes are never deleted and never
+//! change, so a page boundary stays valid while codes are issued or revoked.
+
+use crate::certificates::{STATUS_REVOKED, STATUS_VALID, cert};
+use crate::{Actor, FieldProblem, Problems, Result, Store, StoreError};
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+/// The most rows one page may hold (an export reads pages of this size).
+pub const MAX_PAGE_ROWS: u64 = 2_000;
+
+/// What the register is filtered by, as typed (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterQuery {
+    /// Year of issue (发放年度).
+    pub year: Option<String>,
+    /// The institution (centre only; an institution always sees its own).
+    pub institution_id: Option<String>,
+    /// valid / revoked
+    pub status: Option<String>,
+    /// 职业（工种）, exactly.
+    pub occupation: Option<String>,
+    /// A code or the beginning of one (digits), or a holder's full name.
+    pub q: Option<String>,
+}
+
+/// The checked filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterFilter {
+    pub year: Option<i32>,
+    pub institution_id: Option<i64>,
+    pub status: Option<String>,
+    pub occupation: Option<String>,
+    /// Codes starting with these digits.
+    pub code_prefix: Option<String>,
+    /// The holder's full name.
+    pub holder_name: Option<String>,
+}
+
+fn blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl RegisterQuery {
+    /// Checks every field at once (R-VAL-1): each bad field is named.
+    pub fn check(&self) -> Result<RegisterFilter> {
+        let mut p = Problems::default();
+        let year = blank(&self.year).and_then(|y| {
+            p.take(
+                y.parse::<i32>()
+                    .ok()
+                    .filter(|y| (2000..=2100).contains(y))
+                    .ok_or_else(|| {
+                        FieldProblem::new("YEAR_INVALID", "发放年度应为四位年份，如 2026", "year")
+                    }),
+            )
+        });
+        let institution_id = blank(&self.institution_id).and_then(|i| {
+            p.take(i.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
+                FieldProblem::new(
+                    "INSTITUTION_INVALID",
+                    "培训机构编号应为正整数",
+                    "institution_id",
+                )
+            }))
+        });
+        let status = blank(&self.status).and_then(|s| {
+            p.take(
+                [STATUS_VALID, STATUS_REVOKED]
+                    .into_iter()
+                    .find(|v| *v == s)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        FieldProblem::new("STATUS_INVALID", "状态应为“有效”或“已撤销”", "status")
+                    }),
+            )
+        });
+        let occupation = blank(&self.occupation).and_then(|o| {
+            p.take(if o.chars().count() <= 100 {
+                Ok(o.to_string())
+            } else {
+                Err(FieldProblem::new(
+                    "OCCUPATION_TOO_LONG",
+                    "职业（工种）不超过100字",
+                    "occupation",
+                ))
+            })
+        });
+        let (mut code_prefix, mut holder_name) = (None, None);
+        if let Some(q) = blank(&self.q) {
+            if q.chars().count() > 50 {
+                p.push(FieldProblem::new(
+                    "QUERY_TOO_LONG",
+                    "证书编码或姓名不超过50字",
+                    "q",
+                ));
+            } else if q.chars().all(|c| c.is_ascii_digit()) {
+                code_prefix = Some(q.to_string());
+            } else {
+                holder_name = Some(q.to_string());
+            }
+        }
+        p.finish()?;
+        Ok(RegisterFilter {
+            year,
+            institution_id,
+            status,
+            occupation,
+            code_prefix,
+            holder_name,
+        })
+    }
+}
+
+/// One code in the register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRow {
+    pub code: String,
+    pub holder_name: String,
+    pub occupation: String,
+    pub level: String,
+    pub institution_id: i64,
+    pub institution_name: String,
+    /// The class (开班备案) the code was issued for.
+    pub filing_id: i64,
+    pub issued_on: NaiveDate,
+    /// valid / revoked
+    pub status: String,
+    pub revoked_reason: Option<String>,
+}
+
+impl RegisterRow {
+    pub fn status_label(&self) -> &'static str {
+        if self.status == STATUS_REVOKED {
+            "已撤销"
+        } else {
+            "有效"
+        }
+    }
+}
+
+/// A page of the register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterPage {
+    pub items: Vec<RegisterRow>,
+    /// Codes matching the filter.
+    pub total: u64,
+    /// The code to continue after, when there are more.
+    pub next_after: Option<String>,
+}
+
+/// The filter as `viewer` may apply it: the centre sees every institution, an institution only
+/// its own (whatever it asked for); anyone else nothing (S6).
+fn scoped(viewer: &Actor, filter: &RegisterFilter) -> Result<RegisterFilter> {
+    let mut f = filter.clone();
+    match viewer.role {
+        Some(r) if r.is_centre() => {}
+        Some(r) if r.is_institution() => {
+            let own = viewer
+                .institution_id
+                .ok_or_else(|| StoreError::forbidden("无权查看证书台账"))?;
+            f.institution_id = Some(own);
+        }
+        _ => return Err(StoreError::forbidden("无权查看证书台账")),
+    }
+    Ok(f)
+}
+
+fn condition(f: &RegisterFilter) -> Condition {
+    let mut c = Condition::all();
+    if let Some(y) = f.year {
+        // Both ends exist: the year was checked to lie in 2000..=2100.
+        if let (Some(from), Some(to)) = (
+            NaiveDate::from_ymd_opt(y, 1, 1),
+            NaiveDate::from_ymd_opt(y, 12, 31),
+        ) {
+            c = c.add(cert::Column::IssuedOn.between(from, to));
+        }
+    }
+    if let Some(i) = f.institution_id {
+        c = c.add(cert::Column::InstitutionId.eq(i));
+    }
+    if let Some(s) = &f.status {
+        c = c.add(cert::Column::Status.eq(s.as_str()));
+    }
+    if let Some(o) = &f.occupation {
+        c = c.add(cert::Column::Occupation.eq(o.as_str()));
+    }
+    if let Some(p) = &f.code_prefix {
+        // Digits only: every code starting with `p` lies in [p, p + ':') (':' follows '9'),
+        // a range the code index answers.
+        c = c
+            .add(cert::Column::Code.gte(p.as_str()))
+            .add(cert::Column::Code.lt(format!("{p}:")));
+    }
+    if let Some(n) = &f.holder_name {
+        c = c.add(cert::Column::HolderName.eq(n.as_str()));
+    }
+    c
+}
+
+fn row(m: cert::Model) -> RegisterRow {
+    RegisterRow {
+        code: m.code,
+        holder_name: m.holder_name,
+        occupation: m.occupation,
+        level: m.level,
+        institution_id: m.institution_id,
+        institution_name: m.institution_name,
+        filing_id: m.filing_id,
+        issued_on: m.issued_on,
+        status: m.status,
+        revoked_reason: m.revoked_reason,
+    }
+}
+
+/// Up to `limit` codes after `after` (in code order) matching the filter, without a count: what
+/// an export reads page by page.
+pub async fn rows_after(
+    store: &Store,
+    viewer: &Actor,
+    filter: &RegisterFilter,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<RegisterRow>> {
+    let f = scoped(viewer, filter)?;
+    let mut q = cert::Entity::find().filter(condition(&f));
+    if let Some(a) = after {
+        q = q.filter(cert::Column::Code.gt(a));
+    }
+    Ok(q.order_by_asc(cert::Column::Code)
+        .limit(limit.clamp(1, MAX_PAGE_ROWS))
+        .all(store.db())
+        .await?
+        .into_iter()
+        .map(row)
+        .collect())
+}
+
+/// How many codes match the filter (as `viewer` may see them).
+pub async fn count(store: &Store, viewer: &Actor, filter: &RegisterFilter) -> Result<u64> {
+    let f = scoped(viewer, filter)?;
+    Ok(cert::Entity::find()
+        .filter(condition(&f))
+        .count(store.db())
+        .await?)
+}
+
+/// A page of the register: `limit` codes after `after`, the total and where the next page
+/// starts.
+pub async fn page(
+    store: &Store,
+    viewer: &Actor,
+    filter: &RegisterFilter,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<RegisterPage> {
+    let limit = limit.clamp(1, MAX_PAGE_ROWS);
+    let total = count(store, viewer, filter).await?;
+    let mut items = rows_after(store, viewer, filter, after, limit + 1).await?;
+    let more = items.len() as u64 > limit;
+    items.truncate(limit as usize);
+    let next_after = if more {
+        items.last().map(|r| r.code.clone())
+    } else {
+        None
+    };
+    Ok(RegisterPage {
+        items,
+        total,
+        next_after,
+    })
+}
+
+/// The occupations that occur in the register (for the filter's choices), as `viewer` sees it.
+pub async fn occupations(store: &Store, viewer: &Actor) -> Result<Vec<String>> {
+    let f = scoped(viewer, &RegisterFilter::default())?;
+    Ok(cert::Entity::find()
+        .select_only()
+        .column(cert::Column::Occupation)
+        .filter(condition(&f))
+        .distinct()
+        .order_by_asc(cert::Column::Occupation)
+        .into_tuple::<String>()
+        .all(store.db())
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(year: &str, inst: &str, status: &str, q: &str) -> RegisterQuery {
+        RegisterQuery {
+            year: Some(year.into()),
+            institution_id: Some(inst.into()),
+            status: Some(status.into()),
+            occupation: None,
+            q: Some(q.into()),
+        }
+    }
+
+    #[test]
+    fn r_val_1_every_bad_field_is_named_at_once() {
+        let e = q("26", "x", "lost", "").check().unwrap_err();
+        let fields: Vec<_> = e.problems().into_iter().filter_map(|p| p.field).collect();
+        assert_eq!(fields, ["year", "institution_id", "status"]);
+    }
+
+    #[test]
+    fn r_crt_1_digits_search_codes_and_text_searches_names() {
+        let f = q("2026", "3", "valid", " 4401052026 ").check().unwrap();
+        assert_eq!(f.year, Some(2026));
+        assert_eq!(f.institution_id, Some(3));
+        assert_eq!(f.code_prefix.as_deref(), Some("4401052026"));
+        assert_eq!(f.holder_name, None);
+        let f = q("", "", "", "张三").check().unwrap();
+        assert_eq!(f.holder_name.as_deref(), Some("张三"));
+        assert_eq!(
+            f,
+            RegisterFilter {
+                holder_name: Some("张三".into()),
+                ..Default::default()
+            }
+        );
+    }
+}
