@@ -290,6 +290,7 @@ impl Templates {
     pub fn new() -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_filter("beijing", beijing);
         for (name, src) in TEMPLATES {
             env.add_template(name, src)?;
         }
@@ -302,5 +303,33 @@ impl Templates {
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> {
         TEMPLATES.iter().map(|(n, _)| *n)
+    }
+}
+
+/// `{{ t|beijing }}`: an RFC 3339 instant (as the store serialises `DateTime<Utc>`) shown in
+/// Beijing time, `2026-12-04 09:30`; anything else is shown as it is.
+fn beijing(v: String) -> String {
+    match chrono::DateTime::parse_from_rfc3339(&v) {
+        Ok(t) => t
+            .with_timezone(&peixun_domain::rules::shanghai())
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => v,
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    #[test]
+    fn instants_are_shown_in_beijing_time() {
+        assert_eq!(
+            super::beijing("2026-12-03T17:05:09.5Z".into()),
+            "2026-12-04 01:05"
+        );
+        assert_eq!(
+            super::beijing("2026-12-03T17:05:09+00:00".into()),
+            "2026-12-04 01:05"
+        );
+        assert_eq!(super::beijing("未提交".into()), "未提交");
     }
 }

@@ -1,14 +1,18 @@
 //! 证书台账 — the certificate register: every certificate code issued (R-CRT-1), across classes,
 //! for the centre (all institutions) and for an institution (its own codes only, S6).
 //!
-//! The register is ordered by code and read a page at a time *from a code on* (keyset), so the
-//! thousandth page costs what the first does and an export can read the whole register in
-//! bounded pages without holding a connection between them. Codes are never deleted and never
-//! change, so a page boundary stays valid while codes are issued or revoked.
+//! The register is in issue order — by issue date, then code — and is read a page at a time
+//! *from a code on* (keyset on `(issued_on, code)`), so the thousandth page costs what the first
+//! does and an export reads the whole register in bounded pages without holding a connection
+//! between them. Codes are never deleted and never change date, so a page boundary stays valid
+//! while codes are issued or revoked. Each filter has an index that leads with it and continues
+//! in that order (migration 000210), so a filtered page reads only the rows it shows.
 
 use crate::certificates::{STATUS_REVOKED, STATUS_VALID, cert};
+use crate::entity::institution_qualification as iq;
 use crate::{Actor, FieldProblem, Problems, Result, Store, StoreError};
 use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -222,8 +226,8 @@ fn row(m: cert::Model) -> RegisterRow {
     }
 }
 
-/// Up to `limit` codes after `after` (in code order) matching the filter, without a count: what
-/// an export reads page by page.
+/// Up to `limit` codes after the code `after` (in issue order) matching the filter, without a
+/// count: what an export reads page by page. An `after` that is not a code starts at the top.
 pub async fn rows_after(
     store: &Store,
     viewer: &Actor,
@@ -234,9 +238,25 @@ pub async fn rows_after(
     let f = scoped(viewer, filter)?;
     let mut q = cert::Entity::find().filter(condition(&f));
     if let Some(a) = after {
-        q = q.filter(cert::Column::Code.gt(a));
+        let from = cert::Entity::find()
+            .select_only()
+            .column(cert::Column::IssuedOn)
+            .filter(cert::Column::Code.eq(a))
+            .into_tuple::<NaiveDate>()
+            .one(store.db())
+            .await?;
+        if let Some(on) = from {
+            q = q.filter(
+                Expr::tuple([
+                    Expr::col(cert::Column::IssuedOn).into(),
+                    Expr::col(cert::Column::Code).into(),
+                ])
+                .gt(Expr::tuple([Expr::value(on), Expr::value(a)])),
+            );
+        }
     }
-    Ok(q.order_by_asc(cert::Column::Code)
+    Ok(q.order_by_asc(cert::Column::IssuedOn)
+        .order_by_asc(cert::Column::Code)
         .limit(limit.clamp(1, MAX_PAGE_ROWS))
         .all(store.db())
         .await?
@@ -280,18 +300,20 @@ pub async fn page(
     })
 }
 
-/// The occupations that occur in the register (for the filter's choices), as `viewer` sees it.
+/// The occupations to filter by (the filter's choices): those the viewer's institutions are
+/// qualified for — the register's occupations come from there, and the qualification table is
+/// small where the register is not.
 pub async fn occupations(store: &Store, viewer: &Actor) -> Result<Vec<String>> {
     let f = scoped(viewer, &RegisterFilter::default())?;
-    Ok(cert::Entity::find()
+    let mut q = iq::Entity::find()
         .select_only()
-        .column(cert::Column::Occupation)
-        .filter(condition(&f))
+        .column(iq::Column::Occupation)
         .distinct()
-        .order_by_asc(cert::Column::Occupation)
-        .into_tuple::<String>()
-        .all(store.db())
-        .await?)
+        .order_by_asc(iq::Column::Occupation);
+    if let Some(i) = f.institution_id {
+        q = q.filter(iq::Column::InstitutionId.eq(i));
+    }
+    Ok(q.into_tuple::<String>().all(store.db()).await?)
 }
 
 #[cfg(test)]

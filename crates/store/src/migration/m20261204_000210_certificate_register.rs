@@ -1,6 +1,7 @@
-//! Indexes for the certificate register (证书台账): the list is ordered by code and read a page
-//! at a time from a code on (keyset), filtered by institution, status, holder name or issue
-//! date; each filter has an index that keeps a page's read bounded at province scale.
+//! Indexes for the certificate register (证书台账): the list is in issue order `(issued_on,
+//! code)` and read a page at a time from a code on (keyset), filtered by year of issue,
+//! institution, status or holder name; each filter has an index that leads with it and continues
+//! in the list's order, so a filtered page reads only the rows it shows, at any depth.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,20 +10,20 @@ pub struct Migration;
 
 const INDEXES: &[(&str, &str)] = &[
     (
-        "ix_certificates_institution_code",
-        "CREATE INDEX IF NOT EXISTS ix_certificates_institution_code ON certificates (institution_id, code)",
+        "ix_certificates_issued_code",
+        "CREATE INDEX IF NOT EXISTS ix_certificates_issued_code ON certificates (issued_on, code)",
     ),
     (
-        "ix_certificates_status_code",
-        "CREATE INDEX IF NOT EXISTS ix_certificates_status_code ON certificates (status, code)",
+        "ix_certificates_institution_issued",
+        "CREATE INDEX IF NOT EXISTS ix_certificates_institution_issued ON certificates (institution_id, issued_on, code)",
+    ),
+    (
+        "ix_certificates_status_issued",
+        "CREATE INDEX IF NOT EXISTS ix_certificates_status_issued ON certificates (status, issued_on, code)",
     ),
     (
         "ix_certificates_holder_name",
         "CREATE INDEX IF NOT EXISTS ix_certificates_holder_name ON certificates (holder_name)",
-    ),
-    (
-        "ix_certificates_issued_on",
-        "CREATE INDEX IF NOT EXISTS ix_certificates_issued_on ON certificates (issued_on)",
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! 证书台账 — the certificate register (R-CRT-1, S6): every code issued, filtered by year,
-//! institution, status, occupation, code or holder's name; read a page at a time from a code on
-//! (keyset). The page, its JSON twin and a streamed .xlsx export of the whole filtered register
+//! institution, status, occupation, code or holder's name; in issue order, read a page at a time
+//! from a code on (keyset). The page, its JSON twin and a streamed .xlsx export of the whole filtered register
 //! (any length: `crate::export_stream`), audited before the first byte (S10).
 
 use super::super::Registrar;
@@ -84,7 +84,7 @@ impl RegisterParams {
 #[schema(value_type = Object)]
 pub struct RegisterPageDto(pub RegisterPage);
 
-/// 证书台账（区培训中心：全部机构；培训机构：本机构）：按证书编码排序，每次返回 limit 条及
+/// 证书台账（区培训中心：全部机构；培训机构：本机构）：按发放日期、证书编码排序，每次返回 limit 条及
 /// next_after（下一页从该编码之后继续）；可按发放年度、机构、状态、职业（工种）、编码或姓名筛选
 /// (R-CRT-1, S6)。
 #[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates",
