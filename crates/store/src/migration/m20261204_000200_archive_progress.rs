@@ -7,6 +7,11 @@
 //! * index `ix_archive_progress_open(complete, institution_id)` — the incomplete classes, all
 //!   or one institution's.
 //!
+//! Also indexes for the other home-page items that counted over whole tables (issue 12 item 3):
+//! unread inbox messages per institution, open inspections, unacknowledged teacher changes,
+//! undecided class flags, raised sanctions, one institution's agreements (R-RUN-3), the month's
+//! reports (R-RUN-3).
+//!
 //! The store keeps the rows in the write transactions that move them
 //! (`peixun_store::archive`'s progress module); [`backfill`] computes them from the rosters and
 //! documents of the existing classes.
@@ -36,6 +41,42 @@ enum Filings {
 }
 
 const INDEX: &str = "ix_archive_progress_open";
+
+/// The home page's other reads (module notes).
+const READ_INDEXES: &[(&str, &str)] = &[
+    (
+        "ix_inbox_institution_unread",
+        "CREATE INDEX IF NOT EXISTS ix_inbox_institution_unread \
+         ON inbox_messages (institution_id, read_at)",
+    ),
+    (
+        "ix_inspections_status_due",
+        "CREATE INDEX IF NOT EXISTS ix_inspections_status_due \
+         ON inspections (status, rectification_due)",
+    ),
+    (
+        "ix_teacher_changes_open",
+        "CREATE INDEX IF NOT EXISTS ix_teacher_changes_open \
+         ON teacher_changes (acknowledged_at, effective_on)",
+    ),
+    (
+        "ix_class_flags_open",
+        "CREATE INDEX IF NOT EXISTS ix_class_flags_open ON class_flags (decided_at)",
+    ),
+    (
+        "ix_overdue_sanctions_state",
+        "CREATE INDEX IF NOT EXISTS ix_overdue_sanctions_state ON overdue_sanctions (state, id)",
+    ),
+    (
+        "ix_agreements_institution",
+        "CREATE INDEX IF NOT EXISTS ix_agreements_institution ON agreements (institution_id)",
+    ),
+    (
+        "ix_monthly_reports_year_month",
+        "CREATE INDEX IF NOT EXISTS ix_monthly_reports_year_month \
+         ON monthly_reports (year, month, late)",
+    ),
+];
 
 /// Set `archive_progress` from the rosters and documents of every class after training (the
 /// migration runs it, and `seed --scale` after its bulk writes; idempotent).
@@ -80,10 +121,19 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        backfill(manager.get_connection()).await
+        let db = manager.get_connection();
+        for (_, sql) in READ_INDEXES {
+            db.execute_unprepared(sql).await?;
+        }
+        backfill(db).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for (name, _) in READ_INDEXES {
+            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
+                .await?;
+        }
         manager
             .drop_table(
                 Table::drop()
