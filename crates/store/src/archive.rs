@@ -25,8 +25,9 @@ mod transfer;
 /// The largest bulk .zip accepted.
 pub use peixun_import::archive_zip::MAX_ZIP_BYTES;
 pub use progress::{
-    ArchiveSummary, incomplete_archives, incomplete_archives_from_scratch, recount_figures,
-    recount_progress, row as progress_row, stored_figures,
+    ArchiveSummary, incomplete_archives, incomplete_archives_from_scratch,
+    incomplete_archives_head, recount_figures, recount_progress, row as progress_row,
+    stored_figures,
 };
 pub(crate) use progress::{after_training, class_completeness, refresh_progress};
 pub use transfer::{

@@ -239,12 +239,12 @@ async fn archives_incomplete(
     day: NaiveDate,
     out: &mut WorkList,
 ) -> Result<()> {
-    let list = crate::archive::incomplete_archives(store, institution).await?;
-    if let Some(first) = list.first() {
+    let (n, first) = crate::archive::incomplete_archives_head(store, institution).await?;
+    if let Some(first) = first {
         let mut it = item(
             "archives_incomplete",
             "培训档案（一期一档）未齐全",
-            list.len() as u64,
+            n,
             format!(
                 "班次#{}（{}{}）档案完整度{}%，尚缺{}项{}",
                 first.class_id,

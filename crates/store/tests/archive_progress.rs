@@ -155,12 +155,20 @@ async fn assert_agree(store: &Store, institutions: &[i64], what: &str) {
     let mut scopes: Vec<Option<i64>> = vec![None];
     scopes.extend(institutions.iter().copied().map(Some));
     for scope in scopes {
+        let scratch = archive::incomplete_archives_from_scratch(store.db(), scope)
+            .await
+            .unwrap();
         assert_eq!(
             archive::incomplete_archives(store, scope).await.unwrap(),
-            archive::incomplete_archives_from_scratch(store.db(), scope)
+            scratch,
+            "incomplete archives of {scope:?} after {what}"
+        );
+        assert_eq!(
+            archive::incomplete_archives_head(store, scope)
                 .await
                 .unwrap(),
-            "incomplete archives of {scope:?} after {what}"
+            (scratch.len() as u64, scratch.first().cloned()),
+            "work-list head of {scope:?} after {what}"
         );
     }
 }

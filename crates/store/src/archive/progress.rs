@@ -153,6 +153,65 @@ pub async fn incomplete_archives(
     Ok(out)
 }
 
+/// How many classes [`incomplete_archives`] lists and its first one, counted and found by the
+/// database (the work lists show no more): the order is the same — completeness rounded half-up
+/// to one decimal, `(2000·present + required) div (2·required)` = 10 × the percentage, then the
+/// class id.
+pub async fn incomplete_archives_head(
+    store: &Store,
+    institution: Option<i64>,
+) -> Result<(u64, Option<ArchiveSummary>)> {
+    let db = store.db();
+    let backend = db.get_database_backend();
+    // Only integer literals are spliced into the text.
+    let from = format!(
+        "FROM archive_progress a JOIN filings f ON f.id = a.filing_id \
+         WHERE a.complete = FALSE AND f.status IN ('training_complete', 'completed'){}",
+        institution
+            .map(|i| format!(" AND a.institution_id = {i}"))
+            .unwrap_or_default()
+    );
+    let n: i64 = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) {from}"),
+        ))
+        .await?
+        .map(|r| r.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    if n == 0 {
+        return Ok((0, None));
+    }
+    let first = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT a.filing_id, f.institution_id, f.occupation, f.level, a.present, \
+                 a.required {from} \
+                 ORDER BY (2000 * a.present + a.required) / (2 * a.required), a.filing_id LIMIT 1"
+            ),
+        ))
+        .await?;
+    let first = match first {
+        Some(r) => {
+            let present = r.try_get_by_index::<i32>(4)?.max(0) as u32;
+            let required = r.try_get_by_index::<i32>(5)?.max(0) as u32;
+            Some(ArchiveSummary {
+                class_id: r.try_get_by_index(0)?,
+                institution_id: r.try_get_by_index(1)?,
+                occupation: r.try_get_by_index(2)?,
+                level: r.try_get_by_index(3)?,
+                present,
+                required,
+                completeness_percent: completeness_percent(present, required),
+            })
+        }
+        None => None,
+    };
+    Ok((n.max(0) as u64, first))
+}
+
 /// [`incomplete_archives`] computed from scratch (the rosters and documents themselves): what
 /// the stored figures must always equal (tests, [`recount_progress`]).
 pub async fn incomplete_archives_from_scratch<C: ConnectionTrait>(
