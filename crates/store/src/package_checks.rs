@@ -26,6 +26,7 @@ use peixun_domain::filing::{
 use peixun_domain::policy::Policy;
 use peixun_domain::schedule::{OtherSession, Session, teacher_conflicts_with_others};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What one institution's packages share in the check.
@@ -103,13 +104,13 @@ impl CheckCache {
         db: &C,
         package_id: i64,
     ) -> Result<&[entry::Model]> {
-        if !self.rosters.contains_key(&package_id) {
+        if let Entry::Vacant(slot) = self.rosters.entry(package_id) {
             let mut rows = entry::Entity::find()
                 .filter(entry::Column::PackageId.eq(package_id))
                 .all(db)
                 .await?;
             sort_roster(&mut rows);
-            self.rosters.insert(package_id, rows);
+            slot.insert(rows);
         }
         Ok(self.rosters.get(&package_id).map_or(&[], |v| v.as_slice()))
     }
@@ -131,10 +132,10 @@ impl CheckCache {
     ) -> Result<Policy> {
         let version = match p.filing_id {
             Some(fid) => {
-                if !self.filings.contains_key(&fid) {
-                    if let Some(f) = filing::Entity::find_by_id(fid).one(db).await? {
-                        self.filings.insert(fid, f);
-                    }
+                if let Entry::Vacant(slot) = self.filings.entry(fid)
+                    && let Some(f) = filing::Entity::find_by_id(fid).one(db).await?
+                {
+                    slot.insert(f);
                 }
                 self.filings.get(&fid).map(|f| f.policy_version.clone())
             }
@@ -149,9 +150,8 @@ impl CheckCache {
                 self.by_version[&v].clone()
             }
             None => {
-                if !self.in_force.contains_key(&on) {
-                    let policy = crate::policies::in_force(db, on).await?;
-                    self.in_force.insert(on, policy);
+                if let Entry::Vacant(slot) = self.in_force.entry(on) {
+                    slot.insert(crate::policies::in_force(db, on).await?);
                 }
                 self.in_force[&on].clone()
             }
@@ -163,9 +163,8 @@ impl CheckCache {
         db: &C,
         institution_id: i64,
     ) -> Result<&InstitutionFacts> {
-        if !self.institutions.contains_key(&institution_id) {
-            let facts = load_institution(db, institution_id).await?;
-            self.institutions.insert(institution_id, facts);
+        if let Entry::Vacant(slot) = self.institutions.entry(institution_id) {
+            slot.insert(load_institution(db, institution_id).await?);
         }
         self.institutions
             .get(&institution_id)
