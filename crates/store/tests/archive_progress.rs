@@ -288,6 +288,21 @@ async fn r_arc_2_stored_figures_equal_the_recount_after_every_change(store: Stor
         .find(|i| i.kind == "archives_incomplete")
         .unwrap_or_else(|| panic!("{wl:?}"));
     assert_eq!((item.count, item.target_id), (1, Some(cb)));
+    // The centre admin's list (its own items read by the database too) names the same class.
+    let wl = worklist::work_list(&store, &centre_admin(), now())
+        .await
+        .unwrap();
+    let item = wl
+        .items
+        .iter()
+        .find(|i| i.kind == "archives_incomplete")
+        .unwrap_or_else(|| panic!("{wl:?}"));
+    assert_eq!((item.count, item.target_id), (2, Some(cc)));
+    // Every application here has its agreement: nothing to sign.
+    assert!(
+        wl.items.iter().all(|i| i.kind != "agreements_to_sign"),
+        "{wl:?}"
+    );
     // A recount rebuilds the same rows.
     let before = archive::stored_figures(store.db()).await.unwrap();
     archive::recount_progress(store.db()).await.unwrap();
