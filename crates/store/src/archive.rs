@@ -24,8 +24,12 @@ mod transfer;
 
 /// The largest bulk .zip accepted.
 pub use peixun_import::archive_zip::MAX_ZIP_BYTES;
-pub(crate) use progress::class_completeness;
-pub use progress::{ArchiveSummary, incomplete_archives};
+pub use progress::{
+    ArchiveSummary, incomplete_archives, incomplete_archives_from_scratch,
+    incomplete_archives_head, recount_figures, recount_progress, row as progress_row,
+    stored_figures,
+};
+pub(crate) use progress::{after_training, class_completeness, refresh_progress};
 pub use transfer::{
     ArchiveDownload, PlacedFile, UnplacedFile, ZipReport, build_archive_zip, import_zip,
 };
@@ -608,6 +612,7 @@ pub async fn upload_document(
         let rec = crate::files::record_file(&txn, &stored, &owner, actor, now).await?;
         let (m, replaced) =
             upsert_doc(&txn, f.id, roster_entry_id, &kind, &stored.id, actor, now).await?;
+        refresh_progress(&txn, &f).await?;
         audit::append(
             &txn,
             actor,

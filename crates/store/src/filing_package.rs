@@ -12,20 +12,16 @@
 //! filing's package is editable again and its submission is the resubmission (same slot, same
 //! place). Overlapping enrolments of a trainee are flagged (warnings), not refused (SPEC.md §4).
 
-use crate::entity::{agreement, filing, institution, institution_qualification as iq};
-use crate::entity::{teacher, teacher_qualification as tq};
+use crate::entity::{agreement, filing, institution};
 use crate::files::{self, FileOwner, FileRecord, FileStore};
 use crate::filings::{self, FilingSubmission, FilingView, parse_class_state};
-use crate::roster::{self, OverlapView};
+use crate::roster;
 use crate::workflow_glue::{is_centre, today, with_retry};
 use crate::{Actor, Result, Store, StoreError, audit, db_time};
 use chrono::{DateTime, NaiveDate, Utc};
-use peixun_domain::filing::{
-    DocumentKind, FilingContext, FilingDraft, FilingProblem, Location, Mode, Qualification,
-    check_filing,
-};
+use peixun_domain::filing::{DocumentKind, FilingProblem, Location, Mode};
 use peixun_domain::role::Role;
-use peixun_domain::schedule::{OtherSession, Session, teacher_conflicts_with_others};
+use peixun_domain::schedule::Session;
 use peixun_domain::workflow::class::{ClassAction, ClassState, CorrectionItem};
 use peixun_import::FileType;
 use rust_decimal::Decimal;
@@ -33,7 +29,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The `filing_packages` table.
 pub mod package {
@@ -216,15 +212,15 @@ pub(crate) async fn load_own<C: ConnectionTrait>(
     Ok(p)
 }
 
-fn doc_map(p: &package::Model) -> BTreeMap<String, String> {
+pub(crate) fn doc_map(p: &package::Model) -> BTreeMap<String, String> {
     serde_json::from_str(&p.documents).unwrap_or_default()
 }
 
-fn location_of(p: &package::Model) -> Option<Location> {
+pub(crate) fn location_of(p: &package::Model) -> Option<Location> {
     serde_json::from_str(&p.location).ok()
 }
 
-fn mode_of(p: &package::Model) -> Mode {
+pub(crate) fn mode_of(p: &package::Model) -> Mode {
     if p.mode == "online" {
         Mode::Online
     } else {
@@ -232,15 +228,15 @@ fn mode_of(p: &package::Model) -> Mode {
     }
 }
 
-fn sessions_of(p: &package::Model) -> Vec<Session> {
+pub(crate) fn sessions_of(p: &package::Model) -> Vec<Session> {
     serde_json::from_str(&p.sessions).unwrap_or_default()
 }
 
-fn teachers_of(p: &package::Model) -> Vec<i64> {
+pub(crate) fn teachers_of(p: &package::Model) -> Vec<i64> {
     serde_json::from_str(&p.teachers).unwrap_or_default()
 }
 
-fn hours_of(p: &package::Model) -> Decimal {
+pub(crate) fn hours_of(p: &package::Model) -> Decimal {
     p.hours.parse().unwrap_or(Decimal::ZERO)
 }
 
@@ -729,172 +725,22 @@ pub async fn list_packages(store: &Store, viewer: &Actor) -> Result<Vec<PackageS
 /// Every problem of the package as it stands, checked as of `on` (the submission date):
 /// `check_filing` (incl. `check_schedule`), missing dates, the teachers' bookings in the
 /// institution's other live classes (errors), the trainees' overlapping enrolments (warnings).
+/// One package alone; a page of packages shares what they have in common through
+/// [`crate::package_checks::problems_with`].
 pub(crate) async fn problems_of<C: ConnectionTrait>(
     db: &C,
     keys: &crate::pii::DataKeys,
     p: &package::Model,
     on: NaiveDate,
 ) -> Result<Vec<FilingProblem>> {
-    let mut out = Vec::new();
-    let inst = institution::Entity::find_by_id(p.institution_id)
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound {
-            entity: "institution",
-        })?;
-    let scope: Vec<Qualification> = iq::Entity::find()
-        .filter(iq::Column::InstitutionId.eq(p.institution_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|q| Qualification::new(&q.occupation, &q.level))
-        .collect();
-    let approved_addresses = crate::requests::approved_address_ids(db, p.institution_id).await?;
-    let online_ok = crate::requests::online_approved_for_package(db, p.id).await?;
-    let teacher_rows = teacher::Entity::find()
-        .filter(teacher::Column::InstitutionId.eq(p.institution_id))
-        .filter(teacher::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    let tids: Vec<i64> = teacher_rows.iter().map(|t| t.id).collect();
-    let mut teacher_quals: BTreeMap<i64, Vec<Qualification>> =
-        tids.iter().map(|t| (*t, Vec::new())).collect();
-    for q in tq::Entity::find()
-        .filter(tq::Column::TeacherId.is_in(tids))
-        .all(db)
-        .await?
-    {
-        teacher_quals
-            .entry(q.teacher_id)
-            .or_default()
-            .push(Qualification::new(&q.occupation, &q.level));
-    }
-    let calendar = crate::calendar::load(db).await?;
-    // R-POL-1: a package already in the queue follows its filing's version (a resubmission keeps
-    // the rules it was filed under); a new submission the version in force on `on`.
-    let policy = match p.filing_id {
-        Some(fid) => match filing::Entity::find_by_id(fid).one(db).await? {
-            Some(f) => crate::policies::by_version(db, &f.policy_version).await?,
-            None => crate::policies::in_force(db, on).await?,
-        },
-        None => crate::policies::in_force(db, on).await?,
-    };
-    let (trainees, _) = roster::counts(db, p.id).await?;
-    let docs = doc_map(p);
-    let sessions = sessions_of(p);
-    let dates_missing = p.start_date.is_none() || p.planned_end.is_none();
-    if p.start_date.is_none() {
-        out.push(FilingProblem::error(
-            "FIL_START_MISSING",
-            "start_date",
-            "请填写开班日期",
-        ));
-    }
-    if p.planned_end.is_none() {
-        out.push(FilingProblem::error(
-            "FIL_END_MISSING",
-            "planned_end",
-            "请填写计划结束日期（含考试）",
-        ));
-    }
-    let start = p.start_date.unwrap_or(on);
-    let draft = FilingDraft {
-        occupation: p.occupation.clone(),
-        level: p.level.clone(),
-        hours: hours_of(p),
-        start,
-        planned_end: p.planned_end.unwrap_or(start),
-        location: location_of(p).unwrap_or(Location::RegisteredAddress),
-        mode: mode_of(p),
-        teachers: teachers_of(p),
-        sessions: sessions.clone(),
-        exam_content: !p.exam_content.trim().is_empty(),
-        question_bank: p.question_bank_file_id.is_some(),
-        documents: DocumentKind::ALL
-            .into_iter()
-            .filter(|k| docs.contains_key(k.code()))
-            .collect::<BTreeSet<_>>(),
-        trainees,
-    };
-    let ctx = FilingContext {
-        scope: &scope,
-        registered_address: &inst.registered_address,
-        approved_address_ids: &approved_addresses,
-        online_request_approved: online_ok,
-        teacher_qualifications: &teacher_quals,
-        calendar: &calendar,
-        policy: &policy,
-        submitted_on: on,
-    };
-    let date_codes = [
-        "FIL_LEAD_TIME",
-        "FIL_WINDOW",
-        "FIL_END_BEFORE_START",
-        "SCH_BEFORE_START",
-        "SCH_AFTER_END",
-    ];
-    out.extend(
-        check_filing(&draft, &ctx)
-            .into_iter()
-            .filter(|pr| !(dates_missing && date_codes.contains(&pr.code))),
-    );
-    // A teacher booked at the same time in another live class of the institution.
-    let others: Vec<package::Model> = package::Entity::find()
-        .filter(package::Column::InstitutionId.eq(p.institution_id))
-        .filter(package::Column::Id.ne(p.id))
-        .filter(package::Column::FilingId.is_not_null())
-        .all(db)
-        .await?;
-    let fids: Vec<i64> = others.iter().filter_map(|o| o.filing_id).collect();
-    let live: BTreeSet<i64> = filing::Entity::find()
-        .filter(filing::Column::Id.is_in(fids))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|f| !parse_class_state(&f.state).is_final())
-        .map(|f| f.id)
-        .collect();
-    let other_sessions: Vec<(i64, Vec<Session>)> = others
-        .iter()
-        .filter(|o| o.filing_id.is_some_and(|f| live.contains(&f)))
-        .map(|o| (o.filing_id.unwrap_or(o.id), sessions_of(o)))
-        .collect();
-    let refs: Vec<OtherSession<'_>> = other_sessions
-        .iter()
-        .flat_map(|(cid, ss)| {
-            ss.iter().map(move |s| OtherSession {
-                class_id: *cid,
-                session: s,
-            })
-        })
-        .collect();
-    out.extend(teacher_conflicts_with_others(&sessions, &refs));
-    // SPEC.md §4: under 16 on the start date is refused, whenever the age was last computed.
-    if let Some(start) = p.start_date {
-        let (too_young, _) =
-            roster::recheck_ages(db, keys, p.id, start, policy.min_trainee_age, false).await?;
-        for t in too_young {
-            out.push(FilingProblem::error(
-                "ROSTER_AGE_TOO_YOUNG",
-                "roster",
-                format!(
-                    "花名册{}：开班日期{start}时未满{}周岁，不能参训",
-                    t.describe(),
-                    policy.min_trainee_age
-                ),
-            ));
-        }
-    }
-    // Trainees enrolled in another class at the same time (any institution): flagged.
-    let overlaps: Vec<OverlapView> = roster::overlaps_of(db, p).await?;
-    for o in overlaps {
-        out.push(FilingProblem::warning(
-            "ROSTER_OVERLAP",
-            "roster",
-            o.message,
-        ));
-    }
-    Ok(out)
+    crate::package_checks::problems_with(
+        db,
+        keys,
+        p,
+        on,
+        &mut crate::package_checks::CheckCache::default(),
+    )
+    .await
 }
 
 /// For a resubmission through the queue's service ([`crate::filings::resubmit_filing`]): the

@@ -606,6 +606,12 @@ pub(crate) async fn act_in_txn(
     }
     .update(txn)
     .await?;
+    // R-ARC-2: a class that comes after training here too gets its archive figures.
+    if crate::archive::after_training(new_state.code())
+        && !crate::archive::after_training(&f.status)
+    {
+        crate::archive::refresh_progress(txn, &f).await?;
+    }
     let mut promoted = Vec::new();
     let mut rolled_into = None;
     if was_holding && new_slot != SlotState::Holding {
@@ -887,4 +893,26 @@ pub(crate) async fn load_state<C: sea_orm::ConnectionTrait>(db: &C, id: i64) -> 
 /// One filing's view inside the caller's transaction (no access check: the caller made it).
 pub(crate) async fn view_in<C: sea_orm::ConnectionTrait>(db: &C, id: i64) -> Result<FilingView> {
     load_view(db, id).await
+}
+
+/// The views of filings already read, their slot numbers in one query (a page of rows).
+pub(crate) async fn views_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rows: &[filing::Model],
+) -> Result<Vec<FilingView>> {
+    let mut slots: HashMap<i64, i32> = HashMap::new();
+    let ids: Vec<i64> = rows.iter().map(|f| f.id).collect();
+    for chunk in ids.chunks(500) {
+        for s in quota_slot::Entity::find()
+            .filter(quota_slot::Column::FilingId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            slots.insert(s.filing_id, s.slot_no);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|m| to_view(m.clone(), slots.get(&m.id).copied()))
+        .collect())
 }

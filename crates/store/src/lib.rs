@@ -60,6 +60,7 @@ pub mod jobs_admin;
 pub mod key_checks;
 pub mod migration;
 pub mod overdue;
+pub mod package_checks;
 pub mod package_gate;
 pub mod pii;
 pub mod plans;

@@ -86,25 +86,50 @@ fn view(m: monthly_report::Model, name: String, book: &PolicyHistory) -> Monthly
     }
 }
 
-/// The agreements as spans for [`institutions_owing_report`].
-async fn spans<C: ConnectionTrait>(db: &C) -> Result<Vec<AgreementSpan<i64>>> {
-    Ok(agreement::Entity::find()
+/// The agreements (of `institution`, all when `None`) as spans for
+/// [`institutions_owing_report`]; three columns only.
+async fn spans<C: ConnectionTrait>(
+    db: &C,
+    institution: Option<i64>,
+) -> Result<Vec<AgreementSpan<i64>>> {
+    let mut q = agreement::Entity::find();
+    if let Some(i) = institution {
+        q = q.filter(agreement::Column::InstitutionId.eq(i));
+    }
+    Ok(q.select_only()
+        .column(agreement::Column::InstitutionId)
+        .column(agreement::Column::SignedAt)
+        .column(agreement::Column::TerminatedAt)
+        .into_tuple::<(i64, DateTime<Utc>, Option<DateTime<Utc>>)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|a| AgreementSpan {
-            institution: a.institution_id,
-            signed_on: a.signed_at.with_timezone(&shanghai()).date_naive(),
-            terminated_on: a
-                .terminated_at
-                .map(|t| t.with_timezone(&shanghai()).date_naive()),
+        .map(|(institution, signed_at, terminated_at)| AgreementSpan {
+            institution,
+            signed_on: signed_at.with_timezone(&shanghai()).date_naive(),
+            terminated_on: terminated_at.map(|t| t.with_timezone(&shanghai()).date_naive()),
         })
         .collect())
 }
 
+/// R-RUN-3: whether `institution` owes a report for `year`-`month` (its own agreements only:
+/// the same answer as [`owing`] for it).
+pub async fn owes<C: ConnectionTrait>(
+    db: &C,
+    institution: i64,
+    year: i32,
+    month: u32,
+) -> Result<bool> {
+    Ok(
+        institutions_owing_report(year, month, &spans(db, Some(institution)).await?)
+            .map_err(|e| StoreError::validation(e.code(), e.to_string(), "month"))?
+            .contains(&institution),
+    )
+}
+
 /// R-RUN-3: the institutions owing a report for `year`-`month`.
 pub async fn owing<C: ConnectionTrait>(db: &C, year: i32, month: u32) -> Result<Vec<i64>> {
-    institutions_owing_report(year, month, &spans(db).await?)
+    institutions_owing_report(year, month, &spans(db, None).await?)
         .map_err(|e| StoreError::validation(e.code(), e.to_string(), "month"))
 }
 

@@ -8,8 +8,9 @@
 //! the roster swap ([`crate::roster::settle_pending`]).
 
 use crate::entity::{filing, institution};
-use crate::filing_package::{self, package, problems_of};
+use crate::filing_package::{self, package};
 use crate::filings::{self, FilingView};
+use crate::package_checks::{CheckCache, problems_with};
 use crate::workflow_glue::{is_centre, today, with_retry};
 use crate::{Actor, Page, PageRequest, Result, Store, StoreError, db_time};
 use chrono::{DateTime, Utc};
@@ -63,30 +64,39 @@ pub async fn review_queue(
         .limit(page.limit())
         .all(store.db())
         .await?;
+    let db = store.db();
     let ids: Vec<i64> = rows.iter().map(|f| f.id).collect();
     let keys = store.keys()?;
     let pkgs: HashMap<i64, package::Model> = package::Entity::find()
         .filter(package::Column::FilingId.is_in(ids))
-        .all(store.db())
+        .all(db)
         .await?
         .into_iter()
         .filter_map(|p| p.filing_id.map(|f| (f, p)))
         .collect();
     let names: HashMap<i64, String> = institution::Entity::find()
         .filter(institution::Column::Id.is_in(rows.iter().map(|f| f.institution_id)))
-        .all(store.db())
+        .all(db)
         .await?
         .into_iter()
         .map(|i| (i.id, i.name))
         .collect();
+    // What the rows share (calendar, policies, institutions, the rosters) is read once for the
+    // page; each package's check is the one it gets alone (crate::package_checks).
+    let views = filings::views_of(db, &rows).await?;
+    let mut cache = CheckCache::default().with_filings(&rows);
+    let package_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|f| pkgs.get(&f.id).map(|p| p.id))
+        .collect();
+    cache.load_rosters(db, &package_ids).await?;
     let mut items = Vec::with_capacity(rows.len());
-    for f in rows {
-        let view = filings::view_in(store.db(), f.id).await?;
+    for (f, view) in rows.into_iter().zip(views) {
         let (problems, package_id, counts) = match pkgs.get(&f.id) {
             Some(p) => (
-                problems_of(store.db(), &keys.data, p, today(f.submitted_at)).await?,
+                problems_with(db, &keys.data, p, today(f.submitted_at), &mut cache).await?,
                 Some(p.id),
-                crate::roster::counts(store.db(), p.id).await?,
+                cache.roster_counts(db, p.id).await?,
             ),
             // A filing from the removed minimal path (issue 8): never approvable as it is.
             None => (

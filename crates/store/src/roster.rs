@@ -526,28 +526,34 @@ pub(crate) async fn counts<C: sea_orm::ConnectionTrait>(
         .filter(entry::Column::PackageId.eq(package_id))
         .all(db)
         .await?;
-    let pending = all.iter().filter(|e| e.pending).count();
-    Ok((all.len() - pending, pending))
+    Ok(counts_of(&all))
 }
 
-/// Overlaps of the package's current roster with other classes (for the package check).
-pub(crate) async fn overlaps_of<C: sea_orm::ConnectionTrait>(
+/// [`counts`] of rows already read (all of one package's).
+pub(crate) fn counts_of(all: &[entry::Model]) -> (usize, usize) {
+    let pending = all.iter().filter(|e| e.pending).count();
+    (all.len() - pending, pending)
+}
+
+/// Overlaps of the package's current roster with other classes (for the package check), from
+/// the package's roster rows already read (pending rows are skipped).
+pub(crate) async fn overlaps_from<C: sea_orm::ConnectionTrait>(
     db: &C,
     p: &package::Model,
+    rows: &[entry::Model],
 ) -> Result<Vec<OverlapView>> {
     let (Some(s), Some(e)) = (p.start_date, p.planned_end) else {
         return Ok(Vec::new());
     };
-    let rows = entry::Entity::find()
-        .filter(entry::Column::PackageId.eq(p.id))
-        .filter(entry::Column::Pending.eq(false))
-        .all(db)
-        .await?;
     let keys: HashMap<String, (u32, String, String)> = rows
-        .into_iter()
+        .iter()
+        .filter(|r| !r.pending)
         .map(|r| {
-            let masked = masked_of(&r);
-            (r.person_key, (r.row_number.max(0) as u32, r.name, masked))
+            let masked = masked_of(r);
+            (
+                r.person_key.clone(),
+                (r.row_number.max(0) as u32, r.name.clone(), masked),
+            )
         })
         .collect();
     find_overlaps(db, p.id, p.institution_id, s, e, &keys).await
@@ -594,6 +600,34 @@ pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
         .order_by_asc(entry::Column::RowNumber)
         .all(txn)
         .await?;
+    let (too_young, updates) = ages_of(keys, &rows, start, min_age)?;
+    let changed = updates.len();
+    if write && too_young.is_empty() {
+        for (id, age, over) in updates {
+            entry::ActiveModel {
+                id: Set(id),
+                age: Set(age),
+                over_retirement: Set(over),
+                ..Default::default()
+            }
+            .update(txn)
+            .await?;
+        }
+    }
+    Ok((too_young, changed))
+}
+
+/// A stored row's new (age, over retirement), by entry id.
+type AgeUpdate = (i64, Option<i32>, bool);
+
+/// The age check of [`recheck_ages`] over rows already read (current roster first, then by row
+/// number): the too-young trainees and the rows whose stored age is out of date.
+pub(crate) fn ages_of(
+    keys: &crate::pii::DataKeys,
+    rows: &[entry::Model],
+    start: NaiveDate,
+    min_age: u32,
+) -> Result<(Vec<TooYoung>, Vec<AgeUpdate>)> {
     let mut too_young = Vec::new();
     let mut updates = Vec::new();
     for r in rows {
@@ -624,20 +658,7 @@ pub(crate) async fn recheck_ages<C: sea_orm::ConnectionTrait>(
             updates.push((r.id, age, over));
         }
     }
-    let changed = updates.len();
-    if write && too_young.is_empty() {
-        for (id, age, over) in updates {
-            entry::ActiveModel {
-                id: Set(id),
-                age: Set(age),
-                over_retirement: Set(over),
-                ..Default::default()
-            }
-            .update(txn)
-            .await?;
-        }
-    }
-    Ok((too_young, changed))
+    Ok((too_young, updates))
 }
 
 /// The centre decided a roster change: approved → pending rows become the roster; rejected →

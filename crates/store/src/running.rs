@@ -224,14 +224,15 @@ pub(crate) async fn class_ctx<'a>(
     })
 }
 
-/// Write the new state of `f`.
+/// Write the new state of `f`. A class that comes after training (培训完成, 已完成) gets its
+/// archive figures computed in the same transaction (R-ARC-2, [`crate::archive`]'s progress).
 pub(crate) async fn save_state(
     txn: &DatabaseTransaction,
     f: &filing::Model,
     state: &ClassState,
     now: DateTime<Utc>,
 ) -> Result<filing::Model> {
-    Ok(filing::ActiveModel {
+    let f2 = filing::ActiveModel {
         id: Set(f.id),
         state: Set(serde_json::to_string(state).unwrap_or_default()),
         status: Set(state.code().to_string()),
@@ -239,7 +240,11 @@ pub(crate) async fn save_state(
         ..Default::default()
     }
     .update(txn)
-    .await?)
+    .await?;
+    if crate::archive::after_training(&f2.status) && !crate::archive::after_training(&f.status) {
+        crate::archive::refresh_progress(txn, &f2).await?;
+    }
+    Ok(f2)
 }
 
 async fn name_of<C: ConnectionTrait>(db: &C, institution_id: i64) -> Result<String> {

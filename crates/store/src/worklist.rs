@@ -5,8 +5,8 @@
 //! review pages exist.
 
 use crate::entity::{
-    agreement, application, class_flag, filing, inbox_message, inspection, monthly_report,
-    overdue_sanction, teacher_change,
+    application, class_flag, filing, inbox_message, inspection, monthly_report, overdue_sanction,
+    teacher_change,
 };
 use crate::inspections::NEAR_LAST_DAY_DAYS;
 use crate::running::{class_scope, views};
@@ -15,7 +15,10 @@ use crate::{Actor, Result, Store};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use peixun_domain::role::Role;
 use peixun_domain::rules::monthly_report_due;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -236,12 +239,12 @@ async fn archives_incomplete(
     day: NaiveDate,
     out: &mut WorkList,
 ) -> Result<()> {
-    let list = crate::archive::incomplete_archives(store, institution).await?;
-    if let Some(first) = list.first() {
+    let (n, first) = crate::archive::incomplete_archives_head(store, institution).await?;
+    if let Some(first) = first {
         let mut it = item(
             "archives_incomplete",
             "培训档案（一期一档）未齐全",
-            list.len() as u64,
+            n,
             format!(
                 "班次#{}（{}{}）档案完整度{}%，尚缺{}项{}",
                 first.class_id,
@@ -356,35 +359,44 @@ async fn admin_items(store: &Store, day: NaiveDate, out: &mut WorkList) -> Resul
             day,
         ));
     }
-    // Applications without an agreement yet (agreements to sign, R-AGR-1).
-    let signed: BTreeSet<(i64, i64)> = agreement::Entity::find()
-        .select_only()
-        .column(agreement::Column::RoundId)
-        .column(agreement::Column::InstitutionId)
-        .into_tuple::<(i64, i64)>()
-        .all(db)
+    // Applications without an agreement yet (agreements to sign, R-AGR-1): counted and the
+    // oldest found by the database (an anti-join on the agreements' unique index).
+    let backend = db.get_database_backend();
+    let open = "FROM applications a WHERE NOT EXISTS (SELECT 1 FROM agreements g \
+                WHERE g.round_id = a.round_id AND g.institution_id = a.institution_id)";
+    let n: i64 = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) {open}"),
+        ))
         .await?
-        .into_iter()
-        .collect();
-    let apps = application::Entity::find()
-        .order_by_asc(application::Column::Id)
-        .all(db)
-        .await?;
-    let open: Vec<_> = apps
-        .iter()
-        .filter(|a| !signed.contains(&(a.round_id, a.institution_id)))
-        .collect();
-    if let Some(first) = open.first() {
-        let mut it = item(
-            "agreements_to_sign",
-            "待签订委托培训协议的申报",
-            open.len() as u64,
-            format!("最早申报于{}", local(first.created_at)),
-            None,
-            day,
-        );
-        it.target_id = Some(first.round_id);
-        out.items.push(it);
+        .map(|r| r.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    if n > 0 {
+        let first = db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT a.id {open} ORDER BY a.id LIMIT 1"),
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?;
+        if let Some(first) = application::Entity::find_by_id(first.unwrap_or(0))
+            .one(db)
+            .await?
+        {
+            let mut it = item(
+                "agreements_to_sign",
+                "待签订委托培训协议的申报",
+                n as u64,
+                format!("最早申报于{}", local(first.created_at)),
+                None,
+                day,
+            );
+            it.target_id = Some(first.round_id);
+            out.items.push(it);
+        }
     }
     Ok(())
 }
@@ -452,7 +464,7 @@ async fn institution_items(
     // The next monthly report (R-RUN-3).
     let policy = crate::policies::for_month(db, day.year(), day.month()).await?;
     let (y, m) = (day.year(), day.month());
-    if crate::reports::owing(db, y, m).await?.contains(&inst) {
+    if crate::reports::owes(db, inst, y, m).await? {
         let done = monthly_report::Entity::find()
             .filter(monthly_report::Column::InstitutionId.eq(inst))
             .filter(monthly_report::Column::Year.eq(y))

@@ -1,11 +1,23 @@
 //! Archive completeness for the work lists (R-ARC-2): how many of a class's required
 //! documents are on file.
 //!
-//! The work lists of the centre and of each institution need the figures of every class after
-//! training, so [`incomplete_archives`] reads them for the whole set in three queries (the
-//! classes, their roster rows, their documents) instead of three per class; at province scale
-//! that is the difference between one round trip and tens of thousands behind one home page.
-//! One class's figures ([`class_completeness`], the evaluation) use the same tally.
+//! The work lists of the centre and of each institution list the classes after training whose
+//! archive is not complete. Counting that from the rosters reads every roster row of every
+//! class after training (1.5 M rows at province scale, issue 12), so the figures are stored per
+//! class in `archive_progress` (`present`, `required`, `complete`) and kept in the write
+//! transaction of every change that moves them:
+//!
+//! * a class comes after training (its state saved as 培训完成 or 已完成,
+//!   [`crate::running::save_state`]): its roster is fixed from then on (R-RUN-2 changes end
+//!   with training), so its figures are computed once from the roster and documents;
+//! * an archive document is uploaded or replaced ([`super::upload_document`],
+//!   [`super::import_zip`]): the class's figures are recomputed (one class's roster).
+//!
+//! [`incomplete_archives`] then reads one indexed row per incomplete class. The computation
+//! from scratch stays ([`incomplete_archives_from_scratch`], [`recount_figures`]): the tests
+//! compare the two, and [`recount_progress`] rebuilds the table from it (the migration's
+//! backfill, `seed --scale`). One class's figures ([`class_completeness`], the evaluation) use
+//! the same tally.
 
 use super::{count, doc, id_kind_of, residence_of};
 use crate::entity::filing;
@@ -13,7 +25,10 @@ use crate::filing_package::package;
 use crate::{Result, Store};
 use peixun_domain::archive::{CLASS_ITEMS, DocKind, completeness_percent, required_documents};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    Statement,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
@@ -59,16 +74,168 @@ fn tally(rows: &[RosterRow], on_file: &HashMap<Option<i64>, BTreeSet<String>>) -
     (present, required)
 }
 
-/// Classes after training (complete, not yet archived) of `institution` (all when `None`) whose archive is not
-/// complete, lowest completeness first. Reads the roster's kind, residence and groups only.
+/// The `archive_progress` table: one class's archive figures, kept in the write transactions
+/// that change them (module notes).
+pub mod row {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "archive_progress")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub filing_id: i64,
+        pub institution_id: i64,
+        pub present: i32,
+        pub required: i32,
+        /// `present >= required`: the work lists read the rows where it is false.
+        pub complete: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The filing states whose classes are after training and not yet archived.
+const AFTER_TRAINING: [&str; 2] = ["training_complete", "completed"];
+
+/// Whether a class in `status` is listed by the work lists' archive item.
+pub(crate) fn after_training(status: &str) -> bool {
+    AFTER_TRAINING.contains(&status)
+}
+
+/// Lowest completeness first, then the class id.
+fn sort_summaries(out: &mut [ArchiveSummary]) {
+    out.sort_by(|a, b| {
+        a.completeness_percent
+            .cmp(&b.completeness_percent)
+            .then(a.class_id.cmp(&b.class_id))
+    });
+}
+
+/// Classes after training (complete, not yet archived) of `institution` (all when `None`) whose
+/// archive is not complete, lowest completeness first. Reads the stored figures
+/// (`archive_progress`): one indexed row per incomplete class, whatever the size of the rosters.
 pub async fn incomplete_archives(
     store: &Store,
     institution: Option<i64>,
 ) -> Result<Vec<ArchiveSummary>> {
     let db = store.db();
     let backend = db.get_database_backend();
-    let mut q = filing::Entity::find()
-        .filter(filing::Column::Status.is_in(["training_complete", "completed"]));
+    // Only integer literals are spliced into the text.
+    let sql = format!(
+        "SELECT a.filing_id, f.institution_id, f.occupation, f.level, a.present, a.required \
+         FROM archive_progress a JOIN filings f ON f.id = a.filing_id \
+         WHERE a.complete = FALSE AND f.status IN ('training_complete', 'completed'){}",
+        institution
+            .map(|i| format!(" AND a.institution_id = {i}"))
+            .unwrap_or_default()
+    );
+    let mut out = Vec::new();
+    for r in db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?
+    {
+        let present = r.try_get_by_index::<i32>(4)?.max(0) as u32;
+        let required = r.try_get_by_index::<i32>(5)?.max(0) as u32;
+        out.push(ArchiveSummary {
+            class_id: r.try_get_by_index(0)?,
+            institution_id: r.try_get_by_index(1)?,
+            occupation: r.try_get_by_index(2)?,
+            level: r.try_get_by_index(3)?,
+            present,
+            required,
+            completeness_percent: completeness_percent(present, required),
+        });
+    }
+    sort_summaries(&mut out);
+    Ok(out)
+}
+
+/// How many classes [`incomplete_archives`] lists and its first one, counted and found by the
+/// database (the work lists show no more): the order is the same — completeness rounded half-up
+/// to one decimal, `(2000·present + required) div (2·required)` = 10 × the percentage, then the
+/// class id.
+pub async fn incomplete_archives_head(
+    store: &Store,
+    institution: Option<i64>,
+) -> Result<(u64, Option<ArchiveSummary>)> {
+    let db = store.db();
+    let backend = db.get_database_backend();
+    // Only integer literals are spliced into the text.
+    let from = format!(
+        "FROM archive_progress a JOIN filings f ON f.id = a.filing_id \
+         WHERE a.complete = FALSE AND f.status IN ('training_complete', 'completed'){}",
+        institution
+            .map(|i| format!(" AND a.institution_id = {i}"))
+            .unwrap_or_default()
+    );
+    let n: i64 = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) {from}"),
+        ))
+        .await?
+        .map(|r| r.try_get_by_index(0))
+        .transpose()?
+        .unwrap_or(0);
+    if n == 0 {
+        return Ok((0, None));
+    }
+    let first = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT a.filing_id, f.institution_id, f.occupation, f.level, a.present, \
+                 a.required {from} \
+                 ORDER BY (2000 * a.present + a.required) / (2 * a.required), a.filing_id LIMIT 1"
+            ),
+        ))
+        .await?;
+    let first = match first {
+        Some(r) => {
+            let present = r.try_get_by_index::<i32>(4)?.max(0) as u32;
+            let required = r.try_get_by_index::<i32>(5)?.max(0) as u32;
+            Some(ArchiveSummary {
+                class_id: r.try_get_by_index(0)?,
+                institution_id: r.try_get_by_index(1)?,
+                occupation: r.try_get_by_index(2)?,
+                level: r.try_get_by_index(3)?,
+                present,
+                required,
+                completeness_percent: completeness_percent(present, required),
+            })
+        }
+        None => None,
+    };
+    Ok((n.max(0) as u64, first))
+}
+
+/// [`incomplete_archives`] computed from scratch (the rosters and documents themselves): what
+/// the stored figures must always equal (tests, [`recount_progress`]).
+pub async fn incomplete_archives_from_scratch<C: ConnectionTrait>(
+    db: &C,
+    institution: Option<i64>,
+) -> Result<Vec<ArchiveSummary>> {
+    let mut out: Vec<ArchiveSummary> = figures_from_scratch(db, institution)
+        .await?
+        .into_iter()
+        .filter(|s| s.present < s.required)
+        .collect();
+    sort_summaries(&mut out);
+    Ok(out)
+}
+
+/// The figures of every class after training with a filing package (complete or not), from
+/// the roster's kind, residence and groups and the documents, in three queries for the whole
+/// set.
+async fn figures_from_scratch<C: ConnectionTrait>(
+    db: &C,
+    institution: Option<i64>,
+) -> Result<Vec<ArchiveSummary>> {
+    let backend = db.get_database_backend();
+    let mut q = filing::Entity::find().filter(filing::Column::Status.is_in(AFTER_TRAINING));
     if let Some(i) = institution {
         q = q.filter(filing::Column::InstitutionId.eq(i));
     }
@@ -149,24 +316,101 @@ pub async fn incomplete_archives(
             rosters.get(&id).unwrap_or(&no_rows),
             docs.get(&id).unwrap_or(&no_docs),
         );
-        if present < required {
-            out.push(ArchiveSummary {
-                class_id: id,
-                institution_id,
-                occupation,
-                level,
-                present,
-                required,
-                completeness_percent: completeness_percent(present, required),
-            });
-        }
+        out.push(ArchiveSummary {
+            class_id: id,
+            institution_id,
+            occupation,
+            level,
+            present,
+            required,
+            completeness_percent: completeness_percent(present, required),
+        });
     }
-    out.sort_by(|a, b| {
-        a.completeness_percent
-            .cmp(&b.completeness_percent)
-            .then(a.class_id.cmp(&b.class_id))
-    });
     Ok(out)
+}
+
+/// The stored figures of every class after training, as `(class, institution, present,
+/// required)` in class order (tests compare them with [`recount_figures`]).
+pub async fn stored_figures<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, i64, u32, u32)>> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for r in db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT a.filing_id, a.institution_id, a.present, a.required, a.complete \
+             FROM archive_progress a JOIN filings f ON f.id = a.filing_id \
+             WHERE f.status IN ('training_complete', 'completed') ORDER BY a.filing_id",
+        ))
+        .await?
+    {
+        let (present, required): (i32, i32) = (r.try_get_by_index(2)?, r.try_get_by_index(3)?);
+        let complete: bool = r.try_get_by_index(4)?;
+        debug_assert_eq!(complete, present >= required);
+        out.push((
+            r.try_get_by_index(0)?,
+            r.try_get_by_index(1)?,
+            present.max(0) as u32,
+            required.max(0) as u32,
+        ));
+    }
+    Ok(out)
+}
+
+/// The figures of every class after training computed from scratch, in the form of
+/// [`stored_figures`].
+pub async fn recount_figures<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, i64, u32, u32)>> {
+    let mut v: Vec<_> = figures_from_scratch(db, None)
+        .await?
+        .into_iter()
+        .map(|s| (s.class_id, s.institution_id, s.present, s.required))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn progress_row(
+    filing_id: i64,
+    institution_id: i64,
+    present: u32,
+    required: u32,
+) -> row::ActiveModel {
+    row::ActiveModel {
+        filing_id: Set(filing_id),
+        institution_id: Set(institution_id),
+        present: Set(present as i32),
+        required: Set(required as i32),
+        complete: Set(present >= required),
+    }
+}
+
+/// Rebuild `archive_progress` from scratch for every class after training (the migration's
+/// backfill, `seed --scale`, and a repair). Returns the number of rows written.
+pub async fn recount_progress<C: ConnectionTrait>(db: &C) -> Result<u64> {
+    let rows = recount_figures(db).await?;
+    row::Entity::delete_many().exec(db).await?;
+    for chunk in rows.chunks(500) {
+        row::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|(f, i, p, r)| progress_row(*f, *i, *p, *r)),
+        )
+        .exec(db)
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Recompute the stored figures of class `f` inside the write transaction that changed its
+/// documents or brought it after training (its roster is fixed from then on, R-RUN-2). A class
+/// without a filing package has no row (the work lists never show it).
+pub(crate) async fn refresh_progress<C: ConnectionTrait>(db: &C, f: &filing::Model) -> Result<()> {
+    row::Entity::delete_by_id(f.id).exec(db).await?;
+    if let Some((present, required)) = class_counts(db, f).await? {
+        progress_row(f.id, f.institution_id, present, required)
+            .insert(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// R-ARC-2: documents present and required of one class (trainees' and class items), from the

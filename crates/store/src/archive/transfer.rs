@@ -223,6 +223,7 @@ pub async fn import_zip(
                 });
                 replaced_ids.extend(replaced);
             }
+            super::refresh_progress(&txn, &f).await?;
             audit::append(
                 &txn,
                 actor,

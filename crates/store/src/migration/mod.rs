@@ -25,6 +25,7 @@ mod m20261203_000150_credential_requests;
 pub mod m20261203_000160_queue_counters;
 mod m20261203_000180_key_checks;
 mod m20261203_000190_read_indexes;
+pub mod m20261204_000200_archive_progress;
 mod m20261204_000210_certificate_register;
 
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000160_queue_counters::Migration),
             Box::new(m20261203_000180_key_checks::Migration),
             Box::new(m20261203_000190_read_indexes::Migration),
+            Box::new(m20261204_000200_archive_progress::Migration),
             Box::new(m20261204_000210_certificate_register::Migration),
         ]
     }

@@ -610,6 +610,8 @@ pub async fn seed(
     // The quota queue's counters and free slot numbers (R-FIL-6) from the rows just written, as
     // the migration that introduced them sets them for an existing database.
     crate::migration::m20261203_000160_queue_counters::backfill(store.write_db()).await?;
+    // The classes' archive figures (R-ARC-2), likewise.
+    crate::migration::m20261204_000200_archive_progress::backfill(store.write_db()).await?;
     let states = filing_states(store).await?;
     let open_round_id = summaries.last().map_or(0, |r| r.id);
     let busiest = summaries.iter().max_by_key(|r| r.filings).cloned();
