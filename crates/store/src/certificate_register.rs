@@ -248,8 +248,8 @@ pub async fn rows_after(
         if let Some(on) = from {
             q = q.filter(
                 Expr::tuple([
-                    Expr::col(cert::Column::IssuedOn).into(),
-                    Expr::col(cert::Column::Code).into(),
+                    Expr::col(cert::Column::IssuedOn),
+                    Expr::col(cert::Column::Code),
                 ])
                 .gt(Expr::tuple([Expr::value(on), Expr::value(a)])),
             );
