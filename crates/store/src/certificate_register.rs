@@ -49,6 +49,21 @@ pub struct RegisterFilter {
     pub holder_name: Option<String>,
 }
 
+fn forbidden_char(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() || peixun_domain::text::is_bidi_control(c))
+}
+
+/// Where a page starts: a code (digits), else the request names the field.
+fn check_after(after: Option<&str>) -> Result<Option<&str>> {
+    match after {
+        Some(a) if a.len() > 32 || !a.bytes().all(|b| b.is_ascii_digit()) => Err(
+            StoreError::validation("AFTER_INVALID", "翻页位置应为证书编码（数字）", "after"),
+        ),
+        other => Ok(other),
+    }
+}
+
 fn blank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -88,19 +103,31 @@ impl RegisterQuery {
             )
         });
         let occupation = blank(&self.occupation).and_then(|o| {
-            p.take(if o.chars().count() <= 100 {
-                Ok(o.to_string())
-            } else {
+            p.take(if o.chars().count() > 100 {
                 Err(FieldProblem::new(
                     "OCCUPATION_TOO_LONG",
                     "职业（工种）不超过100字",
                     "occupation",
                 ))
+            } else if forbidden_char(o) {
+                Err(FieldProblem::new(
+                    "TEXT_FORBIDDEN_CHAR",
+                    "职业（工种）不能含控制字符或文字方向控制符",
+                    "occupation",
+                ))
+            } else {
+                Ok(o.to_string())
             })
         });
         let (mut code_prefix, mut holder_name) = (None, None);
         if let Some(q) = blank(&self.q) {
-            if q.chars().count() > 50 {
+            if forbidden_char(q) {
+                p.push(FieldProblem::new(
+                    "TEXT_FORBIDDEN_CHAR",
+                    "证书编码或姓名不能含控制字符或文字方向控制符",
+                    "q",
+                ));
+            } else if q.chars().count() > 50 {
                 p.push(FieldProblem::new(
                     "QUERY_TOO_LONG",
                     "证书编码或姓名不超过50字",
@@ -237,7 +264,7 @@ pub async fn rows_after(
 ) -> Result<Vec<RegisterRow>> {
     let f = scoped(viewer, filter)?;
     let mut q = cert::Entity::find().filter(condition(&f));
-    if let Some(a) = after {
+    if let Some(a) = check_after(after)? {
         let from = cert::Entity::find()
             .select_only()
             .column(cert::Column::IssuedOn)
@@ -353,5 +380,24 @@ mod tests {
                 ..Default::default()
             }
         );
+    }
+
+    #[test]
+    fn s18_control_characters_and_odd_positions_are_refused_by_field() {
+        let e = q("", "", "", "张\u{0}三").check().unwrap_err();
+        assert_eq!(e.problems()[0].field.as_deref(), Some("q"));
+        let bad = RegisterQuery {
+            occupation: Some("育婴员\u{202E}".into()),
+            ..Default::default()
+        };
+        let e = bad.check().unwrap_err();
+        assert_eq!(e.problems()[0].field.as_deref(), Some("occupation"));
+        assert!(check_after(Some("4401\u{0}")).is_err());
+        assert!(check_after(Some("x")).is_err());
+        assert_eq!(
+            check_after(Some("44010520260001001")).unwrap(),
+            Some("44010520260001001")
+        );
+        assert_eq!(check_after(None).unwrap(), None);
     }
 }
