@@ -170,11 +170,7 @@ pub struct RegisterRow {
 
 impl RegisterRow {
     pub fn status_label(&self) -> &'static str {
-        if self.status == STATUS_REVOKED {
-            "已撤销"
-        } else {
-            "有效"
-        }
+        crate::certificates::status_label(&self.status)
     }
 }
 

@@ -99,7 +99,8 @@ pub mod cert_class {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn status_label(s: &str) -> &'static str {
+/// 有效 / 已撤销 for a `certificates.status` value.
+pub(crate) fn status_label(s: &str) -> &'static str {
     if s == STATUS_REVOKED {
         "已撤销"
     } else {
